@@ -1,0 +1,84 @@
+/**
+ * The on-disk model registry, as every part of Distillery reads and writes it.
+ *
+ *   MODEL_DIR/<model>/state.json          which version is active
+ *   MODEL_DIR/<model>/<version>/          one immutable version (version = 1, 2, 3 ...)
+ *       model.onnx                        what the server runs (INT8 QDQ for distilled students)
+ *       tokenizer.json                    Hugging Face tokenizers format (BERT WordPiece)
+ *       vocab.txt                         the same vocabulary, one token per line
+ *       config.json                       ServingConfig (below)
+ *       manifest.json                     Manifest (below): hashes, lineage, metrics
+ *       checkpoint/                       optional: Hugging Face checkpoint of the FP32 student
+ *                                          (config.json, vocab.txt, tokenizer.json,
+ *                                          model.safetensors) so it can teach or be fine-tuned
+ *
+ * A version folder is written under a temporary name and renamed into place, so a reader sees a
+ * version whole or not at all. state.json is replaced by rename as well.
+ */
+
+export type Task = 'classification' | 'qa';
+
+/** Names a model may have: also a directory name, so no path tricks. */
+export const MODEL_NAME_PATTERN = '^[a-z0-9][a-z0-9._-]{0,62}[a-z0-9]$|^[a-z0-9]$';
+export const MODEL_NAME_RE = new RegExp(MODEL_NAME_PATTERN);
+
+/** config.json of a version: what the server needs to pre- and post-process for this model. */
+export interface ServingConfig {
+  task: Task;
+  /** Classification only: label names in logit order. */
+  labels?: string[];
+  /** Longest sequence (special tokens included) the model was trained for. */
+  max_length: number;
+  /** QA only: overlap between windows of a long context, in tokens. */
+  doc_stride?: number;
+  /** QA only: questions are truncated to this many tokens. */
+  max_query_length?: number;
+  do_lower_case: boolean;
+  /** ONNX input names, always input_ids, attention_mask, token_type_ids (int64, [batch, seq]). */
+  inputs: string[];
+  /** ONNX output names: ["logits"] or ["start_logits", "end_logits"]. */
+  outputs: string[];
+  /** "int8" for a QDQ-quantized graph, "fp32" otherwise. */
+  precision: 'int8' | 'fp32';
+}
+
+export interface ModelMetrics {
+  accuracy?: number;
+  macro_f1?: number;
+  exact_match?: number;
+  f1?: number;
+  /** Size of the ONNX file in bytes. */
+  file_bytes?: number;
+  parameters?: number;
+  /** Median CPU latency (ONNX Runtime, batch 1, 128 tokens) in milliseconds. */
+  latency_ms_b1_128?: number;
+}
+
+export interface Manifest {
+  model: string;
+  version: number;
+  task: Task;
+  created_at: string;
+  /** sha256 (hex) of every file in the version folder except manifest.json, by relative path. */
+  files: Record<string, string>;
+  lineage: {
+    job_id: string;
+    teacher: string;
+    /** sha256 of each data file used (train, eval, unlabeled), by role. */
+    datasets: Record<string, string>;
+    hyperparameters: Record<string, unknown>;
+    /** Free-form provenance, e.g. the data generator's seed and hash for bundled models. */
+    notes?: Record<string, unknown>;
+  };
+  shapes: Record<string, unknown>;
+  /** Metrics by model role: teacher, student_fp32, student_int8. */
+  metrics: Record<string, ModelMetrics>;
+  /** Quality gate outcome, when the job had one. */
+  gate?: { passed: boolean; activated: boolean; reason: string };
+}
+
+/** state.json of a model. */
+export interface ModelState {
+  active: number;
+  updated_at: string;
+}
