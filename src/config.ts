@@ -110,9 +110,43 @@ export interface TrainerConfig {
   killGraceMs: number;
 }
 
+export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+export const LOG_LEVELS: readonly LogLevel[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+
+/** The HTTP server: where it listens, who may call it, and how much one request may ask for. */
+export interface ServerConfig {
+  /** TCP port (PORT, default 8080; 0 picks a free port). */
+  port: number;
+  /** Interface to bind (HOST, default 0.0.0.0). */
+  host: string;
+  /** Bearer keys for inference routes (API_KEYS, comma-separated). Empty: inference is open. */
+  apiKeys: string[];
+  /** Bearer keys for admin routes; they also work for inference (ADMIN_API_KEYS). Empty: admin refused. */
+  adminApiKeys: string[];
+  /** Largest request body accepted, in bytes; more is answered 413 (BODY_LIMIT_BYTES). */
+  bodyLimitBytes: number;
+  /** Most inputs in one classify or QA request (MAX_INPUTS_PER_REQUEST). */
+  maxInputsPerRequest: number;
+  /** Longest text, text_pair, question or context, in characters (MAX_TEXT_CHARS). */
+  maxTextChars: number;
+  /** Largest top_k a request may ask for (MAX_TOP_K). */
+  maxTopK: number;
+  /** Largest max_answer_length (in tokens) a QA request may ask for (MAX_ANSWER_LENGTH). */
+  maxAnswerLength: number;
+  /** Deadline of a request that sends no x-request-deadline-ms header (DEFAULT_DEADLINE_MS). */
+  defaultDeadlineMs: number;
+  /** Largest deadline a client may ask for with x-request-deadline-ms (MAX_DEADLINE_MS). */
+  maxDeadlineMs: number;
+  /** pino level (LOG_LEVEL, default info). */
+  logLevel: LogLevel;
+  /** How long shutdown waits for in-flight requests before closing anyway (SHUTDOWN_GRACE_MS). */
+  shutdownGraceMs: number;
+}
+
 export interface AppConfig {
   paths: PathsConfig;
   trainer: TrainerConfig;
+  server: ServerConfig;
 }
 
 export function loadPathsConfig(r: EnvReader, cwd = process.cwd()): PathsConfig {
@@ -131,7 +165,43 @@ export function loadTrainerConfig(r: EnvReader): TrainerConfig {
   };
 }
 
+/** A key shorter than this is too easy to guess; refusing it at start-up beats a weak deployment. */
+const MIN_API_KEY_CHARS = 16;
+
+function readKeys(r: EnvReader, name: string): string[] {
+  const keys = r.list(name);
+  for (const key of keys) {
+    if (key.length < MIN_API_KEY_CHARS) {
+      throw new ConfigError(`${name} holds a key of ${key.length} characters; use keys of at least ${MIN_API_KEY_CHARS} characters (e.g. openssl rand -hex 24)`);
+    }
+  }
+  return keys;
+}
+
+export function loadServerConfig(r: EnvReader): ServerConfig {
+  const maxDeadlineMs = r.int('MAX_DEADLINE_MS', 60_000, { min: 1, max: 3_600_000 });
+  const defaultDeadlineMs = r.int('DEFAULT_DEADLINE_MS', Math.min(10_000, maxDeadlineMs), { min: 1 });
+  if (defaultDeadlineMs > maxDeadlineMs) {
+    throw new ConfigError(`DEFAULT_DEADLINE_MS=${defaultDeadlineMs} is above MAX_DEADLINE_MS=${maxDeadlineMs}; lower the first or raise the second`);
+  }
+  return {
+    port: r.int('PORT', 8080, { min: 0, max: 65_535 }),
+    host: r.string('HOST', '0.0.0.0'),
+    apiKeys: readKeys(r, 'API_KEYS'),
+    adminApiKeys: readKeys(r, 'ADMIN_API_KEYS'),
+    bodyLimitBytes: r.int('BODY_LIMIT_BYTES', 1_048_576, { min: 1024, max: 1_073_741_824 }),
+    maxInputsPerRequest: r.int('MAX_INPUTS_PER_REQUEST', 64, { min: 1, max: 100_000 }),
+    maxTextChars: r.int('MAX_TEXT_CHARS', 20_000, { min: 1, max: 10_000_000 }),
+    maxTopK: r.int('MAX_TOP_K', 20, { min: 1, max: 1000 }),
+    maxAnswerLength: r.int('MAX_ANSWER_LENGTH', 64, { min: 1, max: 512 }),
+    defaultDeadlineMs,
+    maxDeadlineMs,
+    logLevel: r.oneOf('LOG_LEVEL', LOG_LEVELS, 'info'),
+    shutdownGraceMs: r.int('SHUTDOWN_GRACE_MS', 10_000, { min: 0, max: 600_000 }),
+  };
+}
+
 export function loadConfig(env: Env = process.env, cwd = process.cwd()): AppConfig {
   const r = new EnvReader(env);
-  return { paths: loadPathsConfig(r, cwd), trainer: loadTrainerConfig(r) };
+  return { paths: loadPathsConfig(r, cwd), trainer: loadTrainerConfig(r), server: loadServerConfig(r) };
 }
