@@ -5,6 +5,7 @@
  * ConfigError that names the variable and says what to change; nothing reads process.env
  * elsewhere.
  */
+import os from 'node:os';
 import path from 'node:path';
 
 export class ConfigError extends Error {
@@ -143,10 +144,49 @@ export interface ServerConfig {
   shutdownGraceMs: number;
 }
 
+/**
+ * The inference engine (src/inference): sessions, batching, admission, registry watching.
+ * Per-request input limits (MAX_INPUTS_PER_REQUEST, MAX_TEXT_CHARS, MAX_TOP_K) live in
+ * ServerConfig; the engine only bounds what depends on the model (windows, queue, batch).
+ */
+export interface InferenceConfig {
+  /** ONNX Runtime sessions per loaded model version; each runs one batch at a time (SESSIONS_PER_MODEL, default 1). */
+  sessionsPerModel: number;
+  /** Threads inside one operator per session (INTRA_OP_THREADS, default: CPU cores / SESSIONS_PER_MODEL, at least 1). */
+  intraOpThreads: number;
+  /** Threads running independent operators in parallel per session (INTER_OP_THREADS, default 1). */
+  interOpThreads: number;
+  /** Execution providers in order of preference (EXECUTION_PROVIDERS: cpu, or cuda = CUDA with CPU fallback; default cpu). */
+  executionProviders: Array<'cpu' | 'cuda'>;
+  /** Length bucket edges in tokens, increasing (BUCKETS, default 16,32,64,128,256,512). A row joins the smallest bucket that holds it. */
+  buckets: number[];
+  /** Token budget of one batch, padded length x rows (MAX_BATCH_TOKENS, default 4096; at least the largest bucket). */
+  maxBatchTokens: number;
+  /** Rows in one batch at most (MAX_BATCH_ROWS, default 32). */
+  maxBatchRows: number;
+  /** How long a partial batch may wait for more rows, in ms (MAX_BATCH_DELAY_MS, default 2; 0 = never wait). */
+  maxBatchDelayMs: number;
+  /** Rows waiting per model version before new requests are refused with queue_full (MAX_QUEUED_ROWS, default 1024). */
+  maxQueuedRows: number;
+  /** Deadline of a request that names none, in ms (REQUEST_DEADLINE_MS, default 10000). The HTTP server passes its own. */
+  requestDeadlineMs: number;
+  /** Windows one QA input may produce at most; bounds the compute of one long context (MAX_QA_WINDOWS, default 64). */
+  maxQaWindows: number;
+  /** Registry poll period in ms, the fallback when file-system events are missed (REGISTRY_POLL_MS, default 5000; 0 = no polling). */
+  registryPollMs: number;
+  /** Watch MODEL_DIR with fs.watch for new versions and state.json changes (REGISTRY_WATCH, default true). */
+  registryWatch: boolean;
+  /** Extra (non-active) versions kept loaded for requests that pin one (MAX_PINNED_VERSIONS, default 2; 0 = pinning refused). */
+  maxPinnedVersions: number;
+  /** Warm every bucket with real forward passes before a version serves (WARMUP, default true). */
+  warmup: boolean;
+}
+
 export interface AppConfig {
   paths: PathsConfig;
   trainer: TrainerConfig;
   server: ServerConfig;
+  inference: InferenceConfig;
 }
 
 export function loadPathsConfig(r: EnvReader, cwd = process.cwd()): PathsConfig {
@@ -201,7 +241,64 @@ export function loadServerConfig(r: EnvReader): ServerConfig {
   };
 }
 
+export function loadInferenceConfig(r: EnvReader, cpus = os.availableParallelism()): InferenceConfig {
+  const sessionsPerModel = r.int('SESSIONS_PER_MODEL', 1, { min: 1, max: 64 });
+  const executionProviders = r.list('EXECUTION_PROVIDERS', ['cpu']).map((p) => {
+    if (p !== 'cpu' && p !== 'cuda') {
+      throw new ConfigError(`EXECUTION_PROVIDERS contains ${JSON.stringify(p)}; use cpu, or cuda (CUDA with CPU fallback)`);
+    }
+    return p;
+  });
+  // CUDA alone would fail on any operator it lacks: CPU is always the last resort.
+  if (!executionProviders.includes('cpu')) executionProviders.push('cpu');
+  const config: InferenceConfig = {
+    sessionsPerModel,
+    intraOpThreads: r.int('INTRA_OP_THREADS', Math.max(1, Math.floor(cpus / sessionsPerModel)), { min: 1, max: 256 }),
+    interOpThreads: r.int('INTER_OP_THREADS', 1, { min: 1, max: 256 }),
+    executionProviders,
+    buckets: r.intList('BUCKETS', [16, 32, 64, 128, 256, 512]),
+    maxBatchTokens: r.int('MAX_BATCH_TOKENS', 4096, { min: 1 }),
+    maxBatchRows: r.int('MAX_BATCH_ROWS', 32, { min: 1, max: 4096 }),
+    maxBatchDelayMs: r.number('MAX_BATCH_DELAY_MS', 2, { min: 0, max: 10_000 }),
+    maxQueuedRows: r.int('MAX_QUEUED_ROWS', 1024, { min: 1 }),
+    requestDeadlineMs: r.int('REQUEST_DEADLINE_MS', 10_000, { min: 1 }),
+    maxQaWindows: r.int('MAX_QA_WINDOWS', 64, { min: 1 }),
+    registryPollMs: r.int('REGISTRY_POLL_MS', 5000, { min: 0 }),
+    registryWatch: r.bool('REGISTRY_WATCH', true),
+    maxPinnedVersions: r.int('MAX_PINNED_VERSIONS', 2, { min: 0, max: 64 }),
+    warmup: r.bool('WARMUP', true),
+  };
+  validateInferenceConfig(config);
+  return config;
+}
+
+/** Settings each valid alone but contradicting one another: stop and say which to change. */
+export function validateInferenceConfig(c: InferenceConfig): void {
+  if (c.buckets.length === 0) throw new ConfigError('BUCKETS must name at least one length, e.g. 16,32,64,128,256,512');
+  for (let i = 1; i < c.buckets.length; i++) {
+    if (c.buckets[i]! <= c.buckets[i - 1]!) {
+      throw new ConfigError(`BUCKETS must be strictly increasing (got ${c.buckets.join(',')})`);
+    }
+  }
+  const largest = c.buckets[c.buckets.length - 1]!;
+  if (c.maxBatchTokens < largest) {
+    throw new ConfigError(
+      `MAX_BATCH_TOKENS=${c.maxBatchTokens} is smaller than the largest bucket (${largest}), so a full-length row could never run; raise MAX_BATCH_TOKENS to at least ${largest} or lower BUCKETS`,
+    );
+  }
+  if (c.maxQueuedRows < c.maxBatchRows) {
+    throw new ConfigError(
+      `MAX_QUEUED_ROWS=${c.maxQueuedRows} is below MAX_BATCH_ROWS=${c.maxBatchRows}, so batches could never fill; raise MAX_QUEUED_ROWS or lower MAX_BATCH_ROWS`,
+    );
+  }
+  if (c.maxQaWindows > c.maxQueuedRows) {
+    throw new ConfigError(
+      `MAX_QA_WINDOWS=${c.maxQaWindows} is above MAX_QUEUED_ROWS=${c.maxQueuedRows}, so one long context could never be admitted; lower MAX_QA_WINDOWS or raise MAX_QUEUED_ROWS`,
+    );
+  }
+}
+
 export function loadConfig(env: Env = process.env, cwd = process.cwd()): AppConfig {
   const r = new EnvReader(env);
-  return { paths: loadPathsConfig(r, cwd), trainer: loadTrainerConfig(r), server: loadServerConfig(r) };
+  return { paths: loadPathsConfig(r, cwd), trainer: loadTrainerConfig(r), server: loadServerConfig(r), inference: loadInferenceConfig(r) };
 }
