@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Installs the Debian packages the trainer and the tests need: PyTorch 1.13 (CPU) and onnx for
+# /usr/bin/python3, pytest, WordNet (offline synonyms for augmentation), promtool (metrics and
+# rule checks) and redis-server (job tests). Idempotent: does nothing when all are present.
+set -euo pipefail
+packages=(python3-torch python3-onnx python3-pytest python3-numpy wordnet prometheus redis-server)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "system packages: all present"
+  exit 0
+fi
+echo "system packages: installing ${missing[*]}"
+SUDO=""
+[ "$(id -u)" -eq 0 ] || SUDO="sudo"
+$SUDO apt-get update -qq
+DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

@@ -1,0 +1,123 @@
+/**
+ * `npm run distill -- --spec FILE [--job-id ID]`: runs one distillation job end to end on this
+ * machine, without Redis, and writes the result as a new version into MODEL_DIR.
+ *
+ * Progress goes to stderr, the result (model, version, metrics, gate) as JSON to stdout. Ctrl-C
+ * or SIGTERM stops the trainer after a checkpoint; running again with the same --job-id resumes.
+ * Exit codes: 0 done, 1 failed, 2 invalid spec or data, 3 stopped (resumable).
+ */
+import { promises as fs } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { ConfigError, loadConfig } from '../config.js';
+import { runDistillJob } from './distill-job.js';
+import { TrainingError } from './errors.js';
+import type { TrainerEvent } from './trainer-events.js';
+
+function formatEvent(event: TrainerEvent): string | null {
+  switch (event.type) {
+    case 'start':
+      return `trainer started on ${event.device} (${event.precision}, torch ${event.torch})${event.resumed_from ? `, resuming ${event.resumed_from.stage} at step ${event.resumed_from.step}` : ''}`;
+    case 'stage':
+      return `stage ${event.stage}: ${event.status}${event.reason ? ` (${event.reason})` : ''}`;
+    case 'progress': {
+      const losses = Object.entries(event.losses)
+        .map(([k, v]) => `${k}=${v.toFixed(4)}`)
+        .join(' ');
+      return `${event.stage} epoch ${event.epoch} step ${event.step}/${event.total} ${losses} ${event.steps_per_sec.toFixed(1)} it/s eta ${Math.round(event.eta_s)}s`;
+    }
+    case 'eval':
+      return `eval ${event.stage} ${event.role}: ${Object.entries(event.metrics)
+        .map(([k, v]) => `${k}=${v.toFixed(4)}`)
+        .join(' ')}`;
+    case 'error':
+      return `error: ${event.message}${event.file ? ` (${event.file}${event.line ? `:${event.line}` : ''})` : ''}${event.tensor ? ` (tensor ${event.tensor})` : ''}`;
+    case 'stopped':
+      return `stopped; checkpoint at ${event.checkpoint ?? '?'}`;
+    default:
+      return null;
+  }
+}
+
+async function main(): Promise<number> {
+  const { values } = parseArgs({
+    options: {
+      spec: { type: 'string' },
+      'job-id': { type: 'string' },
+      verbose: { type: 'boolean', default: false },
+    },
+  });
+  if (!values.spec) {
+    process.stderr.write('usage: npm run distill -- --spec FILE [--job-id ID] [--verbose]\n');
+    return 2;
+  }
+  let config;
+  try {
+    config = loadConfig();
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`configuration error: ${err.message}\n`);
+      return 2;
+    }
+    throw err;
+  }
+  let spec: unknown;
+  try {
+    spec = JSON.parse(await fs.readFile(values.spec, 'utf8'));
+  } catch (err) {
+    process.stderr.write(`cannot read the spec ${values.spec}: ${(err as Error).message}\n`);
+    return 2;
+  }
+  const jobId = values['job-id'] ?? `local-${new Date().toISOString().replace(/[-:.TZ]/g, '').slice(0, 14)}`;
+  const controller = new AbortController();
+  const stop = (): void => {
+    process.stderr.write('stopping: the trainer saves a checkpoint first\n');
+    controller.abort();
+  };
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+  let lastProgress = 0;
+  try {
+    process.stderr.write(`job ${jobId}\n`);
+    const result = await runDistillJob({
+      spec,
+      jobId,
+      paths: config.paths,
+      trainer: config.trainer,
+      signal: controller.signal,
+      onEvent: (event) => {
+        // One progress line every 2 s is enough for a terminal; everything else always shows.
+        if (event.type === 'progress' && !values.verbose && Date.now() - lastProgress < 2000 && event.step !== event.total) return;
+        if (event.type === 'progress') lastProgress = Date.now();
+        const line = formatEvent(event);
+        if (line) process.stderr.write(`${line}\n`);
+      },
+      onLog: (line) => {
+        if (values.verbose) process.stderr.write(`  trainer: ${line}\n`);
+      },
+      onPhase: (phase, detail) => process.stderr.write(`${phase}: ${detail}\n`),
+    });
+    process.stderr.write(`${result.gate.reason}\npublished ${result.model} version ${result.version}\n`);
+    process.stdout.write(
+      `${JSON.stringify({ job_id: jobId, model: result.model, version: result.version, gate: result.gate, metrics: result.metrics }, null, 2)}\n`,
+    );
+    return 0;
+  } catch (err) {
+    if (err instanceof TrainingError) {
+      process.stderr.write(`${err.name}: ${err.message}\n`);
+      if (err.code === 'stopped') {
+        process.stderr.write(`resume with: npm run distill -- --spec ${values.spec} --job-id ${jobId}\n`);
+        return 3;
+      }
+      return err.retryable ? 1 : 2;
+    }
+    throw err;
+  }
+}
+
+main().then(
+  (code) => process.exit(code),
+  (err: unknown) => {
+    process.stderr.write(`distill failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,122 @@
+/**
+ * One distillation job from spec to registry: validate and resolve the spec, run (or resume) the
+ * trainer, score the teacher, FP32 and INT8 students through the serving code, publish the new
+ * version atomically with its manifest, and apply the quality gate. The local CLI and the BullMQ
+ * worker both call this; neither knows how the steps are done.
+ */
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import type { PathsConfig, TrainerConfig } from '../config.js';
+import { publishVersion, sha256File } from '../inference/registry/publish.js';
+import type { Manifest, ModelMetrics, ServingConfig } from '../inference/registry/types.js';
+import { type EvaluateOptions, evaluateArtifacts } from './evaluation/evaluate.js';
+import { type JobSpec, } from './job-spec.js';
+import { decideGate, type GateDecision } from './quality-gate.js';
+import { parseJobSpec, type ResolvedSpec, resolveJobSpec } from './resolve-spec.js';
+import type { TrainerEvent } from './trainer-events.js';
+import { runTraining } from './trainer-runner.js';
+
+export interface DistillJobOptions {
+  /** The user's spec as received (validated here). */
+  spec: unknown;
+  jobId: string;
+  paths: PathsConfig;
+  trainer: TrainerConfig;
+  signal?: AbortSignal;
+  onEvent?: (event: TrainerEvent) => void;
+  onLog?: (line: string) => void;
+  /** Called when a long step outside the trainer starts (evaluation, publishing). */
+  onPhase?: (phase: 'evaluate' | 'publish', detail: string) => void;
+  /** Overrides for the evaluation step (tests use fewer latency runs). */
+  evaluation?: Partial<Pick<EvaluateOptions, 'latencyRuns'>>;
+}
+
+export interface DistillJobResult {
+  model: string;
+  version: number;
+  metrics: Record<string, ModelMetrics>;
+  gate: GateDecision;
+  manifest: Manifest;
+  outputDir: string;
+}
+
+/** Validates and resolves a spec without running it (POST /v1/jobs answers 400 from this). */
+export async function prepareJob(spec: unknown, jobId: string, paths: PathsConfig): Promise<{ spec: JobSpec; resolved: ResolvedSpec }> {
+  const parsed = parseJobSpec(spec);
+  return { spec: parsed, resolved: await resolveJobSpec(parsed, { paths, jobId }) };
+}
+
+export function jobWorkDir(paths: PathsConfig, jobId: string): string {
+  return path.join(paths.workDir, 'jobs', jobId.replace(/[^A-Za-z0-9._-]/g, '_'));
+}
+
+function describeTeacher(spec: JobSpec, resolved: ResolvedSpec): string {
+  return 'model' in spec.teacher ? spec.teacher.model : resolved.teacher_path;
+}
+
+export async function runDistillJob(opts: DistillJobOptions): Promise<DistillJobResult> {
+  const { spec, resolved } = await prepareJob(opts.spec, opts.jobId, opts.paths);
+  const workDir = jobWorkDir(opts.paths, opts.jobId);
+  const { done } = await runTraining({
+    config: opts.trainer,
+    spec: resolved,
+    workDir,
+    signal: opts.signal,
+    onEvent: opts.onEvent,
+    onLog: opts.onLog,
+  });
+  const outputDir = done.output_dir;
+  const training = JSON.parse(await fs.readFile(path.join(outputDir, 'training.json'), 'utf8')) as {
+    shapes?: Record<string, unknown>;
+    parameters?: { teacher?: number; student?: number };
+  };
+
+  opts.onPhase?.('evaluate', 'scoring teacher, FP32 and INT8 students through the serving code');
+  const metrics = await evaluateArtifacts({
+    outputDir,
+    task: resolved.task,
+    evalFile: resolved.data.eval,
+    parameters: training.parameters ?? {},
+    latencyRuns: opts.evaluation?.latencyRuns,
+  });
+  const gate = decideGate(resolved.task, spec.gate, metrics);
+
+  opts.onPhase?.('publish', `writing a new version of ${resolved.model} into ${opts.paths.modelDir}`);
+  const int8 = path.join(outputDir, 'model.onnx');
+  const hasInt8 = await fs.stat(int8).then(() => true, () => false);
+  const servingConfig = JSON.parse(await fs.readFile(path.join(outputDir, 'config.json'), 'utf8')) as ServingConfig;
+  servingConfig.precision = hasInt8 ? 'int8' : 'fp32';
+  const servingConfigFile = path.join(workDir, 'serving-config.json');
+  await fs.writeFile(servingConfigFile, `${JSON.stringify(servingConfig, null, 2)}\n`);
+
+  const datasets: Record<string, string> = {};
+  for (const [role, file] of Object.entries(resolved.data)) {
+    if (file) datasets[role] = await sha256File(file);
+  }
+  const published = await publishVersion({
+    modelDir: opts.paths.modelDir,
+    model: resolved.model,
+    files: {
+      'model.onnx': hasInt8 ? int8 : path.join(outputDir, 'model-fp32.onnx'),
+      'tokenizer.json': path.join(outputDir, 'tokenizer.json'),
+      'vocab.txt': path.join(outputDir, 'vocab.txt'),
+      'config.json': servingConfigFile,
+      checkpoint: path.join(outputDir, 'checkpoint'),
+    },
+    manifest: {
+      task: resolved.task,
+      lineage: {
+        job_id: opts.jobId,
+        teacher: describeTeacher(spec, resolved),
+        datasets,
+        hyperparameters: { ...spec, notes: undefined },
+        ...(spec.notes ? { notes: spec.notes } : {}),
+      },
+      shapes: training.shapes ?? { student: spec.student },
+      metrics,
+      gate,
+    },
+    activate: gate.activated,
+  });
+  return { model: resolved.model, version: published.version, metrics, gate, manifest: published.manifest, outputDir };
+}

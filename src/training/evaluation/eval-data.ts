@@ -1,0 +1,62 @@
+/**
+ * Reads an eval split in the trainer's formats into what the serving API takes, so a model is
+ * scored through exactly the code path that serves it.
+ */
+import { promises as fs } from 'node:fs';
+
+export interface ClassificationExample {
+  input: string | { text: string; text_pair: string };
+  label: string;
+}
+
+export interface QaExample {
+  id: string;
+  question: string;
+  context: string;
+  /** Acceptable answers; empty when the question is unanswerable. */
+  answers: string[];
+}
+
+export async function readClassificationJsonl(file: string): Promise<ClassificationExample[]> {
+  const text = await fs.readFile(file, 'utf8');
+  const out: ClassificationExample[] = [];
+  text.split('\n').forEach((line, i) => {
+    if (line.trim() === '') return;
+    let row: { text?: unknown; text_pair?: unknown; label?: unknown };
+    try {
+      row = JSON.parse(line) as typeof row;
+    } catch {
+      throw new Error(`${file}:${i + 1}: not valid JSON`);
+    }
+    if (typeof row.text !== 'string' || typeof row.label !== 'string') {
+      throw new Error(`${file}:${i + 1}: needs string fields "text" and "label"`);
+    }
+    const input = typeof row.text_pair === 'string' ? { text: row.text, text_pair: row.text_pair } : row.text;
+    out.push({ input, label: row.label });
+  });
+  return out;
+}
+
+interface SquadFile {
+  data: { paragraphs: { context: string; qas: { id: string; question: string; answers?: { text: string }[]; is_impossible?: boolean }[] }[] }[];
+}
+
+export async function readSquad(file: string): Promise<QaExample[]> {
+  let doc: SquadFile;
+  try {
+    doc = JSON.parse(await fs.readFile(file, 'utf8')) as SquadFile;
+  } catch {
+    throw new Error(`${file}: not valid JSON`);
+  }
+  if (!Array.isArray(doc?.data)) throw new Error(`${file}: not SQuAD JSON (no "data" list)`);
+  const out: QaExample[] = [];
+  for (const article of doc.data) {
+    for (const paragraph of article.paragraphs) {
+      for (const qa of paragraph.qas) {
+        const answers = qa.is_impossible ? [] : (qa.answers ?? []).map((a) => a.text);
+        out.push({ id: qa.id, question: qa.question, context: paragraph.context, answers });
+      }
+    }
+  }
+  return out;
+}

@@ -1,0 +1,94 @@
+/**
+ * Scores a trainer's output the way users will meet it: the teacher, the FP32 student and the
+ * INT8 student are each opened as a serving model (tokenizer, windows, span search, ONNX Runtime
+ * session) and run over the eval split; file size, parameter count and CPU latency complete the
+ * picture. These are the numbers that go into the manifest and the quality gate.
+ */
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import type { ModelMetrics, Task } from '../../inference/registry/types.js';
+import { readClassificationJsonl, readSquad } from './eval-data.js';
+import { measureLatencyMs } from './latency.js';
+import { classificationScores, squadScores } from './task-metrics.js';
+
+export interface EvaluateOptions {
+  outputDir: string;
+  task: Task;
+  evalFile: string;
+  parameters: { teacher?: number; student?: number };
+  /** Latency samples per model (median reported). */
+  latencyRuns?: number;
+  /** Inputs per call into the serving model. */
+  chunkSize?: number;
+}
+
+// TEMPORARY until src/inference/index.ts lands: the serving model API this evaluator needs.
+interface ServingModel {
+  classify(inputs: (string | { text: string; text_pair: string })[], opts: { topK: number }): Promise<{ label: string; score: number }[][]>;
+  answer(
+    inputs: { question: string; context: string }[],
+    opts: { topK: number; maxAnswerLength: number },
+  ): Promise<{ answer: string; score: number; start: number; end: number }[][]>;
+  close(): Promise<void>;
+}
+async function openModelDir(opts: { dir: string; onnxFile: string }): Promise<ServingModel> {
+  const modulePath = '../../inference/index.js';
+  const mod = (await import(modulePath)) as { openModelDir: (o: { dir: string; onnxFile: string }) => Promise<ServingModel> };
+  return mod.openModelDir(opts);
+}
+
+const ROLES = [
+  { role: 'teacher', file: 'teacher.onnx', params: 'teacher' },
+  { role: 'student_fp32', file: 'model-fp32.onnx', params: 'student' },
+  { role: 'student_int8', file: 'model.onnx', params: 'student' },
+] as const;
+
+async function exists(file: string): Promise<boolean> {
+  return fs.stat(file).then(
+    () => true,
+    () => false,
+  );
+}
+
+async function scoreModel(opts: EvaluateOptions, onnxFile: string): Promise<Partial<ModelMetrics>> {
+  const chunk = opts.chunkSize ?? 32;
+  const model = await openModelDir({ dir: opts.outputDir, onnxFile });
+  try {
+    if (opts.task === 'classification') {
+      const examples = await readClassificationJsonl(opts.evalFile);
+      const predicted: string[] = [];
+      for (let i = 0; i < examples.length; i += chunk) {
+        const results = await model.classify(examples.slice(i, i + chunk).map((e) => e.input), { topK: 1 });
+        for (const r of results) predicted.push(r[0]?.label ?? '');
+      }
+      return classificationScores(examples.map((e) => e.label), predicted);
+    }
+    const examples = await readSquad(opts.evalFile);
+    const predicted: string[] = [];
+    for (let i = 0; i < examples.length; i += chunk) {
+      const batch = examples.slice(i, i + chunk).map((e) => ({ question: e.question, context: e.context }));
+      const results = await model.answer(batch, { topK: 1, maxAnswerLength: 30 });
+      for (const r of results) predicted.push(r[0]?.answer ?? '');
+    }
+    return squadScores(examples.map((e) => e.answers), predicted);
+  } finally {
+    await model.close();
+  }
+}
+
+export async function evaluateArtifacts(opts: EvaluateOptions): Promise<Record<string, ModelMetrics>> {
+  const vocabSize = (await fs.readFile(path.join(opts.outputDir, 'vocab.txt'), 'utf8')).split('\n').filter(Boolean).length;
+  const metrics: Record<string, ModelMetrics> = {};
+  for (const { role, file, params } of ROLES) {
+    const onnx = path.join(opts.outputDir, file);
+    if (!(await exists(onnx))) continue;
+    const scores = await scoreModel(opts, file);
+    metrics[role] = {
+      ...scores,
+      file_bytes: (await fs.stat(onnx)).size,
+      ...(opts.parameters[params] !== undefined ? { parameters: opts.parameters[params] } : {}),
+      latency_ms_b1_128: await measureLatencyMs({ onnxFile: onnx, runs: opts.latencyRuns ?? 30, vocabSize }),
+    };
+  }
+  return metrics;
+}

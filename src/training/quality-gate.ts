@@ -1,0 +1,38 @@
+/**
+ * The quality gate of a job: activate the new INT8 student only when it is within `max_drop` of
+ * its teacher on the task's headline metric (accuracy for classification, F1 for QA).
+ */
+import type { ModelMetrics, Task } from '../inference/registry/types.js';
+import type { JobSpec } from './job-spec.js';
+
+export interface GateDecision {
+  passed: boolean;
+  activated: boolean;
+  reason: string;
+}
+
+export function headlineMetric(task: Task): 'accuracy' | 'f1' {
+  return task === 'qa' ? 'f1' : 'accuracy';
+}
+
+export function decideGate(
+  task: Task,
+  gate: JobSpec['gate'],
+  metrics: Record<string, ModelMetrics>,
+): GateDecision {
+  const key = headlineMetric(task);
+  const served = metrics.student_int8 ?? metrics.student_fp32;
+  const servedName = metrics.student_int8 ? 'INT8 student' : 'FP32 student';
+  const teacher = metrics.teacher?.[key];
+  const student = served?.[key];
+  if (teacher === undefined || student === undefined) {
+    return { passed: false, activated: false, reason: `no ${key} for the teacher or the student; not activated` };
+  }
+  const drop = teacher - student;
+  const fmt = (v: number): string => (100 * v).toFixed(2);
+  const passed = drop <= gate.max_drop + 1e-12;
+  const comparison = `${servedName} ${key} ${fmt(student)} vs teacher ${fmt(teacher)} (drop ${fmt(drop)} points, allowed ${fmt(gate.max_drop)})`;
+  if (!passed) return { passed, activated: false, reason: `gate failed: ${comparison}; the active version is unchanged` };
+  if (!gate.activate) return { passed, activated: false, reason: `gate passed: ${comparison}; not activated (gate.activate is false)` };
+  return { passed, activated: true, reason: `gate passed: ${comparison}; activated` };
+}
