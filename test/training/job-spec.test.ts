@@ -1,0 +1,95 @@
+import { promises as fs } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { PathsConfig } from '../../src/config.js';
+import { JobSpecError } from '../../src/training/errors.js';
+import { parseJobSpec, resolveJobSpec } from '../../src/training/resolve-spec.js';
+
+let root: string;
+let paths: PathsConfig;
+
+const baseSpec = () => ({
+  type: 'distill',
+  model: 'demo-intent',
+  task: 'classification',
+  teacher: { path: 'teacher' },
+  data: { train: 'train.jsonl', eval: 'eval.jsonl' },
+});
+
+async function issuesOf(spec: unknown): Promise<{ path: string; message: string }[]> {
+  try {
+    await resolveJobSpec(parseJobSpec(spec), { paths, jobId: 'j1' });
+  } catch (err) {
+    if (err instanceof JobSpecError) return err.issues;
+    throw err;
+  }
+  return [];
+}
+
+beforeAll(async () => {
+  root = await fs.mkdtemp(path.join(os.tmpdir(), 'distillery-spec-'));
+  paths = { dataDir: path.join(root, 'data'), modelDir: path.join(root, 'models'), workDir: path.join(root, 'work') };
+  await fs.mkdir(path.join(paths.dataDir, 'teacher'), { recursive: true });
+  await fs.writeFile(
+    path.join(paths.dataDir, 'teacher', 'config.json'),
+    JSON.stringify({ hidden_size: 768, num_attention_heads: 12, num_hidden_layers: 12, max_position_embeddings: 512 }),
+  );
+  await fs.writeFile(path.join(paths.dataDir, 'train.jsonl'), '{"text":"a","label":"x"}\n');
+  await fs.writeFile(path.join(paths.dataDir, 'eval.jsonl'), '{"text":"a","label":"x"}\n');
+  await fs.writeFile(path.join(root, 'outside.jsonl'), '{}\n');
+  await fs.symlink(path.join(root, 'outside.jsonl'), path.join(paths.dataDir, 'link.jsonl'));
+});
+
+afterAll(async () => {
+  await fs.rm(root, { recursive: true, force: true });
+});
+
+describe('job spec', () => {
+  it('fills the defaults of the method document', () => {
+    const spec = parseJobSpec(baseSpec());
+    expect(spec.student).toEqual({ layers: 4, hidden: 312, heads: 4, intermediate: 1200, ffn_rank: null });
+    expect(spec.stages.task_distill.temperature).toBe(2);
+    expect(spec.stages.task_distill.weights).toBe('dynamic');
+    expect(spec.stages.general_distill).toMatchObject({ batch_size: 256, lr: 3e-5, temperature: 5, epochs: 3 });
+    expect(spec.stages.qat.recalibrate_every).toBe(1000);
+    expect(spec.gate).toEqual({ max_drop: 0.02, activate: true });
+  });
+
+  it('resolves paths inside DATA_DIR and picks the task max length', async () => {
+    const resolved = await resolveJobSpec(parseJobSpec(baseSpec()), { paths, jobId: 'j1' });
+    expect(resolved.data.train).toBe(await fs.realpath(path.join(paths.dataDir, 'train.jsonl')));
+    expect(resolved.max_length).toBe(128);
+    expect(resolved.teacher_path).toBe(await fs.realpath(path.join(paths.dataDir, 'teacher')));
+  });
+
+  it('names unknown fields and wrong types', async () => {
+    const issues = await issuesOf({ ...baseSpec(), epochs: 3, student: { heads: 'four' } });
+    expect(issues).toContainEqual({ path: '/epochs', message: expect.stringMatching(/Unexpected property/) });
+    expect(issues.some((i) => i.path === '/student/heads')).toBe(true);
+  });
+
+  it('refuses paths that escape DATA_DIR, by .. or by symlink, and missing files', async () => {
+    const issues = await issuesOf({ ...baseSpec(), data: { train: '../outside.jsonl', eval: 'link.jsonl', unlabeled: 'nope.txt' } });
+    expect(issues.find((i) => i.path === '/data/train')?.message).toMatch(/outside DATA_DIR/);
+    expect(issues.find((i) => i.path === '/data/eval')?.message).toMatch(/links outside DATA_DIR/);
+    expect(issues.find((i) => i.path === '/data/unlabeled')?.message).toMatch(/does not exist/);
+  });
+
+  it('refuses impossible shapes', async () => {
+    const issues = await issuesOf({ ...baseSpec(), student: { hidden: 312, heads: 5, layers: 13 } });
+    expect(issues.find((i) => i.path === '/student/heads')?.message).toMatch(/not divisible/);
+    expect(issues.find((i) => i.path === '/student/layers')?.message).toMatch(/deeper than the teacher/);
+  });
+
+  it('refuses head counts the teacher cannot be grouped into', async () => {
+    const issues = await issuesOf({ ...baseSpec(), student: { hidden: 320, heads: 5 } });
+    expect(issues.find((i) => i.path === '/student/heads')?.message).toMatch(/cannot be grouped/);
+  });
+
+  it('needs unlabeled data for general distillation and a registry teacher that exists', async () => {
+    const issues = await issuesOf({ ...baseSpec(), teacher: { model: 'nobody@3' }, stages: { general_distill: { enabled: true } } });
+    expect(issues.find((i) => i.path === '/data/unlabeled')).toBeDefined();
+    expect(issues.find((i) => i.path === '/teacher/model')?.message).toMatch(/no checkpoint/);
+  });
+});
