@@ -1,0 +1,239 @@
+"""Quantization-aware training: INT8 fake quantization with straight-through gradients.
+
+Weights (every nn.Linear and the embedding tables): symmetric per-channel INT8, one scale per
+output channel (Linear) or per row (Embedding), scale = max|w| / 127, zero point 0, values in
+[-128, 127]. Weight scales follow the weights at every forward while training and are frozen
+into buffers for export.
+
+Activations (the input of every nn.Linear): per-tensor asymmetric INT8 with a zero point, from an
+observer that tracks the range (running min/max, or an exponential moving average). The
+quantizer uses the range as of the last recalibration, which happens every `recalibrate_every`
+optimizer steps (and once after calibration), so a range in use is a constant buffer - what the
+PyTorch 1.13 exporter needs to emit QuantizeLinear/DequantizeLinear with constant scales.
+Nothing else is quantized: the attention mask, softmax and LayerNorm stay in float.
+
+Gradient (straight-through estimator), as torch's fake_quantize ops define it: d out / d x is 1
+where round(x / scale) + zero_point lies inside [-128, 127] and 0 where the value was clamped.
+Scales and zero points get no gradient.
+"""
+
+from __future__ import annotations
+
+from typing import Iterable, List
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+QMIN, QMAX = -128, 127
+# A channel of zeros would give scale 0 (division by zero in QuantizeLinear); any tiny value works.
+MIN_SCALE = 1e-8
+OBSERVER_MODES = ("minmax", "moving_average")
+
+
+def per_channel_scale(weight: torch.Tensor, axis: int = 0) -> torch.Tensor:
+    dims = [d for d in range(weight.dim()) if d != axis]
+    amax = weight.detach().abs().amax(dim=dims) if dims else weight.detach().abs()
+    return (amax.float() / QMAX).clamp_min(MIN_SCALE)
+
+
+def _as_float32(x: torch.Tensor) -> torch.Tensor:
+    # fake_quantize kernels want float32 (autocast hands us fp16/bf16); a no-op cast would
+    # otherwise be traced into the ONNX graph as a Cast node.
+    return x if x.dtype == torch.float32 else x.float()
+
+
+def fake_quant_per_channel(weight: torch.Tensor, scale: torch.Tensor, axis: int = 0) -> torch.Tensor:
+    zero_point = torch.zeros(scale.shape, dtype=torch.int32, device=scale.device)
+    return torch.fake_quantize_per_channel_affine(_as_float32(weight), scale, zero_point, axis, QMIN, QMAX)
+
+
+def activation_qparams(lo: torch.Tensor, hi: torch.Tensor):
+    """Asymmetric INT8 parameters for the range [lo, hi] widened to contain 0 (exact zero padding)."""
+    lo = torch.minimum(lo.float(), torch.zeros_like(lo, dtype=torch.float32))
+    hi = torch.maximum(hi.float(), torch.zeros_like(hi, dtype=torch.float32))
+    scale = ((hi - lo) / float(QMAX - QMIN)).clamp_min(MIN_SCALE)
+    zero_point = (QMIN - torch.round(lo / scale)).clamp(QMIN, QMAX).to(torch.int32)
+    return scale, zero_point
+
+
+class ActivationObserver(nn.Module):
+    """Tracks a tensor's range and fake-quantizes it with the range frozen at the last recalibration."""
+
+    def __init__(self, mode: str = "minmax", momentum: float = 0.01) -> None:
+        super().__init__()
+        if mode not in OBSERVER_MODES:
+            raise ValueError(f"observer mode must be one of {OBSERVER_MODES}")
+        self.mode = mode
+        self.momentum = momentum
+        # Python flags, not buffers: forward() must not branch on tensor values (ONNX tracing).
+        self.observing = False
+        self.quantizing = False
+        self.register_buffer("observed_min", torch.zeros(1))
+        self.register_buffer("observed_max", torch.zeros(1))
+        self.register_buffer("has_observation", torch.zeros(1))
+        self.register_buffer("scale", torch.ones(1))
+        self.register_buffer("zero_point", torch.zeros(1, dtype=torch.int32))
+        self.register_buffer("calibrated", torch.zeros(1))
+
+    @torch.no_grad()
+    def observe(self, x: torch.Tensor) -> None:
+        lo = x.detach().min().float().reshape(1)
+        hi = x.detach().max().float().reshape(1)
+        if not bool(self.has_observation.item()):
+            self.observed_min.copy_(lo)
+            self.observed_max.copy_(hi)
+        elif self.mode == "minmax":
+            torch.minimum(self.observed_min, lo, out=self.observed_min)
+            torch.maximum(self.observed_max, hi, out=self.observed_max)
+        else:
+            self.observed_min.add_(self.momentum * (lo - self.observed_min))
+            self.observed_max.add_(self.momentum * (hi - self.observed_max))
+        self.has_observation.fill_(1.0)
+
+    @torch.no_grad()
+    def recalibrate(self) -> bool:
+        """Moves the observed range into the quantizer. min/max starts a fresh window afterwards."""
+        if not bool(self.has_observation.item()):
+            return False
+        scale, zero_point = activation_qparams(self.observed_min, self.observed_max)
+        self.scale.copy_(scale)
+        self.zero_point.copy_(zero_point)
+        self.calibrated.fill_(1.0)
+        if self.mode == "minmax":
+            self.has_observation.fill_(0.0)
+        return True
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.observing:
+            self.observe(x)
+        if not self.quantizing:
+            return x
+        return torch.fake_quantize_per_tensor_affine(_as_float32(x), self.scale, self.zero_point, QMIN, QMAX)
+
+
+class QuantLinear(nn.Linear):
+    """nn.Linear with fake-quantized input (per tensor) and weight (per output channel)."""
+
+    def __init__(self, in_features: int, out_features: int, bias: bool = True, observer_mode: str = "minmax") -> None:
+        super().__init__(in_features, out_features, bias=bias)
+        self.input_quant = ActivationObserver(observer_mode)
+        self.weight_frozen = False
+        self.register_buffer("weight_scale", torch.ones(out_features))
+
+    @classmethod
+    def from_linear(cls, linear: nn.Linear, observer_mode: str) -> "QuantLinear":
+        q = cls(linear.in_features, linear.out_features, bias=linear.bias is not None, observer_mode=observer_mode)
+        q.weight = linear.weight
+        q.bias = linear.bias
+        q.to(linear.weight.device)
+        return q
+
+    def quantized_weight(self) -> torch.Tensor:
+        scale = self.weight_scale if self.weight_frozen else per_channel_scale(self.weight, 0)
+        return fake_quant_per_channel(self.weight, scale, 0)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:  # type: ignore[override]
+        weight = self.quantized_weight() if self.input_quant.quantizing else self.weight
+        return F.linear(self.input_quant(x), weight, self.bias)
+
+
+class QuantEmbedding(nn.Embedding):
+    """nn.Embedding whose table is fake-quantized per row, so the exported table is int8."""
+
+    def __init__(self, num_embeddings: int, embedding_dim: int, padding_idx=None) -> None:
+        super().__init__(num_embeddings, embedding_dim, padding_idx=padding_idx)
+        self.quantizing = False
+        self.weight_frozen = False
+        self.register_buffer("weight_scale", torch.ones(num_embeddings))
+
+    @classmethod
+    def from_embedding(cls, emb: nn.Embedding) -> "QuantEmbedding":
+        q = cls(emb.num_embeddings, emb.embedding_dim, padding_idx=emb.padding_idx)
+        q.weight = emb.weight
+        q.to(emb.weight.device)
+        return q
+
+    def forward(self, ids: torch.Tensor) -> torch.Tensor:  # type: ignore[override]
+        if not self.quantizing:
+            return super().forward(ids)
+        scale = self.weight_scale if self.weight_frozen else per_channel_scale(self.weight, 0)
+        return F.embedding(ids, fake_quant_per_channel(self.weight, scale, 0), self.padding_idx)
+
+
+def prepare_qat(model: nn.Module, observer_mode: str = "minmax") -> nn.Module:
+    """Swaps every Linear/Embedding for its fake-quant twin in place; parameter names are unchanged."""
+    for parent in list(model.modules()):
+        for name, child in list(parent.named_children()):
+            if isinstance(child, (QuantLinear, QuantEmbedding)):
+                continue
+            if isinstance(child, nn.Linear):
+                setattr(parent, name, QuantLinear.from_linear(child, observer_mode))
+            elif isinstance(child, nn.Embedding):
+                setattr(parent, name, QuantEmbedding.from_embedding(child))
+    return model
+
+
+class QatController:
+    """Owns the QAT modules of a model: calibration, periodic recalibration, freezing for export."""
+
+    def __init__(self, model: nn.Module, recalibrate_every: int) -> None:
+        if recalibrate_every <= 0:
+            raise ValueError("recalibrate_every must be positive")
+        self.recalibrate_every = recalibrate_every
+        self.linears: List[QuantLinear] = [m for m in model.modules() if isinstance(m, QuantLinear)]
+        self.embeddings: List[QuantEmbedding] = [m for m in model.modules() if isinstance(m, QuantEmbedding)]
+        self.recalibrations = 0
+
+    @property
+    def observers(self) -> List[ActivationObserver]:
+        return [m.input_quant for m in self.linears]
+
+    def set_mode(self, *, observing: bool, quantizing: bool) -> None:
+        for obs in self.observers:
+            obs.observing = observing
+            obs.quantizing = quantizing
+        for emb in self.embeddings:
+            emb.quantizing = quantizing
+
+    @property
+    def calibrated(self) -> bool:
+        return all(bool(o.calibrated.item()) for o in self.observers)
+
+    def calibrate(self, run_batches: Iterable[None]) -> None:
+        """Observes float activations over the batches run_batches drives, then starts quantizing."""
+        self.set_mode(observing=True, quantizing=False)
+        for _ in run_batches:
+            pass
+        self.recalibrate()
+        self.set_mode(observing=True, quantizing=True)
+
+    def recalibrate(self) -> None:
+        for obs in self.observers:
+            obs.recalibrate()
+        self.recalibrations += 1
+
+    def after_step(self, step: int) -> bool:
+        """Call after optimizer step number `step` (1-based); recalibrates every recalibrate_every steps."""
+        if step % self.recalibrate_every == 0:
+            self.recalibrate()
+            return True
+        return False
+
+    def freeze(self) -> None:
+        """Fixes every scale as a buffer (for evaluation parity and ONNX export)."""
+        with torch.no_grad():
+            for m in self.linears:
+                m.weight_scale.copy_(per_channel_scale(m.weight, 0))
+                m.weight_frozen = True
+            for e in self.embeddings:
+                e.weight_scale.copy_(per_channel_scale(e.weight, 0))
+                e.weight_frozen = True
+        self.set_mode(observing=False, quantizing=True)
+
+    def unfreeze(self) -> None:
+        for m in self.linears:
+            m.weight_frozen = False
+        for e in self.embeddings:
+            e.weight_frozen = False
+        self.set_mode(observing=True, quantizing=True)
