@@ -182,11 +182,58 @@ export interface InferenceConfig {
   warmup: boolean;
 }
 
+/** The job queue (BullMQ on Redis) and its workers. */
+export interface QueueConfig {
+  /** Redis holding the job queue and the model-published channel (REDIS_URL, default redis://127.0.0.1:6379). */
+  redisUrl: string;
+  /** Prefix of every Redis key and channel, so deployments can share a Redis (QUEUE_PREFIX, default distillery). */
+  prefix: string;
+  /** Jobs one worker runs at once; one per GPU (WORKER_CONCURRENCY, default 1). */
+  workerConcurrency: number;
+  /** Tries of a job whose trainer crashed; each resumes from the last checkpoint (JOB_ATTEMPTS, default 3). */
+  jobAttempts: number;
+  /** First retry delay, doubled each time (JOB_BACKOFF_MS, default 10000). */
+  jobBackoffMs: number;
+  /** How long a worker's lock on a job lasts without renewal; a dead worker's job is recovered after it (JOB_LOCK_MS, default 30000). */
+  jobLockMs: number;
+  /** How often workers look for stalled jobs (JOB_STALLED_INTERVAL_MS, default 30000). */
+  stalledIntervalMs: number;
+  /** Port of the worker's /metrics listener (WORKER_METRICS_PORT, default 9464; 0 picks a free one). */
+  workerMetricsPort: number;
+  /** Interface of the worker's /metrics listener (WORKER_METRICS_HOST, default 0.0.0.0). */
+  workerMetricsHost: string;
+}
+
 export interface AppConfig {
   paths: PathsConfig;
   trainer: TrainerConfig;
   server: ServerConfig;
   inference: InferenceConfig;
+  queue: QueueConfig;
+}
+
+export function loadQueueConfig(r: EnvReader): QueueConfig {
+  const redisUrl = r.string('REDIS_URL', 'redis://127.0.0.1:6379');
+  if (!/^rediss?:\/\//.test(redisUrl)) {
+    throw new ConfigError(`REDIS_URL=${JSON.stringify(redisUrl)} must start with redis:// or rediss://`);
+  }
+  const prefix = r.string('QUEUE_PREFIX', 'distillery');
+  if (!/^[A-Za-z0-9_-]+$/.test(prefix)) {
+    throw new ConfigError(`QUEUE_PREFIX=${JSON.stringify(prefix)} may hold only letters, digits, _ and -`);
+  }
+  const jobLockMs = r.int('JOB_LOCK_MS', 30_000, { min: 1000 });
+  const stalledIntervalMs = r.int('JOB_STALLED_INTERVAL_MS', 30_000, { min: 1000 });
+  return {
+    redisUrl,
+    prefix,
+    workerConcurrency: r.int('WORKER_CONCURRENCY', 1, { min: 1, max: 64 }),
+    jobAttempts: r.int('JOB_ATTEMPTS', 3, { min: 1, max: 100 }),
+    jobBackoffMs: r.int('JOB_BACKOFF_MS', 10_000, { min: 0 }),
+    jobLockMs,
+    stalledIntervalMs,
+    workerMetricsPort: r.int('WORKER_METRICS_PORT', 9464, { min: 0, max: 65_535 }),
+    workerMetricsHost: r.string('WORKER_METRICS_HOST', '0.0.0.0'),
+  };
 }
 
 export function loadPathsConfig(r: EnvReader, cwd = process.cwd()): PathsConfig {
@@ -300,5 +347,11 @@ export function validateInferenceConfig(c: InferenceConfig): void {
 
 export function loadConfig(env: Env = process.env, cwd = process.cwd()): AppConfig {
   const r = new EnvReader(env);
-  return { paths: loadPathsConfig(r, cwd), trainer: loadTrainerConfig(r), server: loadServerConfig(r), inference: loadInferenceConfig(r) };
+  return {
+    paths: loadPathsConfig(r, cwd),
+    trainer: loadTrainerConfig(r),
+    server: loadServerConfig(r),
+    inference: loadInferenceConfig(r),
+    queue: loadQueueConfig(r),
+  };
 }

@@ -1,0 +1,204 @@
+/**
+ * The worker's side of the job queue: takes distillation jobs from BullMQ and runs each through
+ * the distill job (trainer process, evaluation, publishing), forwarding progress and logs to the
+ * job, keeping a history for the report, and announcing the new version on Redis.
+ *
+ * Reliability: a job's work dir is keyed by its id, so a retry (after a crash, or another worker
+ * picking up a stalled job) resumes from the trainer's last checkpoint. Bad specs and bad data
+ * fail at once (UnrecoverableError); crashes retry with backoff. A cancelled job ends as failed
+ * with CANCELLED_REASON, which the API reports as "cancelled".
+ */
+import { type Job, UnrecoverableError, Worker } from 'bullmq';
+import type { Redis } from 'ioredis';
+import type { Logger } from 'pino';
+import type { PathsConfig, QueueConfig, TrainerConfig } from '../config.js';
+import { runDistillJob } from '../training/distill-job.js';
+import { TrainerStoppedError, TrainingError } from '../training/errors.js';
+import type { TrainerEvent } from '../training/trainer-events.js';
+import { CANCELLED_REASON, type DistillJobData, type HistoryPoint, type JobProgress, type JobResult } from './job-types.js';
+import { publishModelEvent } from './model-events.js';
+import { queueNames, type QueueNames } from './names.js';
+import { createRedis } from './redis-connection.js';
+import type { WorkerMetrics } from './worker-metrics.js';
+
+const HISTORY_CAP = 5000;
+/** Progress is forwarded at most this often per job; the trainer may report every step. */
+const PROGRESS_INTERVAL_MS = 1000;
+
+export interface DistillWorkerOptions {
+  queue: QueueConfig;
+  paths: PathsConfig;
+  trainer: TrainerConfig;
+  logger: Logger;
+  metrics?: WorkerMetrics;
+}
+
+export class DistillWorker {
+  readonly names: QueueNames;
+  private readonly worker: Worker<DistillJobData, JobResult>;
+  private readonly redis: Redis;
+  private readonly subscriber: Redis;
+  /** Running jobs of this worker, so a cancel message can stop the right trainer. */
+  private readonly running = new Map<string, AbortController>();
+  private closing: Promise<void> | undefined;
+
+  constructor(private readonly opts: DistillWorkerOptions) {
+    this.names = queueNames(opts.queue.prefix);
+    const onError = (err: Error): void => opts.logger.warn({ err: err.message }, 'redis error');
+    this.redis = createRedis(opts.queue.redisUrl, 'worker', onError);
+    this.subscriber = createRedis(opts.queue.redisUrl, 'subscriber', onError);
+    void this.subscriber.subscribe(this.names.cancel).catch(onError);
+    this.subscriber.on('message', (_channel: string, jobId: string) => {
+      const controller = this.running.get(jobId);
+      if (controller) {
+        opts.logger.info({ jobId }, 'cancel requested: stopping the trainer');
+        controller.abort();
+      }
+    });
+    this.worker = new Worker<DistillJobData, JobResult>(this.names.queue, (job) => this.process(job), {
+      connection: createRedis(opts.queue.redisUrl, 'worker', onError),
+      prefix: this.names.bullPrefix,
+      concurrency: opts.queue.workerConcurrency,
+      lockDuration: opts.queue.jobLockMs,
+      stalledInterval: opts.queue.stalledIntervalMs,
+      // A job whose worker died twice is still worth a third try: it resumes from its checkpoint.
+      maxStalledCount: 2,
+      autorun: true,
+    });
+    this.worker.on('error', onError);
+    this.worker.on('failed', (job, err) => {
+      if (!job) return;
+      opts.logger.warn({ jobId: job.id, attempt: job.attemptsMade, err: err.message }, 'job attempt failed');
+    });
+  }
+
+  /** Resolves once the worker is connected and taking jobs. */
+  async ready(): Promise<void> {
+    await this.worker.waitUntilReady();
+  }
+
+  private async isCancelled(jobId: string): Promise<boolean> {
+    return (await this.redis.hexists(this.names.cancelled, jobId)) === 1;
+  }
+
+  private async pushHistory(jobId: string, point: HistoryPoint): Promise<void> {
+    const key = this.names.history(jobId);
+    await this.redis.multi().rpush(key, JSON.stringify(point)).ltrim(key, -HISTORY_CAP, -1).exec();
+  }
+
+  private async process(job: Job<DistillJobData, JobResult>): Promise<JobResult> {
+    const jobId = job.id as string;
+    const log = this.opts.logger.child({ jobId });
+    if (await this.isCancelled(jobId)) throw new UnrecoverableError(CANCELLED_REASON);
+    const controller = new AbortController();
+    this.running.set(jobId, controller);
+    const started = Date.now();
+    let lastProgress = 0;
+    const forward = (event: TrainerEvent): void => {
+      const t = Date.now();
+      // Events are forwarded without awaiting: a slow Redis must not stall the trainer's pipe.
+      const swallow = (err: Error): void => log.warn({ err: err.message }, 'could not record job event');
+      switch (event.type) {
+        case 'progress': {
+          this.opts.metrics?.stepRate.set({ stage: event.stage }, event.steps_per_sec);
+          if (t - lastProgress < PROGRESS_INTERVAL_MS && event.step !== event.total) return;
+          lastProgress = t;
+          const progress: JobProgress = {
+            stage: event.stage,
+            epoch: event.epoch,
+            step: event.step,
+            total: event.total,
+            losses: event.losses,
+            steps_per_sec: event.steps_per_sec,
+            eta_s: event.eta_s,
+          };
+          void job.updateProgress(progress as unknown as object).catch(swallow);
+          void this.pushHistory(jobId, { kind: 'progress', t, stage: event.stage, step: event.step, total: event.total, epoch: event.epoch, losses: event.losses }).catch(swallow);
+          return;
+        }
+        case 'eval':
+          void this.pushHistory(jobId, { kind: 'eval', t, stage: event.stage, step: event.step, role: event.role, metrics: event.metrics }).catch(swallow);
+          void job.log(`eval ${event.stage} ${event.role} ${JSON.stringify(event.metrics)}`).catch(swallow);
+          return;
+        case 'stage':
+          void this.pushHistory(jobId, { kind: 'stage', t, stage: event.stage, status: event.status }).catch(swallow);
+          void job.log(`stage ${event.stage} ${event.status}${event.reason ? ` (${event.reason})` : ''}`).catch(swallow);
+          return;
+        case 'start':
+          void job.log(`trainer started on ${event.device} (${event.precision}, torch ${event.torch})${event.resumed_from ? ` resuming ${event.resumed_from.stage} at step ${event.resumed_from.step}` : ''}`).catch(swallow);
+          return;
+        case 'checkpoint':
+          void job.log(`checkpoint ${event.stage} step ${event.step}`).catch(swallow);
+          return;
+        case 'error':
+          void job.log(`error: ${event.message}`).catch(swallow);
+          return;
+        default:
+          return;
+      }
+    };
+    try {
+      const result = await runDistillJob({
+        spec: job.data.spec,
+        jobId,
+        paths: this.opts.paths,
+        trainer: this.opts.trainer,
+        signal: controller.signal,
+        onEvent: forward,
+        onLog: (line) => log.debug({ trainer: line }),
+        onPhase: (phase, detail) => {
+          void job.updateProgress({ stage: phase } satisfies JobProgress as unknown as object).catch(() => undefined);
+          void job.log(`${phase}: ${detail}`).catch(() => undefined);
+        },
+      });
+      await job.log(result.gate.reason);
+      await publishModelEvent(this.redis, this.names.modelEvents, {
+        type: 'published',
+        model: result.model,
+        version: result.version,
+        active: result.gate.activated,
+        job_id: jobId,
+      });
+      this.opts.metrics?.jobs.inc({ type: 'distill', state: 'completed' });
+      this.opts.metrics?.jobDuration.observe({ type: 'distill', state: 'completed' }, (Date.now() - started) / 1000);
+      log.info({ model: result.model, version: result.version, gate: result.gate.reason }, 'job completed');
+      return { model: result.model, version: result.version, metrics: result.metrics, gate: result.gate };
+    } catch (err) {
+      const cancelled = err instanceof TrainerStoppedError && (await this.isCancelled(jobId).catch(() => false));
+      const final = cancelled || (err instanceof TrainingError && !err.retryable) || job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
+      if (final) {
+        const state = cancelled ? 'cancelled' : 'failed';
+        this.opts.metrics?.jobs.inc({ type: 'distill', state });
+        this.opts.metrics?.jobDuration.observe({ type: 'distill', state }, (Date.now() - started) / 1000);
+      }
+      if (cancelled) throw new UnrecoverableError(CANCELLED_REASON);
+      if (err instanceof TrainingError && !err.retryable) throw new UnrecoverableError(`${err.code}: ${err.message}`);
+      throw err;
+    } finally {
+      this.running.delete(jobId);
+    }
+  }
+
+  /**
+   * Stops taking jobs; running trainers get SIGTERM (they checkpoint and exit) and their jobs are
+   * retried later, by this worker or another, from that checkpoint. Safe to call twice.
+   */
+  close(): Promise<void> {
+    this.closing ??= (async () => {
+      for (const controller of this.running.values()) controller.abort();
+      try {
+        await this.worker.close();
+      } catch (err) {
+        this.opts.logger.warn({ err: (err as Error).message }, 'closing the worker');
+      }
+      for (const r of [this.subscriber, this.redis]) {
+        try {
+          r.disconnect();
+        } catch {
+          // already closed
+        }
+      }
+    })();
+    return this.closing;
+  }
+}

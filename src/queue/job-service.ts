@@ -1,0 +1,230 @@
+/**
+ * The API's side of the job queue: submit (validated before queueing), read, list, cancel, and
+ * the run's logs and history. Every call fails fast with JobsUnavailableError while Redis is down,
+ * so the HTTP layer answers 503 and inference is unaffected.
+ */
+import { randomUUID } from 'node:crypto';
+import { type Job, type JobType, Queue } from 'bullmq';
+import type { Redis } from 'ioredis';
+import type { PathsConfig, QueueConfig } from '../config.js';
+import { prepareJob } from '../training/distill-job.js';
+import { JobNotFoundError, JobStateError, JobsUnavailableError } from './errors.js';
+import {
+  CANCELLED_REASON,
+  type DistillJobData,
+  type HistoryPoint,
+  type JobProgress,
+  type JobResult,
+  type JobState,
+  type JobView,
+} from './job-types.js';
+import { queueNames, type QueueNames } from './names.js';
+import { createRedis, isRedisReady } from './redis-connection.js';
+
+const BULL_TYPES: Record<JobState, JobType[]> = {
+  queued: ['waiting', 'delayed', 'prioritized', 'waiting-children'],
+  active: ['active'],
+  completed: ['completed'],
+  failed: ['failed'],
+  cancelled: ['failed'],
+};
+
+interface CancelRecord {
+  cancelled_at: string;
+  view: JobView;
+}
+
+export interface JobServiceOptions {
+  queue: QueueConfig;
+  paths: PathsConfig;
+  onRedisError?: (err: Error) => void;
+}
+
+export class JobService {
+  readonly names: QueueNames;
+  private readonly redis: Redis;
+  private readonly queue: Queue<DistillJobData, JobResult>;
+  private closed = false;
+
+  constructor(private readonly opts: JobServiceOptions) {
+    this.names = queueNames(opts.queue.prefix);
+    this.redis = createRedis(opts.queue.redisUrl, 'api', opts.onRedisError);
+    this.queue = new Queue<DistillJobData, JobResult>(this.names.queue, {
+      connection: this.redis,
+      prefix: this.names.bullPrefix,
+      defaultJobOptions: {
+        attempts: opts.queue.jobAttempts,
+        backoff: { type: 'exponential', delay: opts.queue.jobBackoffMs },
+        removeOnComplete: false,
+        removeOnFail: false,
+      },
+    });
+    this.queue.on('error', (err) => opts.onRedisError?.(err));
+  }
+
+  /** The BullMQ queue, for the operators' dashboard. */
+  get bullQueue(): Queue<DistillJobData, JobResult> {
+    return this.queue;
+  }
+
+  isAvailable(): boolean {
+    return isRedisReady(this.redis);
+  }
+
+  private ensureAvailable(): void {
+    if (!this.isAvailable()) throw new JobsUnavailableError(`status ${this.redis.status}`);
+  }
+
+  private async call<T>(fn: () => Promise<T>): Promise<T> {
+    this.ensureAvailable();
+    try {
+      return await fn();
+    } catch (err) {
+      if (!this.isAvailable()) throw new JobsUnavailableError((err as Error).message);
+      throw err;
+    }
+  }
+
+  /** Validates the spec (JobSpecError when it is wrong: nothing is queued) and queues it. */
+  async submit(spec: unknown): Promise<JobView> {
+    const id = randomUUID();
+    const { spec: parsed } = await prepareJob(spec, id, this.opts.paths);
+    return this.call(async () => {
+      const job = await this.queue.add(
+        'distill',
+        { spec: parsed as unknown as Record<string, unknown>, submitted_at: new Date().toISOString() },
+        { jobId: id },
+      );
+      return this.view(job, 'queued');
+    });
+  }
+
+  async get(id: string): Promise<JobView> {
+    return this.call(async () => {
+      const job = await this.queue.getJob(id);
+      if (!job) {
+        const tomb = await this.redis.hget(this.names.cancelled, id);
+        if (tomb) return (JSON.parse(tomb) as CancelRecord).view;
+        throw new JobNotFoundError(id);
+      }
+      return this.view(job, await this.stateOf(job));
+    });
+  }
+
+  async list(opts: { state?: JobState; offset: number; limit: number }): Promise<{ jobs: JobView[]; total: number }> {
+    return this.call(async () => {
+      const types = opts.state ? BULL_TYPES[opts.state] : (['waiting', 'delayed', 'prioritized', 'active', 'completed', 'failed'] as JobType[]);
+      const jobs = (await this.queue.getJobs(types, 0, -1, false)).filter((j): j is Job<DistillJobData, JobResult> => Boolean(j));
+      const views: JobView[] = [];
+      for (const job of jobs) views.push(this.view(job, await this.stateOf(job)));
+      const queuedCancels = opts.state === undefined || opts.state === 'cancelled' ? await this.queuedCancellations() : [];
+      const all = [...views, ...queuedCancels]
+        .filter((v) => opts.state === undefined || v.state === opts.state)
+        .sort((a, b) => b.created_at.localeCompare(a.created_at));
+      return { jobs: all.slice(opts.offset, opts.offset + opts.limit), total: all.length };
+    });
+  }
+
+  /** Cancels a queued job (removed, kept as a cancelled record) or stops a running one. */
+  async cancel(id: string): Promise<JobView> {
+    return this.call(async () => {
+      const job = await this.queue.getJob(id);
+      if (!job) {
+        if (await this.redis.hexists(this.names.cancelled, id)) return this.get(id);
+        throw new JobNotFoundError(id);
+      }
+      const state = await this.stateOf(job);
+      if (state === 'completed' || state === 'failed' || state === 'cancelled') {
+        throw new JobStateError(`job ${id} is already ${state}; only queued or active jobs can be cancelled`);
+      }
+      const view = this.view(job, state);
+      const record: CancelRecord = {
+        cancelled_at: new Date().toISOString(),
+        view: { ...view, state: 'cancelled', error: CANCELLED_REASON, finished_at: new Date().toISOString() },
+      };
+      await this.redis.hset(this.names.cancelled, id, JSON.stringify(record));
+      if (state === 'queued') {
+        try {
+          await job.remove();
+          return record.view;
+        } catch {
+          // It was picked up in the meantime: stop it like an active job below.
+        }
+      }
+      await this.redis.publish(this.names.cancel, id);
+      return { ...view, state: 'active' };
+    });
+  }
+
+  async logs(id: string, start = 0): Promise<{ logs: string[]; count: number }> {
+    return this.call(async () => {
+      const { logs, count } = await this.queue.getJobLogs(id, start, -1, true);
+      return { logs, count };
+    });
+  }
+
+  async history(id: string): Promise<HistoryPoint[]> {
+    return this.call(async () => {
+      const raw = await this.redis.lrange(this.names.history(id), 0, -1);
+      return raw.map((r) => JSON.parse(r) as HistoryPoint);
+    });
+  }
+
+  /** Job counts by BullMQ state, for metrics. */
+  async counts(): Promise<Record<string, number>> {
+    return this.call(() => this.queue.getJobCounts('waiting', 'delayed', 'prioritized', 'active', 'completed', 'failed'));
+  }
+
+  private async queuedCancellations(): Promise<JobView[]> {
+    const all = await this.redis.hgetall(this.names.cancelled);
+    const out: JobView[] = [];
+    for (const [id, raw] of Object.entries(all)) {
+      // Active jobs that were cancelled still exist in BullMQ and are listed from there.
+      if (await this.queue.getJob(id)) continue;
+      out.push((JSON.parse(raw) as CancelRecord).view);
+    }
+    return out;
+  }
+
+  private async stateOf(job: Job<DistillJobData, JobResult>): Promise<JobState> {
+    const s = await job.getState();
+    if (s === 'completed') return 'completed';
+    if (s === 'failed') return job.failedReason === CANCELLED_REASON ? 'cancelled' : 'failed';
+    if (s === 'active') return 'active';
+    return 'queued';
+  }
+
+  private view(job: Job<DistillJobData, JobResult>, state: JobState): JobView {
+    const spec = job.data.spec as { model?: string; task?: string };
+    const progress = typeof job.progress === 'object' && job.progress !== null ? (job.progress as unknown as JobProgress) : null;
+    const iso = (ms: number | undefined): string | null => (ms ? new Date(ms).toISOString() : null);
+    return {
+      id: job.id as string,
+      state,
+      model: spec.model ?? '',
+      task: spec.task ?? '',
+      progress,
+      result: state === 'completed' ? (job.returnvalue ?? null) : null,
+      error: state === 'failed' || state === 'cancelled' ? (job.failedReason ?? null) : null,
+      attempts: job.attemptsMade,
+      created_at: new Date(job.timestamp).toISOString(),
+      started_at: iso(job.processedOn),
+      finished_at: state === 'completed' || state === 'failed' || state === 'cancelled' ? iso(job.finishedOn) : null,
+    };
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    try {
+      await this.queue.close();
+    } catch {
+      // closing while Redis is down must not throw out of shutdown
+    }
+    try {
+      this.redis.disconnect();
+    } catch {
+      // already gone
+    }
+  }
+}

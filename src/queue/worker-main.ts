@@ -1,0 +1,100 @@
+/**
+ * `npm run worker`: the training worker process. Takes distillation jobs from Redis, runs the
+ * trainer (on the GPU where there is one), publishes versions, and exposes its own /metrics.
+ * SIGTERM/SIGINT: stop taking jobs, let running trainers checkpoint, exit 0.
+ */
+import { createServer, type Server } from 'node:http';
+import { Queue } from 'bullmq';
+import { pino } from 'pino';
+import { collectDefaultMetrics, Gauge, Registry } from 'prom-client';
+import { ConfigError, loadConfig } from '../config.js';
+import { METRIC_PREFIX } from '../metrics.js';
+import { DistillWorker } from './distill-worker.js';
+import { queueNames } from './names.js';
+import { createRedis } from './redis-connection.js';
+import { createWorkerMetrics } from './worker-metrics.js';
+
+async function main(): Promise<void> {
+  let config;
+  try {
+    config = loadConfig();
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`configuration error: ${err.message}\n`);
+      process.exit(1);
+    }
+    throw err;
+  }
+  const logger = pino({ level: config.server.logLevel, base: { service: 'distillery-worker' } });
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry, prefix: METRIC_PREFIX });
+  const metrics = createWorkerMetrics(registry, METRIC_PREFIX);
+
+  const names = queueNames(config.queue.prefix);
+  const countsQueue = new Queue(names.queue, {
+    connection: createRedis(config.queue.redisUrl, 'api', () => undefined),
+    prefix: names.bullPrefix,
+  });
+  countsQueue.on('error', () => undefined);
+  new Gauge({
+    name: `${METRIC_PREFIX}job_queue_depth`,
+    help: 'Jobs in the distillation queue by BullMQ state',
+    labelNames: ['state'],
+    registers: [registry],
+    async collect() {
+      try {
+        const counts = await countsQueue.getJobCounts('waiting', 'delayed', 'prioritized', 'active', 'completed', 'failed');
+        for (const [state, n] of Object.entries(counts)) this.set({ state }, n);
+      } catch {
+        // Redis down: keep the last values rather than failing the scrape.
+      }
+    },
+  });
+
+  const worker = new DistillWorker({ queue: config.queue, paths: config.paths, trainer: config.trainer, logger, metrics });
+  const server: Server = createServer((req, res) => {
+    if (req.url === '/metrics') {
+      registry.metrics().then(
+        (body) => {
+          res.writeHead(200, { 'content-type': registry.contentType });
+          res.end(body);
+        },
+        (err: Error) => {
+          res.writeHead(500);
+          res.end(err.message);
+        },
+      );
+      return;
+    }
+    if (req.url === '/healthz') {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end('{"status":"ok"}');
+      return;
+    }
+    res.writeHead(404);
+    res.end();
+  });
+  await new Promise<void>((resolve) => server.listen(config.queue.workerMetricsPort, config.queue.workerMetricsHost, resolve));
+  const address = server.address();
+  logger.info(
+    { metrics: typeof address === 'object' && address ? `${address.address}:${address.port}` : address, concurrency: config.queue.workerConcurrency },
+    'worker started',
+  );
+
+  let stopping = false;
+  const shutdown = (signal: string): void => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, 'stopping: running trainers checkpoint, their jobs resume later');
+    void (async () => {
+      await worker.close();
+      await countsQueue.close().catch(() => undefined);
+      server.close();
+      process.exit(0);
+    })();
+  };
+  process.on('SIGTERM', () => shutdown('SIGTERM'));
+  process.on('SIGINT', () => shutdown('SIGINT'));
+}
+
+void main();
