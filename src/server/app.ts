@@ -1,0 +1,77 @@
+/**
+ * The Fastify app, built from its parts. Tests call buildApp() and use inject() or listen on
+ * port 0; main.ts owns the process around it. Each route file is an encapsulated plugin: adding
+ * a feature (e.g. routes/jobs.ts) is one more register() call below.
+ */
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage } from 'node:http';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import type { ServerConfig } from '../config.js';
+import type { Metrics } from '../metrics.js';
+import type { ServerEngine } from './engine.js';
+import errorsPlugin from './plugins/errors.js';
+import authPlugin from './plugins/auth.js';
+import httpMetricsPlugin from './plugins/http-metrics.js';
+import docsPlugin from './plugins/docs.js';
+import { ProblemSchema, SETTING_KEYWORD } from './schemas/common.js';
+import classifyRoutes from './routes/classify.js';
+import qaRoutes from './routes/qa.js';
+import modelRoutes from './routes/models.js';
+import healthRoutes from './routes/health.js';
+import packageJson from '../../package.json' with { type: 'json' };
+
+export interface BuildAppOptions {
+  config: { server: ServerConfig };
+  engine: ServerEngine;
+  metrics: Pick<Metrics, 'registry' | 'httpRequestDuration'>;
+  /** pino logger; without one the app logs nothing (tests). */
+  logger?: FastifyBaseLogger;
+}
+
+export const REQUEST_ID_HEADER = 'x-request-id';
+/** A caller's request id is reused only when it is short and plain, so it is safe in logs. */
+const SAFE_REQUEST_ID = /^[A-Za-z0-9._:-]{1,64}$/;
+
+function requestId(req: IncomingMessage): string {
+  const incoming = req.headers[REQUEST_ID_HEADER];
+  return typeof incoming === 'string' && SAFE_REQUEST_ID.test(incoming) ? incoming : randomUUID();
+}
+
+export async function buildApp({ config, engine, metrics, logger }: BuildAppOptions): Promise<FastifyInstance> {
+  const settings = config.server;
+  const app = Fastify({
+    ...(logger ? { loggerInstance: logger } : { logger: false }),
+    genReqId: requestId,
+    bodyLimit: settings.bodyLimitBytes,
+    ajv: {
+      customOptions: {
+        // Reject what the schema does not allow instead of silently fixing it: unknown fields
+        // (additionalProperties: false) and "3" for 3 are client bugs worth reporting.
+        removeAdditional: false,
+        coerceTypes: false,
+        useDefaults: true,
+        allErrors: false,
+        // parentSchema on each error lets validation.ts name the setting behind a limit.
+        verbose: true,
+        keywords: [SETTING_KEYWORD],
+      },
+    },
+  });
+
+  app.addHook('onSend', async (request, reply) => {
+    reply.header(REQUEST_ID_HEADER, request.id);
+  });
+
+  app.addSchema(ProblemSchema);
+  await app.register(errorsPlugin, { bodyLimitBytes: settings.bodyLimitBytes });
+  await app.register(authPlugin, { apiKeys: settings.apiKeys, adminApiKeys: settings.adminApiKeys });
+  await app.register(httpMetricsPlugin, { metrics });
+  await app.register(docsPlugin, { version: packageJson.version });
+
+  const limits = settings;
+  await app.register(healthRoutes, { engine, registry: metrics.registry });
+  await app.register(classifyRoutes, { engine, limits });
+  await app.register(qaRoutes, { engine, limits });
+  await app.register(modelRoutes, { engine });
+  return app;
+}

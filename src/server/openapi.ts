@@ -1,0 +1,40 @@
+/**
+ * The OpenAPI document of the API as the default settings shape it. tools/openapi.ts writes it
+ * to openapi/openapi.json and a test compares the two, so the checked-in file never drifts.
+ */
+import { EnvReader, loadServerConfig, type ServerConfig } from '../config.js';
+import { createMetrics } from '../metrics.js';
+import { buildApp } from './app.js';
+import type { ServerEngine } from './engine.js';
+
+export const OPENAPI_PATH = 'openapi/openapi.json';
+
+/** Routes are only described, never called, while the document is generated. */
+const describeOnly = (): never => {
+  throw new Error('no inference engine: this app instance only describes the API');
+};
+const noEngine: ServerEngine = {
+  classify: describeOnly,
+  answer: describeOnly,
+  listModels: describeOnly,
+  getModel: describeOnly,
+  activate: describeOnly,
+  readiness: describeOnly,
+};
+
+export async function openApiDocument(server: ServerConfig = loadServerConfig(new EnvReader({}))): Promise<unknown> {
+  const metrics = createMetrics({ defaultMetrics: false });
+  const app = await buildApp({ config: { server }, engine: noEngine, metrics });
+  try {
+    await app.ready();
+    return app.swagger();
+  } finally {
+    await app.close();
+    metrics.close();
+  }
+}
+
+/** The file form: stable key order from the schemas, two-space indent, trailing newline. */
+export function formatDocument(doc: unknown): string {
+  return `${JSON.stringify(doc, null, 2)}\n`;
+}

@@ -1,0 +1,37 @@
+/**
+ * Errors raised by the HTTP layer itself (auth, limits checked outside the schema). Engine
+ * errors come from src/inference/errors.ts; both are turned into responses by the one table in
+ * plugins/errors.ts, so nothing here knows about status codes beyond its own kind.
+ */
+
+export interface FieldError {
+  /** Where the problem is, e.g. "body/inputs/3/context" or "headers/x-request-deadline-ms". */
+  field: string;
+  message: string;
+}
+
+/** Base of server-layer errors: `code` is the key into the status table. */
+export abstract class ServerError extends Error {
+  abstract readonly code: string;
+}
+
+/** No or unknown bearer key. */
+export class UnauthorizedError extends ServerError {
+  override name = 'UnauthorizedError';
+  readonly code = 'unauthorized';
+}
+
+/** A known key that may not do this (or admin routes switched off). */
+export class ForbiddenError extends ServerError {
+  override name = 'ForbiddenError';
+  readonly code = 'forbidden';
+}
+
+/** A request that the schema let through but that is still wrong (e.g. a header out of range). */
+export class RequestValidationError extends ServerError {
+  override name = 'RequestValidationError';
+  readonly code = 'validation';
+  constructor(readonly errors: FieldError[]) {
+    super(errors.map((e) => `${e.field}: ${e.message}`).join('; '));
+  }
+}

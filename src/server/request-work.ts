@@ -1,0 +1,50 @@
+/**
+ * The deadline and cancellation signal of one inference request, handed to the engine so it can
+ * drop work that nobody will read: a deadline that passed (504), or a client that hung up.
+ */
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { RequestValidationError } from './problems.js';
+import { DEADLINE_HEADER } from './schemas/work.js';
+import type { WorkOptions } from './engine.js';
+
+export interface DeadlineLimits {
+  defaultDeadlineMs: number;
+  maxDeadlineMs: number;
+}
+
+/** Deadline from x-request-deadline-ms, bounded by MAX_DEADLINE_MS; DEFAULT_DEADLINE_MS without it. */
+export function deadlineOf(request: FastifyRequest, limits: DeadlineLimits): number {
+  const raw = request.headers[DEADLINE_HEADER];
+  if (raw === undefined) return limits.defaultDeadlineMs;
+  const text = (Array.isArray(raw) ? raw[0] : raw) ?? '';
+  const value = /^[0-9]{1,10}$/.test(text.trim()) ? Number(text) : NaN;
+  if (!Number.isInteger(value) || value < 1 || value > limits.maxDeadlineMs) {
+    throw new RequestValidationError([{
+      field: `headers/${DEADLINE_HEADER}`,
+      message: `must be a whole number of milliseconds from 1 to ${limits.maxDeadlineMs} (server setting MAX_DEADLINE_MS)`,
+    }]);
+  }
+  return value;
+}
+
+/**
+ * An AbortSignal that fires when the client goes away before the response is written.
+ *
+ * request.raw's 'close' cannot be used: Node emits it as soon as the body has been read. The
+ * response's 'close' fires on disconnect, and also after a normal finish, which
+ * writableFinished tells apart.
+ */
+export function clientGoneSignal(reply: FastifyReply): AbortSignal {
+  const controller = new AbortController();
+  const res = reply.raw;
+  const onClose = () => {
+    if (!res.writableFinished) controller.abort(new Error('client closed the connection'));
+  };
+  if (res.destroyed) onClose();
+  else res.once('close', onClose);
+  return controller.signal;
+}
+
+export function workOptions(request: FastifyRequest, reply: FastifyReply, limits: DeadlineLimits): Required<WorkOptions> {
+  return { deadlineMs: deadlineOf(request, limits), signal: clientGoneSignal(reply) };
+}

@@ -1,0 +1,68 @@
+import { Type, type Static } from '@sinclair/typebox';
+import { ModelNameSchema, SETTING_KEYWORD, VersionSchema, problemResponses } from './common.js';
+import type { RequestLimits } from './limits.js';
+
+export function textSchema(limits: RequestLimits, description: string) {
+  return Type.String({
+    minLength: 1,
+    maxLength: limits.maxTextChars,
+    [SETTING_KEYWORD]: 'MAX_TEXT_CHARS',
+    description: `${description} (1 to ${limits.maxTextChars} characters)`,
+  });
+}
+
+export function topKSchema(limits: RequestLimits, what: string) {
+  return Type.Integer({
+    minimum: 1,
+    maximum: limits.maxTopK,
+    default: 1,
+    [SETTING_KEYWORD]: 'MAX_TOP_K',
+    description: `How many ${what} to return per input, best first (at most ${limits.maxTopK})`,
+  });
+}
+
+export function inputsOptions(limits: RequestLimits) {
+  return {
+    minItems: 1,
+    maxItems: limits.maxInputsPerRequest,
+    [SETTING_KEYWORD]: 'MAX_INPUTS_PER_REQUEST',
+  };
+}
+
+export function classifyBodySchema(limits: RequestLimits) {
+  const text = textSchema(limits, 'Text to classify');
+  const pair = Type.Object(
+    { text, text_pair: Type.Optional(textSchema(limits, 'Second text of a sentence pair')) },
+    { additionalProperties: false },
+  );
+  return Type.Object(
+    {
+      model: ModelNameSchema,
+      version: Type.Optional({ ...VersionSchema, description: 'Pin a version; default: the active one' }),
+      inputs: Type.Array(Type.Union([text, pair], { description: 'a text, or an object {text, text_pair}' }), {
+        ...inputsOptions(limits),
+        description: `Texts to classify, 1 to ${limits.maxInputsPerRequest}`,
+      }),
+      top_k: Type.Optional(topKSchema(limits, 'labels')),
+    },
+    { additionalProperties: false, examples: [{ model: 'support-intent', inputs: ['where is my order?'], top_k: 3 }] },
+  );
+}
+
+export type ClassifyBody = Static<ReturnType<typeof classifyBodySchema>>;
+
+export const ClassifyResponseSchema = Type.Object(
+  {
+    model: Type.String(),
+    version: Type.Integer({ description: 'The version that answered' }),
+    results: Type.Array(
+      Type.Array(Type.Object({ label: Type.String(), score: Type.Number({ minimum: 0, maximum: 1 }) }), {
+        description: 'Labels of one input, highest score first',
+      }),
+      { description: 'One entry per input, in request order' },
+    ),
+  },
+  { title: 'ClassifyResponse' },
+);
+
+export const classifyErrorResponses = problemResponses(400, 401, 403, 404, 413, 429, 503, 504);

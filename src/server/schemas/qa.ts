@@ -1,0 +1,62 @@
+import { Type, type Static } from '@sinclair/typebox';
+import { ModelNameSchema, SETTING_KEYWORD, VersionSchema, problemResponses } from './common.js';
+import type { RequestLimits } from './limits.js';
+import { inputsOptions, textSchema, topKSchema } from './classify.js';
+
+export function qaBodySchema(limits: RequestLimits) {
+  const item = Type.Object(
+    {
+      question: textSchema(limits, 'The question'),
+      context: textSchema(limits, 'The passage that may hold the answer'),
+    },
+    { additionalProperties: false },
+  );
+  return Type.Object(
+    {
+      model: ModelNameSchema,
+      version: Type.Optional({ ...VersionSchema, description: 'Pin a version; default: the active one' }),
+      inputs: Type.Array(item, {
+        ...inputsOptions(limits),
+        description: `Question/context pairs, 1 to ${limits.maxInputsPerRequest}`,
+      }),
+      top_k: Type.Optional(topKSchema(limits, 'answers')),
+      max_answer_length: Type.Optional(
+        Type.Integer({
+          minimum: 1,
+          maximum: limits.maxAnswerLength,
+          default: Math.min(30, limits.maxAnswerLength),
+          [SETTING_KEYWORD]: 'MAX_ANSWER_LENGTH',
+          description: `Longest answer span in tokens (at most ${limits.maxAnswerLength})`,
+        }),
+      ),
+    },
+    {
+      additionalProperties: false,
+      examples: [{ model: 'support-qa', inputs: [{ question: 'Where is the cafe?', context: 'The cafe is in Paris.' }] }],
+    },
+  );
+}
+
+export type QaBody = Static<ReturnType<typeof qaBodySchema>>;
+
+export const QaResponseSchema = Type.Object(
+  {
+    model: Type.String(),
+    version: Type.Integer({ description: 'The version that answered' }),
+    results: Type.Array(
+      Type.Array(
+        Type.Object({
+          answer: Type.String({ description: 'context.slice(start, end)' }),
+          score: Type.Number({ minimum: 0, maximum: 1 }),
+          start: Type.Integer({ minimum: 0, description: 'Offset of the first character in context (UTF-16 code units, as JavaScript indexes strings)' }),
+          end: Type.Integer({ minimum: 0, description: 'Offset just past the last character in context' }),
+        }),
+        { description: 'Answers for one input, best first; empty when the context holds none' },
+      ),
+      { description: 'One entry per input, in request order' },
+    ),
+  },
+  { title: 'QaResponse' },
+);
+
+export const qaErrorResponses = problemResponses(400, 401, 403, 404, 413, 429, 503, 504);

@@ -1,0 +1,78 @@
+/**
+ * Turns Ajv's errors (as Fastify attaches them to a validation failure) into one line per field
+ * that says what to change, e.g. "body/inputs: has 80 items; at most 64 are allowed
+ * (server setting MAX_INPUTS_PER_REQUEST)".
+ */
+import type { FastifySchemaValidationError } from 'fastify';
+import { SETTING_KEYWORD } from './schemas/common.js';
+import type { FieldError } from './problems.js';
+
+type AjvError = FastifySchemaValidationError & { parentSchema?: Record<string, unknown> };
+
+/** Keywords that only mean "this union branch did not fit": noise when a better error exists. */
+const BRANCH_NOISE = new Set(['type', 'anyOf', 'oneOf']);
+
+export function fieldErrors(context: string, errors: readonly FastifySchemaValidationError[]): FieldError[] {
+  const list = errors as readonly AjvError[];
+  // For a union (anyOf), Ajv reports each branch's mismatch and then the anyOf itself. Keep the
+  // specific errors (too long, missing field) and fall back to the anyOf message only when the
+  // value fit no branch at all.
+  const unionPaths = new Set(list.filter((e) => e.keyword === 'anyOf' || e.keyword === 'oneOf').map((e) => e.instancePath));
+  const specific = (e: AjvError) => !(unionPaths.has(e.instancePath) && BRANCH_NOISE.has(e.keyword));
+  const chosen = list.filter((e) => {
+    if (!unionPaths.has(e.instancePath)) return true;
+    if (specific(e)) return true;
+    if (e.keyword === 'anyOf' || e.keyword === 'oneOf') return !list.some((o) => o.instancePath === e.instancePath && specific(o));
+    return false;
+  });
+  const seen = new Set<string>();
+  const out: FieldError[] = [];
+  for (const error of chosen) {
+    const item = describe(context, error);
+    const key = `${item.field}\u0000${item.message}`;
+    if (!seen.has(key)) {
+      seen.add(key);
+      out.push(item);
+    }
+  }
+  return out;
+}
+
+function describe(context: string, e: AjvError): FieldError {
+  const params = e.params as Record<string, unknown>;
+  const at = `${context}${e.instancePath}`;
+  const setting = e.parentSchema?.[SETTING_KEYWORD];
+  const bySetting = typeof setting === 'string' ? ` (server setting ${setting})` : '';
+  const description = typeof e.parentSchema?.description === 'string' ? e.parentSchema.description : undefined;
+  switch (e.keyword) {
+    case 'required':
+      return { field: `${at}/${String(params.missingProperty)}`, message: 'is required' };
+    case 'additionalProperties':
+      return { field: `${at}/${String(params.additionalProperty)}`, message: 'is not a known field; remove it' };
+    case 'maxItems':
+      return { field: at, message: `has more than ${String(params.limit)} items; send at most ${String(params.limit)}${bySetting}` };
+    case 'minItems':
+      return { field: at, message: `must hold at least ${String(params.limit)} item(s)` };
+    case 'maxLength':
+      return { field: at, message: `is longer than ${String(params.limit)} characters; shorten or split it${bySetting}` };
+    case 'minLength':
+      return { field: at, message: Number(params.limit) === 1 ? 'must not be empty' : `must be at least ${String(params.limit)} characters` };
+    case 'maximum':
+      return { field: at, message: `must be at most ${String(params.limit)}${bySetting}` };
+    case 'minimum':
+      return { field: at, message: `must be at least ${String(params.limit)}` };
+    case 'pattern':
+      return { field: at, message: description ? `is not valid: ${description}` : `must match ${String(params.pattern)}` };
+    case 'type':
+      return { field: at, message: `must be ${article(String(params.type))}` };
+    case 'anyOf':
+    case 'oneOf':
+      return { field: at, message: description ? `must be ${description}` : 'does not match any allowed form' };
+    default:
+      return { field: at, message: e.message ?? 'is invalid' };
+  }
+}
+
+function article(type: string): string {
+  return /^[aeiou]/.test(type) ? `an ${type}` : `a ${type}`;
+}
