@@ -27,6 +27,11 @@ export interface DistillJobOptions {
   onLog?: (line: string) => void;
   /** Called when a long step outside the trainer starts (evaluation, publishing). */
   onPhase?: (phase: 'evaluate' | 'publish', detail: string) => void;
+  /**
+   * Ship the FP32 student's Hugging Face checkpoint in the version (default true), so it can teach
+   * or be fine-tuned later. The bundled models leave it out to stay small.
+   */
+  includeCheckpoint?: boolean;
   /** Overrides for the evaluation step (tests use fewer latency runs). */
   evaluation?: Partial<Pick<EvaluateOptions, 'latencyRuns'>>;
 }
@@ -101,7 +106,7 @@ export async function runDistillJob(opts: DistillJobOptions): Promise<DistillJob
       'tokenizer.json': path.join(outputDir, 'tokenizer.json'),
       'vocab.txt': path.join(outputDir, 'vocab.txt'),
       'config.json': servingConfigFile,
-      checkpoint: path.join(outputDir, 'checkpoint'),
+      ...(opts.includeCheckpoint === false ? {} : { checkpoint: path.join(outputDir, 'checkpoint') }),
     },
     manifest: {
       task: resolved.task,

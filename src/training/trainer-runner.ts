@@ -32,11 +32,15 @@ export interface TrainerProcessOptions {
 
 export interface TrainerProcessResult {
   events: TrainerEvent[];
-  done: DoneEvent;
+  /** The done event; present whenever the command was `train` (it is required there). */
+  done: DoneEvent | undefined;
 }
 
-/** Runs one trainer command to completion and maps its exit to a result or a TrainingError. */
-export function runTrainerProcess(opts: TrainerProcessOptions): Promise<TrainerProcessResult> {
+/**
+ * Runs one trainer command to completion and maps its exit to a result or a TrainingError.
+ * `requireDone`: exit 0 without a done event counts as a failure (the train command).
+ */
+export function runTrainerProcess(opts: TrainerProcessOptions & { requireDone?: boolean }): Promise<TrainerProcessResult> {
   const { config, args, signal } = opts;
   return new Promise((resolve, reject) => {
     if (signal?.aborted) {
@@ -100,7 +104,7 @@ export function runTrainerProcess(opts: TrainerProcessOptions): Promise<TrainerP
       if (killTimer) clearTimeout(killTimer);
       signal?.removeEventListener('abort', stop);
       if (timedOut) return reject(new TrainerTimeoutError(config.timeoutS));
-      if (code === TrainerExit.ok && done) return resolve({ events, done });
+      if (code === TrainerExit.ok && (done || !opts.requireDone)) return resolve({ events, done });
       if (code === TrainerExit.invalidInput) {
         const where = { file: error?.file, line: error?.line, tensor: error?.tensor };
         return reject(new TrainerInputError(error?.message ?? 'the trainer rejected its input', where));
@@ -122,9 +126,14 @@ export interface TrainRunOptions extends Omit<TrainerProcessOptions, 'args'> {
 }
 
 /** Runs (or resumes) the `train` command of a resolved spec. */
-export async function runTraining(opts: TrainRunOptions): Promise<TrainerProcessResult> {
+export async function runTraining(opts: TrainRunOptions): Promise<{ events: TrainerEvent[]; done: DoneEvent }> {
   await fs.mkdir(opts.workDir, { recursive: true });
   const specFile = path.join(opts.workDir, 'spec.json');
   await fs.writeFile(specFile, `${JSON.stringify(opts.spec, null, 2)}\n`);
-  return runTrainerProcess({ ...opts, args: ['train', '--spec', specFile, '--work-dir', opts.workDir] });
+  const { events, done } = await runTrainerProcess({
+    ...opts,
+    args: ['train', '--spec', specFile, '--work-dir', opts.workDir],
+    requireDone: true,
+  });
+  return { events, done: done as DoneEvent };
 }
