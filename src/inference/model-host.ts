@@ -1,0 +1,296 @@
+/**
+ * Owns every loaded model version. Start-up loads each model's active version (hash check ->
+ * sessions -> warm-up) before the host reports ready. Hot swap: a newly activated version is
+ * loaded and warmed on the side, then replaces the active one in a single assignment; requests
+ * already holding the old version finish on it and the old version is released afterwards. A
+ * version that fails any step never replaces a working one. Pinned versions (a request naming a
+ * non-active version) load on demand into a small LRU cache.
+ */
+import type { Logger } from 'pino';
+import type { InferenceConfig } from '../config.js';
+import type { Metrics } from '../metrics.js';
+import type { InferenceBackend } from './backend.js';
+import { EngineClosedError, InvalidInputError, ModelLoadError, ModelNotFoundError, ModelNotReadyError, VersionNotFoundError } from './errors.js';
+import { RegistryReader, verifyManifestFiles } from './registry/reader.js';
+import type { Manifest, ModelState, ServingConfig } from './registry/types.js';
+import { RegistryWatcher } from './registry/watcher.js';
+import { ServedVersion } from './served-version.js';
+
+export interface ModelHostOptions {
+  modelDir: string;
+  inference: InferenceConfig;
+  logger: Logger;
+  metrics?: Metrics;
+  /** Backend factory replacing ONNX Runtime (tests). */
+  backendFactory?: (model: string, version: number, config: ServingConfig) => InferenceBackend;
+}
+
+export type ModelStatus = 'loading' | 'ready' | 'failed' | 'inactive';
+
+interface Slot {
+  name: string;
+  active: ServedVersion | undefined;
+  status: ModelStatus;
+  error?: string;
+  /** The state.json a load is running for, or last failed for (not retried until it changes). */
+  loading?: { version: number; promise: Promise<ServedVersion> };
+  failed?: { version: number; updatedAt: string };
+}
+
+const REQUIRED_FILES = ['model.onnx', 'tokenizer.json', 'config.json'];
+
+export class ModelHost {
+  readonly registry: RegistryReader;
+  private readonly slots = new Map<string, Slot>();
+  private readonly pinned = new Map<string, { promise: Promise<ServedVersion>; lastUsed: number }>();
+  private readonly watcher: RegistryWatcher;
+  private started = false;
+  private closing: Promise<void> | undefined;
+
+  constructor(private readonly opts: ModelHostOptions) {
+    this.registry = new RegistryReader(opts.modelDir);
+    this.watcher = new RegistryWatcher({
+      root: opts.modelDir,
+      watch: opts.inference.registryWatch,
+      pollMs: opts.inference.registryPollMs,
+      onChange: () => this.sync(),
+      listModels: () => this.registry.listModels(),
+      logger: opts.logger,
+    });
+  }
+
+  /** Load every model's active version, then watch the registry. Failed models are reported, not fatal. */
+  async start(): Promise<void> {
+    await this.sync();
+    await this.watcher.start();
+    this.started = true;
+  }
+
+  get isReady(): boolean {
+    if (!this.started || this.closing) return false;
+    const slots = [...this.slots.values()];
+    return slots.every((s) => s.status !== 'loading') && slots.some((s) => s.status === 'ready');
+  }
+
+  readiness(): { ready: boolean; models: Record<string, { status: ModelStatus; version?: number; error?: string }> } {
+    const models: Record<string, { status: ModelStatus; version?: number; error?: string }> = {};
+    for (const s of this.slots.values()) {
+      models[s.name] = { status: s.status, ...(s.active ? { version: s.active.version } : {}), ...(s.error ? { error: s.error } : {}) };
+    }
+    return { ready: this.isReady, models };
+  }
+
+  /** Bring every model in line with its state.json; idempotent, cheap when nothing changed. */
+  async sync(): Promise<void> {
+    if (this.closing) return;
+    const names = await this.registry.listModels();
+    await Promise.all(
+      names.map(async (name) => {
+        let state: ModelState | undefined;
+        try {
+          state = await this.registry.readState(name);
+        } catch (err) {
+          this.opts.logger.error({ err, model: name }, 'unreadable state.json; keeping the current version');
+          return;
+        }
+        const slot = this.slot(name);
+        if (!state) {
+          if (!slot.active) slot.status = 'inactive';
+          return;
+        }
+        await this.ensureActive(slot, state).catch(() => {});
+      }),
+    );
+  }
+
+  private slot(name: string): Slot {
+    let s = this.slots.get(name);
+    if (!s) {
+      s = { name, active: undefined, status: 'inactive' };
+      this.slots.set(name, s);
+    }
+    return s;
+  }
+
+  private async ensureActive(slot: Slot, state: ModelState): Promise<ServedVersion> {
+    if (slot.active?.version === state.active) return slot.active;
+    if (slot.loading?.version === state.active) return slot.loading.promise;
+    if (slot.failed?.version === state.active && slot.failed.updatedAt === state.updated_at) {
+      throw new ModelNotReadyError(slot.name, `version ${state.active} failed to load: ${slot.error ?? 'unknown error'}`);
+    }
+    const promise = this.takePinned(slot.name, state.active) ?? this.load(slot.name, state.active);
+    slot.loading = { version: state.active, promise };
+    if (!slot.active) slot.status = 'loading';
+    try {
+      const served = await promise;
+      if (this.closing) {
+        await served.close();
+        throw new EngineClosedError();
+      }
+      this.swap(slot, served);
+      return served;
+    } catch (err) {
+      slot.failed = { version: state.active, updatedAt: state.updated_at };
+      slot.error = (err as Error).message;
+      if (!slot.active) slot.status = 'failed';
+      this.opts.logger.error({ err, model: slot.name, version: state.active }, slot.active ? `version failed to load; ${slot.active.version} keeps serving` : 'version failed to load');
+      throw err;
+    } finally {
+      if (slot.loading?.promise === promise) slot.loading = undefined;
+    }
+  }
+
+  private swap(slot: Slot, served: ServedVersion): void {
+    const old = slot.active;
+    slot.active = served;
+    slot.status = 'ready';
+    slot.error = undefined;
+    slot.failed = undefined;
+    const m = this.opts.metrics;
+    if (old) {
+      m?.modelVersionInfo.remove({ model: slot.name, version: String(old.version) });
+      m?.modelSwaps.inc({ model: slot.name });
+      this.opts.logger.info({ model: slot.name, from: old.version, to: served.version }, 'model version swapped');
+      // Requests already holding the old version finish on it; then its sessions are released.
+      void old.retire();
+    } else {
+      this.opts.logger.info({ model: slot.name, version: served.version }, 'model version loaded');
+    }
+    m?.modelVersionInfo.set({ model: slot.name, version: String(served.version) }, 1);
+  }
+
+  /** Read, verify hashes, open sessions, warm up. Every failure is a ModelLoadError with its stage. */
+  async load(model: string, version: number): Promise<ServedVersion> {
+    const started = performance.now();
+    const m = this.opts.metrics;
+    try {
+      const dir = this.registry.versionDir(model, version);
+      let manifest: Manifest;
+      let config: ServingConfig;
+      try {
+        manifest = await this.registry.readManifest(model, version);
+        config = await this.registry.readServingConfig(model, version);
+      } catch (err) {
+        if (err instanceof VersionNotFoundError) throw err;
+        throw new ModelLoadError(model, version, 'read', (err as Error).message, { cause: err });
+      }
+      try {
+        await verifyManifestFiles(dir, manifest, REQUIRED_FILES);
+      } catch (err) {
+        throw new ModelLoadError(model, version, 'verify', (err as Error).message, { cause: err });
+      }
+      const served = await ServedVersion.open({
+        model,
+        version,
+        dir,
+        onnxFile: 'model.onnx',
+        config,
+        manifest,
+        inference: this.opts.inference,
+        logger: this.opts.logger,
+        ...(m ? { metrics: m } : {}),
+        ...(this.opts.backendFactory ? { backend: this.opts.backendFactory(model, version, config) } : {}),
+      });
+      m?.modelLoadDuration.observe({ model }, (performance.now() - started) / 1000);
+      return served;
+    } catch (err) {
+      m?.modelLoadFailures.inc({ model, stage: err instanceof ModelLoadError ? err.stage : 'read' });
+      throw err;
+    }
+  }
+
+  /** The version a request runs on: the active one, or a pinned one loaded on demand. */
+  async resolve(model: string, version?: number): Promise<ServedVersion> {
+    if (this.closing) throw new EngineClosedError();
+    const slot = this.slots.get(model);
+    if (version === undefined || slot?.active?.version === version) {
+      if (slot?.active) return slot.active;
+      if (!(await this.registry.exists(model).catch(() => false))) throw new ModelNotFoundError(model);
+      throw new ModelNotReadyError(model, slot?.status === 'failed' ? `has no working version (${slot.error ?? 'load failed'})` : 'is not loaded yet');
+    }
+    if (!(await this.registry.exists(model).catch(() => false))) throw new ModelNotFoundError(model);
+    if (!(await this.registry.listVersions(model)).includes(version)) throw new VersionNotFoundError(model, version);
+    if (this.opts.inference.maxPinnedVersions === 0) {
+      throw new InvalidInputError(`version pinning is disabled (MAX_PINNED_VERSIONS=0); omit the version to use ${slot?.active?.version ?? 'the active one'}`);
+    }
+    const key = `${model}@${version}`;
+    let entry = this.pinned.get(key);
+    if (!entry) {
+      const promise = this.load(model, version);
+      entry = { promise, lastUsed: performance.now() };
+      this.pinned.set(key, entry);
+      promise.catch(() => this.pinned.get(key)?.promise === promise && this.pinned.delete(key));
+      this.evictPinned();
+    }
+    entry.lastUsed = performance.now();
+    return entry.promise;
+  }
+
+  private evictPinned(): void {
+    while (this.pinned.size > this.opts.inference.maxPinnedVersions) {
+      const [key, oldest] = [...this.pinned.entries()].sort((a, b) => a[1].lastUsed - b[1].lastUsed)[0]!;
+      this.pinned.delete(key);
+      void oldest.promise.then((v) => v.retire(), () => {});
+    }
+  }
+
+  /** A pinned version about to become active moves over instead of loading twice. */
+  private takePinned(model: string, version: number): Promise<ServedVersion> | undefined {
+    const key = `${model}@${version}`;
+    const entry = this.pinned.get(key);
+    if (entry) this.pinned.delete(key);
+    return entry?.promise;
+  }
+
+  /**
+   * Make `version` active: it is loaded and warmed first (a broken version throws here and
+   * state.json is left alone), then state.json is written atomically and the version swapped in.
+   */
+  async activate(model: string, version: number): Promise<ModelState> {
+    if (this.closing) throw new EngineClosedError();
+    if (!(await this.registry.exists(model))) throw new ModelNotFoundError(model);
+    if (!(await this.registry.listVersions(model)).includes(version)) throw new VersionNotFoundError(model, version);
+    const slot = this.slot(model);
+    const ready = slot.active?.version === version ? slot.active : await (this.takePinned(model, version) ?? this.load(model, version));
+    const state = await this.registry.activate(model, version);
+    if (slot.active !== ready) {
+      if (this.closing) {
+        await ready.close();
+        throw new EngineClosedError();
+      }
+      this.swap(slot, ready);
+    }
+    return state;
+  }
+
+  /** Versions being served now: active ones and pinned ones. */
+  activeVersion(model: string): ServedVersion | undefined {
+    return this.slots.get(model)?.active;
+  }
+
+  status(model: string): ModelStatus | undefined {
+    return this.slots.get(model)?.status;
+  }
+
+  /** Stop watching, finish queued work, release every session. Safe to call twice. */
+  close(): Promise<void> {
+    this.closing ??= (async () => {
+      try {
+        await this.watcher.close();
+      } catch (err) {
+        this.opts.logger.warn({ err }, 'registry watcher close failed');
+      }
+      const loading = [...this.slots.values()].flatMap((s) => (s.loading ? [s.loading.promise] : []));
+      await Promise.allSettled(loading);
+      const versions = new Set<ServedVersion>();
+      for (const s of this.slots.values()) if (s.active) versions.add(s.active);
+      for (const p of this.pinned.values()) {
+        const v = await p.promise.catch(() => undefined);
+        if (v) versions.add(v);
+      }
+      this.pinned.clear();
+      await Promise.allSettled([...versions].map((v) => v.close()));
+    })();
+    return this.closing;
+  }
+}

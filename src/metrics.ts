@@ -1,0 +1,174 @@
+/**
+ * Every Prometheus metric of Distillery, defined in one place.
+ *
+ * Names start with `distillery_`, labels stay low-cardinality (model, version, bucket, reason,
+ * route), and every histogram has explicit buckets: geometric for durations, powers of two for
+ * rows and tokens. Metrics live on their own Registry (not prom-client's global) so each test can
+ * build a fresh set and a process can expose exactly one.
+ */
+import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+export const METRIC_PREFIX = 'distillery_';
+
+/** `count` values from `start`, each `factor` times the previous (rounded to 6 significant digits). */
+export function geometricBuckets(start: number, factor: number, count: number): number[] {
+  return Array.from({ length: count }, (_, i) => Number((start * factor ** i).toPrecision(6)));
+}
+
+/** Powers of two from 1 up to and including `max`. */
+export function powersOfTwo(max: number): number[] {
+  const out: number[] = [];
+  for (let v = 1; v <= max; v *= 2) out.push(v);
+  return out;
+}
+
+/** 0.5 ms .. ~33 s: HTTP requests, queue waits, batch compute. */
+const DURATION_BUCKETS = geometricBuckets(0.0005, 2, 17);
+/** 50 ms .. ~13 min: loading and warming a model version. */
+const LOAD_BUCKETS = geometricBuckets(0.05, 2, 14);
+
+export interface MetricsOptions {
+  /** Node process metrics (memory, CPU, handles, GC) with the project prefix; default true. */
+  defaultMetrics?: boolean;
+}
+
+export interface Metrics {
+  readonly registry: Registry;
+  /** Recorded by the HTTP server; route is the route pattern, never the raw URL. */
+  readonly httpRequestDuration: Histogram<'route' | 'method' | 'status'>;
+  readonly queueWait: Histogram<'model'>;
+  readonly batchDuration: Histogram<'model' | 'bucket'>;
+  readonly batchRows: Histogram<'model'>;
+  readonly batchTokens: Histogram<'model'>;
+  readonly paddingRatio: Histogram<'model' | 'bucket'>;
+  readonly queueDepth: Gauge<'model'>;
+  /** reason: queue_full (refused at admission), deadline, aborted (dropped, ideally before compute). */
+  readonly requestsDropped: Counter<'model' | 'reason'>;
+  readonly inferenceRequests: Counter<'model' | 'task' | 'outcome'>;
+  readonly modelVersionInfo: Gauge<'model' | 'version'>;
+  readonly modelLoadDuration: Histogram<'model'>;
+  readonly modelLoadFailures: Counter<'model' | 'stage'>;
+  readonly modelSwaps: Counter<'model'>;
+  readonly eventLoopLag: Gauge;
+  /** Stops the event-loop monitor; safe to call twice. */
+  close(): void;
+}
+
+export function createMetrics(options: MetricsOptions = {}): Metrics {
+  const registry = new Registry();
+  const p = METRIC_PREFIX;
+  const registers = [registry];
+  if (options.defaultMetrics ?? true) collectDefaultMetrics({ register: registry, prefix: p });
+
+  // prom-client's default lag gauge samples one setImmediate per scrape; the p99 of a
+  // continuous monitor over the scrape interval shows stalls (e.g. a synchronous tokenizer
+  // call) that a single sample misses.
+  let monitor: IntervalHistogram | undefined = monitorEventLoopDelay({ resolution: 10 });
+  monitor.enable();
+  const eventLoopLag = new Gauge({
+    name: `${p}event_loop_lag_p99_seconds`,
+    help: '99th percentile of event-loop delay since the previous scrape, in seconds',
+    registers,
+    collect() {
+      if (!monitor) return;
+      const v = monitor.percentile(99) / 1e9;
+      this.set(Number.isFinite(v) ? v : 0);
+      monitor.reset();
+    },
+  });
+
+  return {
+    registry,
+    httpRequestDuration: new Histogram({
+      name: `${p}http_request_duration_seconds`,
+      help: 'HTTP request duration in seconds by route pattern, method and status code',
+      labelNames: ['route', 'method', 'status'],
+      buckets: DURATION_BUCKETS,
+      registers,
+    }),
+    queueWait: new Histogram({
+      name: `${p}queue_wait_seconds`,
+      help: 'Time a row waited in the batch queue before its batch started, in seconds',
+      labelNames: ['model'],
+      buckets: DURATION_BUCKETS,
+      registers,
+    }),
+    batchDuration: new Histogram({
+      name: `${p}batch_duration_seconds`,
+      help: 'Compute time of one batch on the backend, in seconds',
+      labelNames: ['model', 'bucket'],
+      buckets: DURATION_BUCKETS,
+      registers,
+    }),
+    batchRows: new Histogram({
+      name: `${p}batch_rows`,
+      help: 'Rows in one batch',
+      labelNames: ['model'],
+      buckets: powersOfTwo(1024),
+      registers,
+    }),
+    batchTokens: new Histogram({
+      name: `${p}batch_tokens`,
+      help: 'Padded tokens (rows x padded length) in one batch',
+      labelNames: ['model'],
+      buckets: powersOfTwo(65536),
+      registers,
+    }),
+    paddingRatio: new Histogram({
+      name: `${p}batch_padding_ratio`,
+      help: 'Real tokens divided by padded tokens in one batch (1 = no padding)',
+      labelNames: ['model', 'bucket'],
+      buckets: [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 1],
+      registers,
+    }),
+    queueDepth: new Gauge({
+      name: `${p}queue_depth_rows`,
+      help: 'Rows admitted and waiting for a batch, by model',
+      labelNames: ['model'],
+      registers,
+    }),
+    requestsDropped: new Counter({
+      name: `${p}requests_dropped_total`,
+      help: 'Inference requests refused or dropped, by reason (queue_full, deadline, aborted)',
+      labelNames: ['model', 'reason'],
+      registers,
+    }),
+    inferenceRequests: new Counter({
+      name: `${p}inference_requests_total`,
+      help: 'Inference requests handled by the engine, by task and outcome (ok or an error code)',
+      labelNames: ['model', 'task', 'outcome'],
+      registers,
+    }),
+    modelVersionInfo: new Gauge({
+      name: `${p}model_version_info`,
+      help: 'Active version of each served model (value is always 1)',
+      labelNames: ['model', 'version'],
+      registers,
+    }),
+    modelLoadDuration: new Histogram({
+      name: `${p}model_load_duration_seconds`,
+      help: 'Time to load, verify and warm a model version, in seconds',
+      labelNames: ['model'],
+      buckets: LOAD_BUCKETS,
+      registers,
+    }),
+    modelLoadFailures: new Counter({
+      name: `${p}model_load_failures_total`,
+      help: 'Model versions that failed to load, by stage (read, verify, tokenizer, session, warmup)',
+      labelNames: ['model', 'stage'],
+      registers,
+    }),
+    modelSwaps: new Counter({
+      name: `${p}model_swaps_total`,
+      help: 'Hot swaps of the active version of a model',
+      labelNames: ['model'],
+      registers,
+    }),
+    eventLoopLag,
+    close() {
+      monitor?.disable();
+      monitor = undefined;
+    },
+  };
+}
