@@ -1,0 +1,109 @@
+/**
+ * GET /v1/jobs/{id}/report: one self-contained HTML page for a run, for the ML engineer who
+ * submitted it: state, loss curves per stage, eval metrics over time, and the teacher / FP32
+ * student / INT8 student comparison as a table and a chart.
+ */
+import type { ModelMetrics } from '../../inference/registry/types.js';
+import type { HistoryPoint, JobView } from '../../queue/job-types.js';
+import { barChart, escapeHtml, lineChart, type Series } from './svg-chart.js';
+
+const ROLES: Array<[string, string]> = [
+  ['teacher', 'teacher (FP32)'],
+  ['student_fp32', 'student FP32'],
+  ['student_int8', 'student INT8'],
+];
+
+function lossCharts(history: HistoryPoint[]): string {
+  const byStage = new Map<string, Map<string, Array<[number, number]>>>();
+  for (const p of history) {
+    if (p.kind !== 'progress') continue;
+    const terms = byStage.get(p.stage) ?? new Map<string, Array<[number, number]>>();
+    byStage.set(p.stage, terms);
+    for (const [term, value] of Object.entries(p.losses)) {
+      const pts = terms.get(term) ?? [];
+      pts.push([p.step, value]);
+      terms.set(term, pts);
+    }
+  }
+  if (byStage.size === 0) return '<p class="empty">No training progress recorded yet.</p>';
+  return [...byStage.entries()]
+    .map(([stage, terms]) => {
+      const series: Series[] = [...terms.entries()].map(([name, points]) => ({ name, points }));
+      return lineChart(series, { title: `${stage}: loss terms`, xLabel: 'step', logY: true });
+    })
+    .join('\n');
+}
+
+function evalCharts(history: HistoryPoint[]): string {
+  const series = new Map<string, Array<[number, number]>>();
+  let index = 0;
+  for (const p of history) {
+    if (p.kind !== 'eval') continue;
+    index += 1;
+    for (const [metric, value] of Object.entries(p.metrics)) {
+      const key = `${p.role} ${metric}`;
+      const pts = series.get(key) ?? [];
+      pts.push([index, value]);
+      series.set(key, pts);
+    }
+  }
+  if (series.size === 0) return '<p class="empty">No evaluation recorded yet.</p>';
+  return lineChart(
+    [...series.entries()].map(([name, points]) => ({ name, points })),
+    { title: 'eval metrics over the run', xLabel: 'evaluation #' },
+  );
+}
+
+function comparison(metrics: Record<string, ModelMetrics> | undefined, task: string): string {
+  if (!metrics) return '<p class="empty">The comparison appears when the job completes.</p>';
+  const qualityKeys: Array<keyof ModelMetrics> = task === 'qa' ? ['exact_match', 'f1'] : ['accuracy', 'macro_f1'];
+  const cell = (v: number | undefined, f: (n: number) => string): string => (v === undefined ? '-' : f(v));
+  const rows = ROLES.filter(([role]) => metrics[role])
+    .map(([role, label]) => {
+      const m = metrics[role] as ModelMetrics;
+      return `<tr><th>${label}</th>${qualityKeys.map((k) => `<td>${cell(m[k], (v) => (100 * v).toFixed(2))}</td>`).join('')}` +
+        `<td>${cell(m.parameters, (v) => (v / 1e6).toFixed(2))}</td><td>${cell(m.file_bytes, (v) => (v / 1e6).toFixed(2))}</td>` +
+        `<td>${cell(m.latency_ms_b1_128, (v) => v.toFixed(2))}</td></tr>`;
+    })
+    .join('');
+  const table = `<table><thead><tr><th>model</th>${qualityKeys.map((k) => `<th>${k} (%)</th>`).join('')}<th>parameters (M)</th><th>file (MB)</th><th>latency b1/128 (ms)</th></tr></thead><tbody>${rows}</tbody></table>`;
+  const groups = [
+    ...qualityKeys.map((k) => ({ label: String(k), values: ROLES.map(([role, name]) => ({ name, value: metrics[role]?.[k] })) })),
+    { label: 'file size', values: ROLES.map(([role, name]) => ({ name, value: metrics[role]?.file_bytes === undefined ? undefined : (metrics[role]?.file_bytes as number) / 1e6 })) },
+    { label: 'latency', values: ROLES.map(([role, name]) => ({ name, value: metrics[role]?.latency_ms_b1_128 })) },
+  ];
+  const chart = barChart(groups, 'teacher vs students', (label) => (label === 'file size' ? 'MB' : label === 'latency' ? 'ms' : ''));
+  return table + chart;
+}
+
+export function renderJobReport(job: JobView, history: HistoryPoint[]): string {
+  const title = `Distillery job ${job.id}`;
+  const stages = history
+    .filter((p): p is Extract<HistoryPoint, { kind: 'stage' }> => p.kind === 'stage')
+    .map((p) => `<li>${new Date(p.t).toISOString()} ${escapeHtml(p.stage)}: ${escapeHtml(p.status)}</li>`)
+    .join('');
+  const gate = job.result?.gate ? `<p><strong>Quality gate:</strong> ${escapeHtml(job.result.gate.reason)}</p>` : '';
+  const published = job.result ? `<p>Published <code>${escapeHtml(job.result.model)}</code> version ${job.result.version}.</p>` : '';
+  return `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>${escapeHtml(title)}</title>
+<style>
+body{font-family:system-ui,sans-serif;margin:2rem;max-width:980px;color:#222}
+table{border-collapse:collapse;margin:1rem 0}td,th{border:1px solid #ccc;padding:4px 10px;text-align:right}
+th:first-child{text-align:left}figure{margin:1rem 0}.empty{color:#777}.state{font-weight:bold}
+</style></head><body>
+<h1>${escapeHtml(title)}</h1>
+<p>Model <code>${escapeHtml(job.model)}</code> (${escapeHtml(job.task)}) · state <span class="state">${escapeHtml(job.state)}</span> · attempts ${job.attempts} ·
+created ${escapeHtml(job.created_at)}${job.started_at ? ` · started ${escapeHtml(job.started_at)}` : ''}${job.finished_at ? ` · finished ${escapeHtml(job.finished_at)}` : ''}</p>
+${job.error ? `<p><strong>Error:</strong> ${escapeHtml(job.error)}</p>` : ''}
+${published}${gate}
+<h2>Teacher and students</h2>
+${comparison(job.result?.metrics, job.task)}
+<h2>Loss curves</h2>
+${lossCharts(history)}
+<h2>Evaluation</h2>
+${evalCharts(history)}
+<h2>Stages</h2>
+<ul>${stages || '<li class="empty">none yet</li>'}</ul>
+</body></html>
+`;
+}
