@@ -6,7 +6,8 @@
  */
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import type { ModelMetrics, Task } from '../../inference/registry/types.js';
+import { openModelDir } from '../../inference/index.js';
+import type { ModelMetrics, ServingConfig, Task } from '../../inference/registry/types.js';
 import { readClassificationJsonl, readSquad } from './eval-data.js';
 import { measureLatencyMs } from './latency.js';
 import { classificationScores, squadScores } from './task-metrics.js';
@@ -20,21 +21,6 @@ export interface EvaluateOptions {
   latencyRuns?: number;
   /** Inputs per call into the serving model. */
   chunkSize?: number;
-}
-
-// TEMPORARY until src/inference/index.ts lands: the serving model API this evaluator needs.
-interface ServingModel {
-  classify(inputs: (string | { text: string; text_pair: string })[], opts: { topK: number }): Promise<{ label: string; score: number }[][]>;
-  answer(
-    inputs: { question: string; context: string }[],
-    opts: { topK: number; maxAnswerLength: number },
-  ): Promise<{ answer: string; score: number; start: number; end: number }[][]>;
-  close(): Promise<void>;
-}
-async function openModelDir(opts: { dir: string; onnxFile: string }): Promise<ServingModel> {
-  const modulePath = '../../inference/index.js';
-  const mod = (await import(modulePath)) as { openModelDir: (o: { dir: string; onnxFile: string }) => Promise<ServingModel> };
-  return mod.openModelDir(opts);
 }
 
 const ROLES = [
@@ -78,6 +64,9 @@ async function scoreModel(opts: EvaluateOptions, onnxFile: string): Promise<Part
 
 export async function evaluateArtifacts(opts: EvaluateOptions): Promise<Record<string, ModelMetrics>> {
   const vocabSize = (await fs.readFile(path.join(opts.outputDir, 'vocab.txt'), 'utf8')).split('\n').filter(Boolean).length;
+  const serving = JSON.parse(await fs.readFile(path.join(opts.outputDir, 'config.json'), 'utf8')) as ServingConfig;
+  // The manifest's latency is at 128 tokens; a model trained shorter is timed at its own length.
+  const sequenceLength = Math.min(128, serving.max_length);
   const metrics: Record<string, ModelMetrics> = {};
   for (const { role, file, params } of ROLES) {
     const onnx = path.join(opts.outputDir, file);
@@ -87,7 +76,7 @@ export async function evaluateArtifacts(opts: EvaluateOptions): Promise<Record<s
       ...scores,
       file_bytes: (await fs.stat(onnx)).size,
       ...(opts.parameters[params] !== undefined ? { parameters: opts.parameters[params] } : {}),
-      latency_ms_b1_128: await measureLatencyMs({ onnxFile: onnx, runs: opts.latencyRuns ?? 30, vocabSize }),
+      latency_ms_b1_128: await measureLatencyMs({ onnxFile: onnx, runs: opts.latencyRuns ?? 30, vocabSize, sequenceLength }),
     };
   }
   return metrics;
