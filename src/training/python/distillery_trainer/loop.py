@@ -1,0 +1,251 @@
+"""The training loop every stage shares: data order, AdamW with linear warmup/decay, mixed
+precision, progress events, periodic checkpoints, SIGTERM handling and resume.
+
+Resume is exact in data order: the order of epoch e is a permutation drawn from a generator
+seeded by (seed, stage, e), so a rerun skips the batches already done and continues with the
+same ones; dropout is reseeded per step for the same reason.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import math
+import time
+from dataclasses import dataclass
+from typing import Callable, Dict, List, Optional, Sequence, Tuple
+
+import torch
+from torch import nn
+
+from .errors import InvalidInputError, StopRequested
+from .events import EventWriter
+from .features import Batch, Feature, collate
+from .state import RunState
+
+log = logging.getLogger(__name__)
+
+STAGE_SEEDS = {"teacher_finetune": 1, "general_distill": 2, "augment": 3, "task_distill": 4, "qat": 5, "export": 6}
+MAX_GRAD_NORM = 1.0
+
+
+class Runtime:
+    """Device, precision and the shared services (events, state, stop flag) of one run."""
+
+    def __init__(self, device: torch.device, precision: str, events: EventWriter, state: RunState, seed: int) -> None:
+        self.device = device
+        self.precision = precision
+        self.events = events
+        self.state = state
+        self.seed = seed
+        self.stop_requested = False
+
+    @property
+    def autocast_dtype(self) -> Optional[torch.dtype]:
+        return {"bf16": torch.bfloat16, "fp16": torch.float16}.get(self.precision)
+
+    def autocast(self):
+        dtype = self.autocast_dtype
+        if dtype is None:
+            return contextlib.nullcontext()
+        return torch.autocast(device_type=self.device.type, dtype=dtype)
+
+    def grad_scaler(self):
+        enabled = self.precision == "fp16" and self.device.type == "cuda"
+        amp = getattr(torch, "amp", None)
+        if amp is not None and hasattr(amp, "GradScaler"):
+            try:
+                return amp.GradScaler("cuda", enabled=enabled)  # PyTorch 2.3+
+            except TypeError:
+                pass
+        return torch.cuda.amp.GradScaler(enabled=enabled)
+
+
+def resolve_device(requested: str, precision: str) -> Tuple[torch.device, str]:
+    has_cuda = torch.cuda.is_available()
+    if requested == "cuda" and not has_cuda:
+        raise InvalidInputError("device 'cuda' requested but CUDA is not available")
+    device = torch.device("cuda" if requested == "cuda" or (requested == "auto" and has_cuda) else "cpu")
+    if device.type == "cpu" and precision != "fp32":
+        if precision == "fp16":
+            raise InvalidInputError("precision fp16 needs CUDA; use fp32 (or bf16) on CPU")
+        try:
+            with torch.autocast(device_type="cpu", dtype=torch.bfloat16):
+                torch.nn.functional.linear(torch.ones(2, 2), torch.ones(2, 2)).sum().item()
+        except Exception as exc:  # any failure means autocast is unusable here
+            raise InvalidInputError(f"precision bf16 is not supported on this CPU: {exc}") from exc
+    if device.type == "cuda" and precision == "bf16" and not torch.cuda.is_bf16_supported():
+        raise InvalidInputError("precision bf16 is not supported by this GPU; use fp16 or fp32")
+    return device, precision
+
+
+@dataclass
+class LoopConfig:
+    stage: str
+    epochs: int
+    batch_size: int
+    lr: float
+    warmup_ratio: float
+    max_steps: Optional[int]
+    checkpoint_every: int
+    eval_every_epoch: bool
+    task: str
+    pad_id: int
+    weight_decay: float = 0.01
+
+
+StepFn = Callable[[Batch, int], Tuple[torch.Tensor, Dict[str, float]]]
+
+
+def linear_schedule(step: int, total: int, warmup: int) -> float:
+    """LR multiplier: linear warmup from 0 over `warmup` steps, then linear decay to 0."""
+    if warmup > 0 and step < warmup:
+        return (step + 1) / warmup
+    return max(0.0, (total - step) / max(1, total - warmup))
+
+
+def _optimizer(modules: Dict[str, nn.Module], cfg: LoopConfig) -> torch.optim.Optimizer:
+    decay, no_decay = [], []
+    seen = set()
+    for module in modules.values():
+        for name, p in module.named_parameters():
+            if not p.requires_grad or id(p) in seen:
+                continue
+            seen.add(id(p))
+            # Biases and LayerNorm gains are not weight-decayed (BERT practice).
+            (no_decay if p.dim() < 2 else decay).append(p)
+    groups = [{"params": decay, "weight_decay": cfg.weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
+    return torch.optim.AdamW([g for g in groups if g["params"]], lr=cfg.lr)
+
+
+def data_order(n: int, seed: int, stage: str, epoch: int) -> List[int]:
+    g = torch.Generator()
+    g.manual_seed(seed * 1000003 + STAGE_SEEDS.get(stage, 0) * 1009 + epoch)
+    return torch.randperm(n, generator=g).tolist()
+
+
+def iterate_batches(features: Sequence[Feature], batch_size: int, pad_id: int, task: str, order: Optional[Sequence[int]] = None):
+    order = list(order) if order is not None else list(range(len(features)))
+    for i in range(0, len(order), batch_size):
+        yield collate([features[j] for j in order[i : i + batch_size]], pad_id, task)
+
+
+def total_steps(n_features: int, cfg: LoopConfig) -> Tuple[int, int]:
+    per_epoch = max(1, math.ceil(n_features / cfg.batch_size))
+    total = per_epoch * cfg.epochs
+    if cfg.max_steps is not None:
+        total = min(total, cfg.max_steps)
+    return per_epoch, total
+
+
+def run_loop(
+    rt: Runtime,
+    cfg: LoopConfig,
+    features: Sequence[Feature],
+    modules: Dict[str, nn.Module],
+    step_fn: StepFn,
+    *,
+    evaluate: Optional[Callable[[], Optional[Tuple[str, Dict[str, float]]]]] = None,
+    after_step: Optional[Callable[[int], None]] = None,
+    on_resume: Optional[Callable[[], None]] = None,
+) -> int:
+    """Trains `modules` with step_fn's loss; returns the number of steps of the stage."""
+    if not features:
+        raise InvalidInputError(f"stage {cfg.stage} has no training examples")
+    per_epoch, total = total_steps(len(features), cfg)
+    warmup = int(cfg.warmup_ratio * total)
+    optimizer = _optimizer(modules, cfg)
+    scaler = rt.grad_scaler()
+    history = rt.state.history(cfg.stage)
+    step = 0
+    progress = rt.state.load_progress(cfg.stage)
+    if progress is not None:
+        for name, module in modules.items():
+            module.load_state_dict(progress["modules"][name])
+        optimizer.load_state_dict(progress["optimizer"])
+        if progress.get("scaler"):
+            scaler.load_state_dict(progress["scaler"])
+        step = int(progress["step"])
+        log.info("%s: resuming at step %d of %d", cfg.stage, step, total)
+        if on_resume is not None:
+            on_resume()
+
+    def save(reason: str) -> str:
+        payload = {
+            "stage": cfg.stage,
+            "step": step,
+            "modules": {name: m.state_dict() for name, m in modules.items()},
+            "optimizer": optimizer.state_dict(),
+            "scaler": scaler.state_dict() if scaler.is_enabled() else {},
+        }
+        path = rt.state.save_progress(cfg.stage, payload)
+        rt.events.emit("checkpoint", stage=cfg.stage, step=step, path=path)
+        log.info("%s: checkpoint at step %d (%s)", cfg.stage, step, reason)
+        return path
+
+    def run_eval() -> None:
+        if evaluate is None:
+            return
+        result = evaluate()
+        if result is not None:
+            role, metrics = result
+            rt.events.emit("eval", stage=cfg.stage, role=role, metrics=metrics, step=step)
+            history["eval"].append({"step": step, "role": role, "metrics": metrics})
+        for module in modules.values():
+            module.train()
+
+    log_every = max(1, min(50, total // 20))
+    started = time.monotonic()
+    steps_here = 0
+    evaluated_at = -1
+    for module in modules.values():
+        module.train()
+    for epoch in range(step // per_epoch + 1, cfg.epochs + 1):
+        if step >= total:
+            break
+        order = data_order(len(features), rt.seed, cfg.stage, epoch)
+        skip = step - (epoch - 1) * per_epoch
+        for index, batch in enumerate(iterate_batches(features, cfg.batch_size, cfg.pad_id, cfg.task, order)):
+            if index < skip:
+                continue
+            if step >= total:
+                break
+            torch.manual_seed(rt.seed * 7919 + STAGE_SEEDS.get(cfg.stage, 0) * 104729 + step)
+            lr = cfg.lr * linear_schedule(step, total, warmup)
+            for group in optimizer.param_groups:
+                group["lr"] = lr
+            optimizer.zero_grad(set_to_none=True)
+            loss, terms = step_fn(batch.to(rt.device), epoch)
+            if not torch.isfinite(loss):
+                raise FloatingPointError(f"{cfg.stage}: loss is {float(loss)} at step {step + 1}")
+            scaler.scale(loss).backward()
+            scaler.unscale_(optimizer)
+            torch.nn.utils.clip_grad_norm_([p for g in optimizer.param_groups for p in g["params"]], MAX_GRAD_NORM)
+            scaler.step(optimizer)
+            scaler.update()
+            step += 1
+            steps_here += 1
+            if after_step is not None:
+                after_step(step)
+            if step % log_every == 0 or step == total:
+                elapsed = max(time.monotonic() - started, 1e-9)
+                rate = steps_here / elapsed
+                losses = {"total": float(loss.detach()), **terms}
+                rt.events.emit(
+                    "progress", stage=cfg.stage, epoch=epoch, step=step, total=total, losses=losses,
+                    lr=lr, steps_per_sec=round(rate, 4), eta_s=round((total - step) / rate, 1),
+                )
+                history["losses"].append({"step": step, "epoch": epoch, **losses})
+            if rt.stop_requested:
+                path = save("SIGTERM")
+                raise StopRequested(path)
+            if step % cfg.checkpoint_every == 0 and step < total:
+                save("periodic")
+        if cfg.eval_every_epoch and (step == total or step % per_epoch == 0):
+            run_eval()
+            evaluated_at = step
+    if evaluated_at != step:
+        run_eval()
+    history["steps"] = step
+    history["seconds"] = history.get("seconds", 0.0) + (time.monotonic() - started)
+    return step

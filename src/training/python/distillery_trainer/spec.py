@@ -1,0 +1,206 @@
+"""The resolved job spec (docs/trainer-protocol.md), read into typed objects.
+
+The TypeScript side validates and resolves the spec; this still checks the fields it uses so a
+hand-written spec fails as bad input naming the field rather than with a KeyError."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any, Dict, List, Optional, Union
+
+from .errors import InvalidInputError
+
+STAGES = ("teacher_finetune", "general_distill", "augment", "task_distill", "qat", "export")
+
+
+class _Reader:
+    def __init__(self, data: Dict[str, Any], path: str, file: str) -> None:
+        if not isinstance(data, dict):
+            raise InvalidInputError(f"spec field {path or '(root)'} must be an object", file=file)
+        self.data, self.path, self.file = data, path, file
+
+    def _bad(self, key: str, what: str) -> InvalidInputError:
+        return InvalidInputError(f"spec field {self.path}{key} {what}", file=self.file)
+
+    def get(self, key: str, types: tuple, *, nullable: bool = False, default: Any = ...) -> Any:
+        if key not in self.data:
+            if default is not ...:
+                return default
+            raise self._bad(key, "is missing")
+        value = self.data[key]
+        if value is None and nullable:
+            return None
+        if isinstance(value, bool) and bool not in types:
+            raise self._bad(key, f"must be {'/'.join(t.__name__ for t in types)}, got {value!r}")
+        if not isinstance(value, types):
+            raise self._bad(key, f"must be {'/'.join(t.__name__ for t in types)}, got {value!r}")
+        return value
+
+    def positive(self, key: str, *, default: Any = ...) -> int:
+        value = self.get(key, (int,), default=default)
+        if value <= 0:
+            raise self._bad(key, f"must be positive, got {value}")
+        return value
+
+    def number(self, key: str, *, default: Any = ...) -> float:
+        return float(self.get(key, (int, float), default=default))
+
+    def child(self, key: str) -> "_Reader":
+        return _Reader(self.get(key, (dict,)), f"{self.path}{key}.", self.file)
+
+
+@dataclass
+class StudentShape:
+    layers: int
+    hidden: int
+    heads: int
+    intermediate: int
+    ffn_rank: Optional[int]
+
+
+@dataclass
+class StageSpec:
+    name: str
+    enabled: Union[bool, str]
+    epochs: int = 1
+    batch_size: int = 32
+    lr: float = 5e-5
+    warmup_ratio: float = 0.1
+    temperature: float = 1.0
+    extra: Dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class Spec:
+    raw: Dict[str, Any]
+    job_id: str
+    model: str
+    task: str
+    teacher_path: str
+    train: str
+    eval: Optional[str]
+    unlabeled: Optional[str]
+    labels: Optional[List[str]]
+    max_length: int
+    doc_stride: int
+    max_query_length: int
+    student: StudentShape
+    stages: Dict[str, StageSpec]
+    device: str
+    precision: str
+    seed: int
+    checkpoint_every: int
+    max_steps_per_stage: Optional[int]
+    eval_every_epoch: bool
+
+
+def _stage(r: _Reader, name: str) -> StageSpec:
+    s = r.child(name)
+    enabled = s.get("enabled", (bool, str))
+    if isinstance(enabled, str) and not (name == "teacher_finetune" and enabled == "auto"):
+        raise InvalidInputError(f"spec field stages.{name}.enabled must be true/false" + (" or 'auto'" if name == "teacher_finetune" else ""), file=r.file)
+    if name == "augment":
+        methods = s.get("methods", (list,))
+        if not all(m in ("wordnet", "mlm") for m in methods):
+            raise InvalidInputError("spec field stages.augment.methods may only hold 'wordnet' and 'mlm'", file=r.file)
+        return StageSpec(name, enabled, extra={
+            "methods": methods,
+            "copies": s.positive("copies"),
+            "replace_prob": s.number("replace_prob"),
+            "max_examples": s.positive("max_examples"),
+        })
+    spec = StageSpec(
+        name,
+        enabled,
+        epochs=s.positive("epochs"),
+        batch_size=s.positive("batch_size"),
+        lr=s.number("lr"),
+        warmup_ratio=s.number("warmup_ratio", default=0.0),
+        temperature=s.number("temperature", default=1.0),
+    )
+    if spec.temperature <= 0:
+        raise InvalidInputError(f"spec field stages.{name}.temperature must be positive", file=r.file)
+    if name == "task_distill":
+        kind = s.get("attention_loss", (str,))
+        if kind not in ("mse", "kl"):
+            raise InvalidInputError("spec field stages.task_distill.attention_loss must be 'mse' or 'kl'", file=r.file)
+        weights = s.get("weights", (str, dict))
+        if isinstance(weights, str) and weights != "dynamic":
+            raise InvalidInputError("spec field stages.task_distill.weights must be 'dynamic' or an object", file=r.file)
+        if isinstance(weights, dict):
+            w = _Reader(weights, "stages.task_distill.weights.", r.file)
+            weights = {k: w.number(k) for k in ("pred", "embed", "hidden", "attention")}
+        spec.extra = {
+            "attention_loss": kind,
+            "weights": weights,
+            "hidden_weight": s.number("hidden_weight"),
+            "attention_weight": s.number("attention_weight"),
+        }
+    if name == "qat":
+        spec.extra = {"recalibrate_every": s.positive("recalibrate_every"), "observer": s.get("observer", (str,), default="minmax")}
+        if spec.extra["observer"] not in ("minmax", "moving_average"):
+            raise InvalidInputError("spec field stages.qat.observer must be 'minmax' or 'moving_average'", file=r.file)
+    return spec
+
+
+def load_spec(path: str) -> Spec:
+    try:
+        with open(path, encoding="utf-8") as f:
+            raw = json.load(f)
+    except OSError as exc:
+        raise InvalidInputError(f"cannot read spec: {exc.strerror}", file=path) from exc
+    except ValueError as exc:
+        raise InvalidInputError(f"spec is not valid JSON: {exc}", file=path) from exc
+    return parse_spec(raw, path)
+
+
+def parse_spec(raw: Dict[str, Any], file: str = "spec") -> Spec:
+    r = _Reader(raw, "", file)
+    task = r.get("task", (str,))
+    if task not in ("classification", "qa"):
+        raise InvalidInputError(f"spec field task must be 'classification' or 'qa', got {task!r}", file=file)
+    data = r.child("data")
+    student = r.child("student")
+    stages = r.child("stages")
+    labels = r.get("labels", (list,), nullable=True)
+    if labels is not None and (not labels or not all(isinstance(x, str) for x in labels) or len(set(labels)) != len(labels)):
+        raise InvalidInputError("spec field labels must be a non-empty list of distinct strings", file=file)
+    max_steps = r.get("max_steps_per_stage", (int,), nullable=True)
+    if max_steps is not None and max_steps <= 0:
+        raise InvalidInputError("spec field max_steps_per_stage must be positive or null", file=file)
+    ffn_rank = student.get("ffn_rank", (int,), nullable=True)
+    device = r.get("device", (str,))
+    precision = r.get("precision", (str,))
+    if device not in ("auto", "cuda", "cpu"):
+        raise InvalidInputError(f"spec field device must be auto/cuda/cpu, got {device!r}", file=file)
+    if precision not in ("fp32", "bf16", "fp16"):
+        raise InvalidInputError(f"spec field precision must be fp32/bf16/fp16, got {precision!r}", file=file)
+    return Spec(
+        raw=raw,
+        job_id=r.get("job_id", (str,)),
+        model=r.get("model", (str,), default="model"),
+        task=task,
+        teacher_path=r.get("teacher_path", (str,)),
+        train=data.get("train", (str,)),
+        eval=data.get("eval", (str,), nullable=True, default=None),
+        unlabeled=data.get("unlabeled", (str,), nullable=True, default=None),
+        labels=labels,
+        max_length=r.positive("max_length"),
+        doc_stride=r.positive("doc_stride", default=128),
+        max_query_length=r.positive("max_query_length", default=64),
+        student=StudentShape(
+            layers=student.positive("layers"),
+            hidden=student.positive("hidden"),
+            heads=student.positive("heads"),
+            intermediate=student.positive("intermediate"),
+            ffn_rank=student.positive("ffn_rank") if ffn_rank is not None else None,
+        ),
+        stages={name: _stage(stages, name) for name in STAGES if name != "export"},
+        device=device,
+        precision=precision,
+        seed=r.get("seed", (int,), default=42),
+        checkpoint_every=r.positive("checkpoint_every", default=200),
+        max_steps_per_stage=max_steps,
+        eval_every_epoch=r.get("eval_every_epoch", (bool,), default=True),
+    )
