@@ -59,7 +59,14 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
   const registry = new Registry();
   const p = METRIC_PREFIX;
   const registers = [registry];
-  if (options.defaultMetrics ?? true) collectDefaultMetrics({ register: registry, prefix: p });
+  if (options.defaultMetrics ?? true) {
+    collectDefaultMetrics({ register: registry, prefix: p });
+    // These gauges end in _total, which promtool (rightly) rejects for non-counters; the same
+    // numbers remain, split by type, in nodejs_active_{handles,requests,resources}.
+    for (const name of ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total']) {
+      registry.removeSingleMetric(`${p}${name}`);
+    }
+  }
 
   // prom-client's default lag gauge samples one setImmediate per scrape; the p99 of a
   // continuous monitor over the scrape interval shows stalls (e.g. a synchronous tokenizer
