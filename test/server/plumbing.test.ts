@@ -30,7 +30,7 @@ const engine: ServerEngine = {
   listModels: failing,
   getModel: failing,
   activate: failing,
-  readiness: () => ({ ready: true, models: [] }),
+  readiness: () => ({ ready: true, models: {} }),
 };
 
 let app: FastifyInstance;

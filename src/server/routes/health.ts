@@ -32,15 +32,20 @@ export default async function healthRoutes(app: FastifyInstance, { engine, regis
     },
   }, async (request, reply) => {
     const state = engine.readiness();
-    if (state.ready) return state;
-    const missing = state.models.filter((m) => !m.ready);
-    const errors = missing.map((m) => ({
-      field: `models/${m.name}`,
-      message: m.detail ?? (m.version === null ? 'has no active version' : `version ${m.version} is not loaded yet`),
+    const models = Object.entries(state.models).map(([name, m]) => ({
+      name,
+      status: m.status,
+      version: m.version ?? null,
+      ...(m.error ? { error: m.error } : {}),
     }));
-    const detail = ['not ready', state.detail, ...errors.map((e) => `${e.field.slice('models/'.length)} ${e.message}`)]
-      .filter(Boolean)
-      .join('; ');
+    if (state.ready) return { ready: true, models };
+    // Say what is missing: models still loading or failed, or none at all.
+    const errors = models
+      .filter((m) => m.status !== 'ready')
+      .map((m) => ({ field: `models/${m.name}`, message: m.status === 'failed' ? `failed to load: ${m.error ?? 'unknown error'}` : `is ${m.status}` }));
+    const detail = errors.length > 0
+      ? `not ready: ${errors.map((e) => `${e.field.slice('models/'.length)} ${e.message}`).join('; ')}`
+      : 'not ready: no model is loaded (is MODEL_DIR right, and does each model have a state.json?)';
     return sendProblem(reply, problemFor('not_ready', detail, request, errors), READY_RETRY_AFTER_S);
   });
 

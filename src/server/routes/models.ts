@@ -17,18 +17,24 @@ export interface ModelRouteOptions {
   engine: ServerEngine;
 }
 
+/** The engine's description of a model, in the API's snake_case shape. */
 export function modelView(info: ModelInfo): ModelView {
   return {
     name: info.name,
-    task: info.task,
-    active_version: info.activeVersion,
+    ...(info.task ? { task: info.task } : {}),
+    status: info.status,
+    ...(info.error ? { error: info.error } : {}),
+    active_version: info.active,
+    serving_version: info.serving,
+    ...(info.maxLength !== undefined ? { max_length: info.maxLength } : {}),
     ...(info.labels ? { labels: info.labels } : {}),
     versions: info.versions.map((v) => ({
       version: v.version,
-      active: v.active,
-      loaded: v.loaded,
-      ...(v.createdAt ? { created_at: v.createdAt } : {}),
-      metrics: v.metrics,
+      active: v.version === info.active,
+      serving: v.version === info.serving,
+      readable: v.readable,
+      ...(v.created_at ? { created_at: v.created_at } : {}),
+      metrics: v.metrics ?? {},
       ...(v.gate ? { gate: v.gate } : {}),
     })),
   };
@@ -70,8 +76,10 @@ export default async function modelRoutes(app: FastifyInstance, { engine }: Mode
       response: { 200: ActivateResponseSchema, ...activateErrorResponses },
     },
   }, async (request) => {
-    const result = await engine.activate(request.params.name, request.body.version);
-    request.log.info({ model: result.model, from: result.previousVersion, to: result.activeVersion, role: request.role }, 'model version activated');
-    return { model: result.model, previous_version: result.previousVersion, active_version: result.activeVersion };
+    const { name } = request.params;
+    const previous = (await engine.getModel(name)).active;
+    const state = await engine.activate(name, request.body.version);
+    request.log.info({ model: name, from: previous, to: state.active, role: request.role }, 'model version activated');
+    return { model: name, previous_version: previous, active_version: state.active };
   });
 }

@@ -1,4 +1,5 @@
 import { Type } from '@sinclair/typebox';
+import { ModelStatusSchema } from './models.js';
 
 export const HealthSchema = Type.Object({ status: Type.Literal('ok') }, { title: 'Health' });
 
@@ -8,12 +9,11 @@ export const ReadinessSchema = Type.Object(
     models: Type.Array(
       Type.Object({
         name: Type.String(),
-        version: Type.Union([Type.Integer(), Type.Null()], { description: 'The active version' }),
-        ready: Type.Boolean({ description: 'Loaded and warmed' }),
-        detail: Type.Optional(Type.String({ description: 'What is missing, when not ready' })),
+        status: ModelStatusSchema,
+        version: Type.Union([Type.Integer(), Type.Null()], { description: 'The version serving now' }),
+        error: Type.Optional(Type.String({ description: 'Why the last load failed' })),
       }),
     ),
-    detail: Type.Optional(Type.String({ description: 'Why the server is not ready' })),
   },
   { title: 'Readiness' },
 );

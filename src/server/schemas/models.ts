@@ -16,8 +16,9 @@ const MetricsSchema = Type.Object(
 
 export const ModelVersionSchema = Type.Object({
   version: VersionSchema,
-  active: Type.Boolean({ description: 'Serves requests that pin no version' }),
-  loaded: Type.Boolean({ description: 'Loaded and warmed in this server' }),
+  active: Type.Boolean({ description: 'Named active in the registry (state.json)' }),
+  serving: Type.Boolean({ description: 'Answers requests that pin no version in this server now' }),
+  readable: Type.Boolean({ description: 'False when the manifest cannot be read' }),
   created_at: Type.Optional(Type.String({ description: 'When the version was published (ISO 8601)' })),
   metrics: Type.Record(Type.String(), MetricsSchema, {
     description: 'Manifest metrics by role: teacher, student_fp32, student_int8',
@@ -25,11 +26,20 @@ export const ModelVersionSchema = Type.Object({
   gate: Type.Optional(Type.Object({ passed: Type.Boolean(), activated: Type.Boolean(), reason: Type.String() })),
 });
 
+export const ModelStatusSchema = Type.Union(
+  [Type.Literal('loading'), Type.Literal('ready'), Type.Literal('failed'), Type.Literal('inactive')],
+  { description: 'ready: serving; loading: first load running; failed: no working version; inactive: no active version' },
+);
+
 export const ModelSchema = Type.Object(
   {
     name: Type.String(),
-    task: Type.Union([Type.Literal('classification'), Type.Literal('qa')]),
-    active_version: Type.Union([Type.Integer(), Type.Null()], { description: 'null when no version is active yet' }),
+    task: Type.Optional(Type.Union([Type.Literal('classification'), Type.Literal('qa')], { description: 'Absent when no version can be read' })),
+    status: ModelStatusSchema,
+    error: Type.Optional(Type.String({ description: 'Why the last load failed' })),
+    active_version: Type.Union([Type.Integer(), Type.Null()], { description: 'Active in the registry; null when none' }),
+    serving_version: Type.Union([Type.Integer(), Type.Null()], { description: 'Serving in this server; lags active_version while a swap loads' }),
+    max_length: Type.Optional(Type.Integer({ description: 'Longest input in tokens, special tokens included' })),
     labels: Type.Optional(Type.Array(Type.String(), { description: 'Classification: label names of the active version' })),
     versions: Type.Array(ModelVersionSchema, { description: 'Every version in the registry, oldest first' }),
   },

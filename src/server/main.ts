@@ -1,0 +1,87 @@
+/**
+ * The server process: settings, logger, engine, listen, and a graceful stop.
+ *
+ * Order matters. Models are loaded and warmed before the port opens, so a load balancer never
+ * sees a server that cannot answer. On SIGTERM/SIGINT the server stops accepting, lets in-flight
+ * requests finish (at most SHUTDOWN_GRACE_MS), then closes the engine and exits 0.
+ */
+import { pino } from 'pino';
+import { ConfigError, loadConfig, type AppConfig } from '../config.js';
+import { createMetrics } from '../metrics.js';
+import { createInferenceEngine } from '../inference/index.js';
+import { buildApp } from './app.js';
+
+function readConfig(): AppConfig {
+  try {
+    return loadConfig();
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      console.error(`distillery: bad setting: ${err.message}`);
+      process.exit(1);
+    }
+    throw err;
+  }
+}
+
+async function main(): Promise<void> {
+  const config = readConfig();
+  const logger = pino({ level: config.server.logLevel, base: { service: 'distillery-api' } });
+  const metrics = createMetrics();
+  const engine = createInferenceEngine({ config, logger: logger.child({ component: 'inference' }), metrics });
+
+  let stopping: Promise<void> | undefined;
+  const stop = (signal: string, code = 0): Promise<void> => {
+    // A repeated signal (impatient operator, orchestrator retry) joins the stop in progress.
+    if (stopping) {
+      logger.warn({ signal }, 'already shutting down');
+      return stopping;
+    }
+    stopping = shutdown(signal, code);
+    return stopping;
+  };
+
+  let app: Awaited<ReturnType<typeof buildApp>> | undefined;
+  async function shutdown(signal: string, code: number): Promise<void> {
+    logger.info({ signal, graceMs: config.server.shutdownGraceMs }, 'shutting down: no new requests, finishing in-flight ones');
+    let exitCode = code;
+    const force = setTimeout(() => {
+      logger.error({ graceMs: config.server.shutdownGraceMs }, 'in-flight requests did not finish within SHUTDOWN_GRACE_MS; closing anyway');
+      app?.server.closeAllConnections();
+      exitCode = 1;
+    }, config.server.shutdownGraceMs);
+    force.unref();
+    try {
+      await app?.close();
+    } catch (err) {
+      logger.error({ err }, 'closing the HTTP server failed');
+      exitCode = 1;
+    }
+    clearTimeout(force);
+    try {
+      await engine.close();
+    } catch (err) {
+      logger.error({ err }, 'closing the inference engine failed');
+      exitCode = 1;
+    }
+    metrics.close();
+    logger.info({ exitCode }, 'stopped');
+    logger.flush();
+    process.exit(exitCode);
+  }
+
+  process.on('SIGTERM', () => void stop('SIGTERM'));
+  process.on('SIGINT', () => void stop('SIGINT'));
+
+  try {
+    logger.info({ modelDir: config.paths.modelDir }, 'loading and warming models');
+    await engine.start();
+    app = await buildApp({ config, engine, logger, metrics });
+    const address = await app.listen({ host: config.server.host, port: config.server.port });
+    logger.info({ address }, 'accepting requests');
+  } catch (err) {
+    logger.fatal({ err }, 'start-up failed');
+    await stop('startup-failure', 1);
+  }
+}
+
+await main();

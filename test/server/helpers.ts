@@ -1,0 +1,85 @@
+/**
+ * A real server over a real (tiny) model registry for the HTTP tests: the fixture models from
+ * test/fixtures/make-tiny-models.py, the real inference engine, and buildApp listening on port 0.
+ */
+import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { cpSync, existsSync, mkdtempSync, readFileSync, renameSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import type { FastifyInstance } from 'fastify';
+import { pino } from 'pino';
+import { loadConfig, type AppConfig } from '../../src/config.js';
+import { createMetrics, type Metrics } from '../../src/metrics.js';
+import { createInferenceEngine, type InferenceEngine } from '../../src/inference/index.js';
+import { buildApp } from '../../src/server/app.js';
+
+const FIXTURE_SCRIPT = path.resolve(import.meta.dirname, '../fixtures/make-tiny-models.py');
+
+/** Builds the tiny registry once per script version and returns a private copy (tests mutate it). */
+export function tinyRegistry(): string {
+  const hash = createHash('sha256').update(readFileSync(FIXTURE_SCRIPT)).digest('hex').slice(0, 12);
+  const cached = path.join(os.tmpdir(), `distillery-tiny-registry-${hash}`);
+  if (!existsSync(cached)) {
+    const staging = mkdtempSync(`${cached}.tmp-`);
+    execFileSync('/usr/bin/python3', [FIXTURE_SCRIPT, staging], { stdio: 'ignore' });
+    try {
+      renameSync(staging, cached);
+    } catch {
+      rmSync(staging, { recursive: true, force: true }); // another process won the race
+    }
+  }
+  const copy = mkdtempSync(path.join(os.tmpdir(), 'distillery-server-test-'));
+  cpSync(cached, copy, { recursive: true });
+  return copy;
+}
+
+export const INFERENCE_KEY = 'inference-key-0123456789abcdef';
+export const ADMIN_KEY = 'admin-key-0123456789abcdef0123';
+
+export interface TestServer {
+  app: FastifyInstance;
+  engine: InferenceEngine;
+  config: AppConfig;
+  metrics: Metrics;
+  modelDir: string;
+  /** http://127.0.0.1:<port> */
+  url: string;
+  close(): Promise<void>;
+}
+
+/** Starts the engine (load + warm) and the app on a free port, as main.ts does. */
+export async function startServer(env: Record<string, string> = {}): Promise<TestServer> {
+  const modelDir = tinyRegistry();
+  const config = loadConfig({
+    MODEL_DIR: modelDir,
+    REGISTRY_WATCH: 'false',
+    REGISTRY_POLL_MS: '0',
+    INTRA_OP_THREADS: '1',
+    ...env,
+  });
+  const logger = pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
+  const metrics = createMetrics({ defaultMetrics: false });
+  const engine = createInferenceEngine({ config, logger, metrics });
+  await engine.start();
+  const app = await buildApp({ config, engine, logger, metrics });
+  await app.listen({ host: '127.0.0.1', port: 0 });
+  const address = app.server.address();
+  const port = typeof address === 'object' && address ? address.port : 0;
+  return {
+    app,
+    engine,
+    config,
+    metrics,
+    modelDir,
+    url: `http://127.0.0.1:${port}`,
+    async close() {
+      await app.close();
+      await engine.close();
+      metrics.close();
+      rmSync(modelDir, { recursive: true, force: true });
+    },
+  };
+}
+
+export const bearer = (key: string) => ({ authorization: `Bearer ${key}` });
