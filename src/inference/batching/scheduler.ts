@@ -15,6 +15,8 @@ import type { RowInput } from '../tokenizer.js';
 import { BatchQueue, type QueueEntry, type TakenBatch } from './batch-queue.js';
 import type { RequestControl } from './request-control.js';
 
+const HAND_OVER = Symbol('hand over');
+
 export interface SchedulerOptions {
   /** Model name, the metrics label. */
   model: string;
@@ -70,18 +72,24 @@ export class Scheduler {
   admit(rows: number): Admission {
     if (this.closing) throw new EngineClosedError(`${this.opts.model} is shutting down`);
     this.reserve(rows);
-    const self = this;
     let held = rows;
-    return {
+    const admission: Admission & { [HAND_OVER](): number } = {
       get rows() {
         return held;
       },
-      release() {
-        self.pending -= held;
+      release: () => {
+        this.pending -= held;
         held = 0;
-        self.afterChange();
+        this.afterChange();
+      },
+      // submit() takes the rows over: from then on the queue's accounting owns them.
+      [HAND_OVER]: () => {
+        const n = held;
+        held = 0;
+        return n;
       },
     };
+    return admission;
   }
 
   /**
@@ -93,20 +101,20 @@ export class Scheduler {
       admission.release();
       return Promise.reject(control.cancelled);
     }
+    const held = (admission as Admission & { [HAND_OVER](): number })[HAND_OVER]();
     // QA windows are known only after tokenizing: grow (or shrink) the reservation to match.
-    const extra = rows.length - admission.rows;
+    const extra = rows.length - held;
     if (extra > 0) {
       try {
         this.reserve(extra);
       } catch (err) {
-        admission.release();
+        this.pending -= held;
+        this.afterChange();
         return Promise.reject(err);
       }
     } else {
       this.pending += extra;
     }
-    // From here the queue's accounting owns these rows, not the admission.
-    (admission as { release(): void }).release = () => {};
     return new Promise<BatchOutputs[]>((resolve, reject) => {
       const results = new Array<BatchOutputs>(rows.length);
       const entries = new Set<QueueEntry>();
