@@ -1,0 +1,198 @@
+/** Every endpoint against the real engine over the tiny fixture registry. */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openApiDocument } from '../../src/server/openapi.js';
+import { ADMIN_KEY, bearer, startServer, type TestServer } from './helpers.js';
+
+let s: TestServer;
+const admin = bearer(ADMIN_KEY);
+
+beforeAll(async () => {
+  s = await startServer({ ADMIN_API_KEYS: ADMIN_KEY });
+});
+afterAll(async () => {
+  await s?.close();
+});
+
+const post = (url: string, payload: unknown, headers: Record<string, string> = {}) =>
+  s.app.inject({ method: 'POST', url, payload: payload as object, headers });
+
+describe('health', () => {
+  it('GET /healthz answers while the process lives', async () => {
+    const res = await s.app.inject({ url: '/healthz' });
+    expect(res.statusCode).toBe(200);
+    expect(res.json()).toEqual({ status: 'ok' });
+  });
+
+  it('GET /readyz lists every model loaded and warmed', async () => {
+    const res = await s.app.inject({ url: '/readyz' });
+    expect(res.statusCode).toBe(200);
+    expect(res.json()).toEqual({
+      ready: true,
+      models: expect.arrayContaining([
+        { name: 'tiny-intent', status: 'ready', version: 1 },
+        { name: 'tiny-qa', status: 'ready', version: 1 },
+      ]),
+    });
+  });
+});
+
+describe('POST /v1/classify', () => {
+  it('scores texts and text pairs, one list per input, best first', async () => {
+    const res = await post('/v1/classify', {
+      model: 'tiny-intent',
+      inputs: ['where is my order', { text: 'reset my password', text_pair: 'account help' }],
+      top_k: 3,
+    });
+    expect(res.statusCode).toBe(200);
+    const body = res.json();
+    expect(body).toMatchObject({ model: 'tiny-intent', version: 1 });
+    expect(body.results).toHaveLength(2);
+    for (const labels of body.results) {
+      expect(labels.map((l: { label: string }) => l.label).sort()).toEqual(['account', 'billing', 'shipping']);
+      const scores = labels.map((l: { score: number }) => l.score);
+      expect(scores).toEqual([...scores].sort((a, b) => b - a));
+      expect(scores.reduce((a: number, b: number) => a + b, 0)).toBeCloseTo(1, 5);
+    }
+  });
+
+  it('returns one label by default', async () => {
+    const res = await post('/v1/classify', { model: 'tiny-intent', inputs: ['hello'] });
+    expect(res.json().results[0]).toHaveLength(1);
+  });
+
+  it('pins a version when asked', async () => {
+    const pinned = await post('/v1/classify', { model: 'tiny-intent', version: 2, inputs: ['refund please'], top_k: 3 });
+    const active = await post('/v1/classify', { model: 'tiny-intent', inputs: ['refund please'], top_k: 3 });
+    expect(pinned.json().version).toBe(2);
+    expect(active.json().version).toBe(1);
+    // Different seeds, different weights: the pinned answer really comes from version 2.
+    expect(pinned.json().results).not.toEqual(active.json().results);
+  });
+
+  it('answers 404 for an unknown model or version', async () => {
+    const model = await post('/v1/classify', { model: 'no-such-model', inputs: ['x'] });
+    expect(model.statusCode).toBe(404);
+    expect(model.json()).toMatchObject({ title: 'Model not found', detail: expect.stringContaining('no-such-model') });
+    const version = await post('/v1/classify', { model: 'tiny-intent', version: 42, inputs: ['x'] });
+    expect(version.statusCode).toBe(404);
+    expect(version.json().detail).toContain('42');
+  });
+
+  it('answers 400 when the model is not a classifier', async () => {
+    const res = await post('/v1/classify', { model: 'tiny-qa', inputs: ['x'] });
+    expect(res.statusCode).toBe(400);
+    expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
+  });
+});
+
+describe('POST /v1/qa', () => {
+  it('returns character offsets into the context, also after emoji and CJK text', async () => {
+    // The fixture QA model is rigged: "start" opens the answer and "end" closes it.
+    const context = '😀 東京 the start paris end 🚀 and more';
+    const res = await post('/v1/qa', { model: 'tiny-qa', inputs: [{ question: 'what is it?', context }], top_k: 2 });
+    expect(res.statusCode).toBe(200);
+    const [answers] = res.json().results;
+    expect(answers.length).toBeGreaterThan(0);
+    const best = answers[0];
+    expect(best.answer).toBe('start paris end');
+    expect(best.start).toBe(context.indexOf('start'));
+    expect(context.slice(best.start, best.end)).toBe(best.answer);
+    for (const a of answers) expect(context.slice(a.start, a.end)).toBe(a.answer);
+  });
+
+  it('keeps answers within max_answer_length tokens', async () => {
+    const context = 'start a b c d e f g h i j end';
+    const res = await post('/v1/qa', { model: 'tiny-qa', inputs: [{ question: 'q', context }], max_answer_length: 3, top_k: 5 });
+    expect(res.statusCode).toBe(200);
+    for (const a of res.json().results[0]) expect(a.answer.split(' ').length).toBeLessThanOrEqual(3);
+  });
+
+  it('answers several inputs in request order', async () => {
+    const inputs = [
+      { question: 'q', context: 'start one end' },
+      { question: 'q', context: 'the start two end' },
+    ];
+    const res = await post('/v1/qa', { model: 'tiny-qa', inputs });
+    expect(res.json().results.map((r: Array<{ answer: string }>) => r[0]?.answer)).toEqual(['start one end', 'start two end']);
+  });
+});
+
+describe('models', () => {
+  it('GET /v1/models lists models with versions, task, labels and manifest metrics', async () => {
+    const res = await s.app.inject({ url: '/v1/models' });
+    expect(res.statusCode).toBe(200);
+    const intent = res.json().models.find((m: { name: string }) => m.name === 'tiny-intent');
+    expect(intent).toMatchObject({
+      task: 'classification',
+      status: 'ready',
+      active_version: 1,
+      serving_version: 1,
+      labels: ['billing', 'shipping', 'account'],
+    });
+    expect(intent.versions.map((v: { version: number }) => v.version)).toEqual([1, 2]);
+    expect(intent.versions[0]).toMatchObject({ active: true, serving: true, readable: true, metrics: expect.any(Object) });
+  });
+
+  it('GET /v1/models/{name} describes one model, 404 for an unknown one, 400 for a bad name', async () => {
+    const qa = await s.app.inject({ url: '/v1/models/tiny-qa' });
+    expect(qa.json()).toMatchObject({ name: 'tiny-qa', task: 'qa', active_version: 1 });
+    expect((await s.app.inject({ url: '/v1/models/ghost' })).statusCode).toBe(404);
+    const bad = await s.app.inject({ url: '/v1/models/Bad..Name!' });
+    expect(bad.statusCode).toBe(400);
+    expect(bad.json().errors[0].field).toBe('params/name');
+  });
+
+  it('POST /v1/models/{name}/activate promotes and rolls back', async () => {
+    const promote = await post('/v1/models/tiny-intent/activate', { version: 2 }, admin);
+    expect(promote.statusCode).toBe(200);
+    expect(promote.json()).toEqual({ model: 'tiny-intent', previous_version: 1, active_version: 2 });
+    expect((await post('/v1/classify', { model: 'tiny-intent', inputs: ['x'] })).json().version).toBe(2);
+    expect((await s.app.inject({ url: '/v1/models/tiny-intent' })).json()).toMatchObject({ active_version: 2, serving_version: 2 });
+
+    const rollback = await post('/v1/models/tiny-intent/activate', { version: 1 }, admin);
+    expect(rollback.json()).toEqual({ model: 'tiny-intent', previous_version: 2, active_version: 1 });
+    expect((await post('/v1/classify', { model: 'tiny-intent', inputs: ['x'] })).json().version).toBe(1);
+  });
+
+  it('refuses to activate a version that does not exist', async () => {
+    const res = await post('/v1/models/tiny-intent/activate', { version: 7 }, admin);
+    expect(res.statusCode).toBe(404);
+    expect((await s.app.inject({ url: '/v1/models/tiny-intent' })).json().active_version).toBe(1);
+  });
+
+  it('validates the activation body', async () => {
+    const res = await post('/v1/models/tiny-intent/activate', { version: 0 }, admin);
+    expect(res.statusCode).toBe(400);
+    expect(res.json().errors).toEqual([{ field: 'body/version', message: 'must be at least 1' }]);
+  });
+});
+
+describe('operations', () => {
+  it('GET /metrics exposes request durations labelled by route pattern', async () => {
+    await s.app.inject({ url: '/v1/models/tiny-qa' });
+    await s.app.inject({ url: '/no/such/path/123' });
+    const res = await s.app.inject({ url: '/metrics' });
+    expect(res.statusCode).toBe(200);
+    expect(res.headers['content-type']).toMatch(/^text\/plain/);
+    expect(res.body).toMatch(/distillery_http_request_duration_seconds_count\{route="\/v1\/models\/:name",method="GET",status="200"\} \d+/);
+    expect(res.body).toMatch(/distillery_http_request_duration_seconds_count\{route="\/v1\/classify",method="POST",status="200"\} \d+/);
+    expect(res.body).toMatch(/route="unmatched",method="GET",status="404"/);
+    expect(res.body).not.toContain('/no/such/path');
+  });
+
+  it('serves Swagger UI at /docs and the same document as openapi.json at /docs/json', async () => {
+    const ui = await s.app.inject({ url: '/docs/' });
+    expect(ui.statusCode).toBe(200);
+    expect(ui.headers['content-type']).toMatch(/text\/html/);
+    const json = await s.app.inject({ url: '/docs/json' });
+    expect(json.statusCode).toBe(200);
+    const served = json.json();
+    expect(Object.keys(served.paths)).toEqual(Object.keys(((await openApiDocument()) as { paths: object }).paths));
+  });
+
+  it('answers unknown routes with problem+json 404', async () => {
+    const res = await s.app.inject({ url: '/v2/everything' });
+    expect(res.statusCode).toBe(404);
+    expect(res.json()).toMatchObject({ status: 404, title: 'Not found' });
+  });
+});
