@@ -58,6 +58,10 @@ export async function buildApp({ config, engine, metrics, logger }: BuildAppOpti
     },
   });
 
+  // The API speaks JSON only: without this, text/plain bodies would reach validation as strings
+  // and get a confusing "body must be object" instead of a clear 415.
+  app.removeContentTypeParser('text/plain');
+
   app.addHook('onSend', async (request, reply) => {
     reply.header(REQUEST_ID_HEADER, request.id);
   });
