@@ -1,11 +1,15 @@
 /**
- * Records every response in distillery_http_request_duration_seconds. The route label is the
+ * Records every request in distillery_http_request_duration_seconds. The route label is the
  * route pattern (/v1/models/:name), never the URL, and unknown URLs share one label, so a
  * scanner cannot blow up the series count.
+ *
+ * Answered requests are recorded in onResponse. Fastify never runs onResponse for a request
+ * whose client hung up first, so those are recorded when the socket closes, as status 499.
  */
 import fp from 'fastify-plugin';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Metrics } from '../../metrics.js';
+import { CLIENT_CLOSED_REQUEST } from './errors.js';
 
 export interface HttpMetricsOptions {
   metrics: Pick<Metrics, 'httpRequestDuration'>;
@@ -14,12 +18,21 @@ export interface HttpMetricsOptions {
 export const UNMATCHED_ROUTE = 'unmatched';
 
 async function httpMetricsPlugin(app: FastifyInstance, { metrics }: HttpMetricsOptions): Promise<void> {
-  app.addHook('onResponse', async (request, reply) => {
+  const recorded = new WeakSet<FastifyRequest>();
+  const record = (request: FastifyRequest, reply: FastifyReply, status: number) => {
+    if (recorded.has(request)) return;
+    recorded.add(request);
     const route = request.is404 ? UNMATCHED_ROUTE : (request.routeOptions.url ?? UNMATCHED_ROUTE);
-    metrics.httpRequestDuration.observe(
-      { route, method: request.method, status: String(reply.statusCode) },
-      reply.elapsedTime / 1000,
-    );
+    metrics.httpRequestDuration.observe({ route, method: request.method, status: String(status) }, reply.elapsedTime / 1000);
+  };
+
+  app.addHook('onRequest', async (request, reply) => {
+    reply.raw.once('close', () => {
+      if (!reply.raw.writableFinished) record(request, reply, CLIENT_CLOSED_REQUEST);
+    });
+  });
+  app.addHook('onResponse', async (request, reply) => {
+    record(request, reply, reply.statusCode);
   });
 }
 
