@@ -11,8 +11,8 @@
  */
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { generatePassages, toSquad, verifySquad, type Passage } from './help-center/index.js';
-import { generateIntents, INTENTS, type IntentExample } from './intents/index.js';
+import { generatePassages, toSquad, verifySquad, type Passage, type QaSplits } from './help-center/index.js';
+import { generateIntents, INTENTS, type IntentExample, type IntentSplits } from './intents/index.js';
 import { Rng } from './prng.js';
 import { dedupeLines, hashSources, toJson, toJsonl, writeOutput } from './writers.js';
 
@@ -86,7 +86,7 @@ function questionCount(passages: readonly Passage[], impossible: boolean): numbe
 }
 
 /** Checks that must hold before anything is written. */
-function validate(intents: ReturnType<typeof generateIntents>, qa: ReturnType<typeof generatePassages>): void {
+function validate(intents: IntentSplits, qa: QaSplits): void {
   for (const spec of INTENTS) {
     if (!/^[a-z]+(_[a-z]+)*$/.test(spec.label)) throw new DatagenError(`label "${spec.label}" is not snake_case`);
   }
@@ -104,14 +104,25 @@ function validate(intents: ReturnType<typeof generateIntents>, qa: ReturnType<ty
   }
 }
 
-export async function generateDatasets(options: GenerateOptions): Promise<DatasetSummary> {
-  const started = performance.now();
-  const seed = options.seed ?? DEFAULT_SEED;
+export interface Datasets {
+  intents: IntentSplits;
+  qa: QaSplits;
+}
+
+/** The datasets in memory (with template ids and passage ids), checked but not written. */
+export function buildDatasets(seed: number): Datasets {
   if (!Number.isSafeInteger(seed) || seed < 0) throw new DatagenError(`seed must be a non-negative integer, got ${seed}`);
   const root = Rng.fromSeed(seed);
   const intents = generateIntents(root.fork('intents'));
   const qa = generatePassages(root.fork('help-center'));
   validate(intents, qa);
+  return { intents, qa };
+}
+
+export async function generateDatasets(options: GenerateOptions): Promise<DatasetSummary> {
+  const started = performance.now();
+  const seed = options.seed ?? DEFAULT_SEED;
+  const { intents, qa } = buildDatasets(seed);
 
   const corpus = dedupeLines([
     ...intents.train.map((e) => e.text),

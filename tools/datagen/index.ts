@@ -1,14 +1,16 @@
 /** Public surface of the seeded support-data generator. */
 export {
+  buildDatasets,
   DatagenError,
   DEFAULT_SEED,
   FILES,
   generateDatasets,
   GENERATOR_VERSION,
   type DatasetCounts,
+  type Datasets,
   type DatasetSummary,
   type GenerateOptions,
 } from './generate.js';
-export { generatePassages, toSquad, verifySquad, type Passage, type SquadDocument } from './help-center/index.js';
+export { generatePassages, TOPICS, toSquad, verifySquad, wordCount, type Passage, type QaSplits, type SquadDocument } from './help-center/index.js';
 export { generateIntents, INTENTS, OUT_OF_SCOPE, type IntentExample, type IntentSplits } from './intents/index.js';
 export { Rng } from './prng.js';

@@ -195,7 +195,7 @@ export const ORDER_INTENTS: readonly IntentSpec[] = [
       'can I [buy|get] an extended warranty[ for the {product}|]?',
       'warranty [repair|service] status for my {product}?',
       '[where do I|where can I] send the {product} for warranty repair?',
-      'the screen on my {product} cracked on its own, is that covered?',
+      'the screen on my [tablet|smart watch|e-reader|monitor|phone] cracked on its own, is that covered?',
       '[my|the] {product} is less than a year old and already [broken|faulty]',
       '[warranty claim|claim warranty] for {product}',
     ],
