@@ -77,7 +77,7 @@ export const ORDER_INTENTS: readonly IntentSpec[] = [
       '[can I get|I\'d like] my money back[ for order {order}|]',
       'I returned the {product} {date} [but|and] haven\'t [been refunded|received my refund] yet',
       'please refund {amount} to {payment}',
-      '[how long do|how long does it take for] refunds [to show up|to process]?',
+      '[how long do refunds take|how long does it take for refunds] to [show up|process]?',
       'the {product} arrived broken, I [want|need] a full refund',
       '[you guys|you] said I\'d be refunded {amount} but [nothing came|I never got it]',
       'refund [status|update] for order {order}?',
