@@ -62,8 +62,15 @@ export async function buildApp({ config, engine, metrics, logger }: BuildAppOpti
   // and get a confusing "body must be object" instead of a clear 415.
   app.removeContentTypeParser('text/plain');
 
+  // Once close() has begun, answers to in-flight requests say Connection: close, so keep-alive
+  // sockets end with them and the server can finish closing without waiting for idle timeouts.
+  let closing = false;
+  app.addHook('preClose', async () => {
+    closing = true;
+  });
   app.addHook('onSend', async (request, reply) => {
     reply.header(REQUEST_ID_HEADER, request.id);
+    if (closing) reply.header('connection', 'close');
   });
 
   app.addSchema(ProblemSchema);
