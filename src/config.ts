@@ -134,9 +134,10 @@ export interface ServerConfig {
   maxTopK: number;
   /** Largest max_answer_length (in tokens) a QA request may ask for (MAX_ANSWER_LENGTH). */
   maxAnswerLength: number;
-  /** Deadline of a request that sends no x-request-deadline-ms header (DEFAULT_DEADLINE_MS). */
-  defaultDeadlineMs: number;
-  /** Largest deadline a client may ask for with x-request-deadline-ms (MAX_DEADLINE_MS). */
+  /**
+   * Largest deadline a client may ask for with x-request-deadline-ms (MAX_DEADLINE_MS, default
+   * 60000). Requests without the header get the engine's REQUEST_DEADLINE_MS.
+   */
   maxDeadlineMs: number;
   /** pino level (LOG_LEVEL, default info). */
   logLevel: LogLevel;
@@ -266,11 +267,6 @@ function readKeys(r: EnvReader, name: string): string[] {
 }
 
 export function loadServerConfig(r: EnvReader): ServerConfig {
-  const maxDeadlineMs = r.int('MAX_DEADLINE_MS', 60_000, { min: 1, max: 3_600_000 });
-  const defaultDeadlineMs = r.int('DEFAULT_DEADLINE_MS', Math.min(10_000, maxDeadlineMs), { min: 1 });
-  if (defaultDeadlineMs > maxDeadlineMs) {
-    throw new ConfigError(`DEFAULT_DEADLINE_MS=${defaultDeadlineMs} is above MAX_DEADLINE_MS=${maxDeadlineMs}; lower the first or raise the second`);
-  }
   return {
     port: r.int('PORT', 8080, { min: 0, max: 65_535 }),
     host: r.string('HOST', '0.0.0.0'),
@@ -281,8 +277,7 @@ export function loadServerConfig(r: EnvReader): ServerConfig {
     maxTextChars: r.int('MAX_TEXT_CHARS', 20_000, { min: 1, max: 10_000_000 }),
     maxTopK: r.int('MAX_TOP_K', 20, { min: 1, max: 1000 }),
     maxAnswerLength: r.int('MAX_ANSWER_LENGTH', 64, { min: 1, max: 512 }),
-    defaultDeadlineMs,
-    maxDeadlineMs,
+    maxDeadlineMs: r.int('MAX_DEADLINE_MS', 60_000, { min: 1, max: 3_600_000 }),
     logLevel: r.oneOf('LOG_LEVEL', LOG_LEVELS, 'info'),
     shutdownGraceMs: r.int('SHUTDOWN_GRACE_MS', 10_000, { min: 0, max: 600_000 }),
   };

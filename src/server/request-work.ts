@@ -8,14 +8,16 @@ import { DEADLINE_HEADER } from './schemas/work.js';
 import type { WorkOptions } from './engine.js';
 
 export interface DeadlineLimits {
-  defaultDeadlineMs: number;
   maxDeadlineMs: number;
 }
 
-/** Deadline from x-request-deadline-ms, bounded by MAX_DEADLINE_MS; DEFAULT_DEADLINE_MS without it. */
-export function deadlineOf(request: FastifyRequest, limits: DeadlineLimits): number {
+/**
+ * Deadline from x-request-deadline-ms, bounded by MAX_DEADLINE_MS. Without the header it is
+ * undefined and the engine applies REQUEST_DEADLINE_MS: one default, kept where the work runs.
+ */
+export function deadlineOf(request: FastifyRequest, limits: DeadlineLimits): number | undefined {
   const raw = request.headers[DEADLINE_HEADER];
-  if (raw === undefined) return limits.defaultDeadlineMs;
+  if (raw === undefined) return undefined;
   const text = (Array.isArray(raw) ? raw[0] : raw) ?? '';
   const value = /^[0-9]{1,10}$/.test(text.trim()) ? Number(text) : NaN;
   if (!Number.isInteger(value) || value < 1 || value > limits.maxDeadlineMs) {
@@ -45,6 +47,7 @@ export function clientGoneSignal(reply: FastifyReply): AbortSignal {
   return controller.signal;
 }
 
-export function workOptions(request: FastifyRequest, reply: FastifyReply, limits: DeadlineLimits): Required<WorkOptions> {
-  return { deadlineMs: deadlineOf(request, limits), signal: clientGoneSignal(reply) };
+export function workOptions(request: FastifyRequest, reply: FastifyReply, limits: DeadlineLimits): WorkOptions {
+  const deadlineMs = deadlineOf(request, limits);
+  return { ...(deadlineMs === undefined ? {} : { deadlineMs }), signal: clientGoneSignal(reply) };
 }

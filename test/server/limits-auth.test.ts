@@ -17,7 +17,6 @@ const LIMITS = {
   MAX_ANSWER_LENGTH: '8',
   BODY_LIMIT_BYTES: '2048',
   MAX_DEADLINE_MS: '5000',
-  DEFAULT_DEADLINE_MS: '4000',
 };
 
 const appWith = (server: Partial<ServerConfig>) =>

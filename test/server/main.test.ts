@@ -85,7 +85,10 @@ describe('the server process (src/server/main.ts)', () => {
     // Signal only once the server has the request (2 busy cores can delay it).
     await waitForLine(lines, 'incoming request', (l) => (l.req as { url?: string } | undefined)?.url === '/v1/classify');
     child.kill('SIGTERM');
-    child.kill('SIGTERM'); // a repeated signal must not break the shutdown in progress
+    // A repeated signal must not break the shutdown in progress. (Sent once the first was
+    // handled: the kernel merges a signal that is still pending.)
+    await waitForLine(lines, 'shutting down: no new requests, finishing in-flight ones');
+    child.kill('SIGTERM');
     const res = await inFlight;
     expect(res.status).toBe(200);
     expect((await res.json()).model).toBe('tiny-intent');
