@@ -1,0 +1,89 @@
+/**
+ * Dockerfile and .dockerignore, read (no Docker engine is needed): the api and worker targets,
+ * built with the same commands as CI (npm ci with .npmrc, then npm run build), run as non-root,
+ * with health checks, and a build context that keeps secrets and local state out.
+ */
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { dockerfileStages, type Stage } from './dockerfile.js';
+
+const ROOT = path.resolve(import.meta.dirname, '../..');
+const stages = dockerfileStages(readFileSync(path.join(ROOT, 'Dockerfile'), 'utf8'));
+const stage = (name: string): Stage => {
+  const s = stages.find((x) => x.name === name);
+  if (!s) throw new Error(`no stage ${name}`);
+  return s;
+};
+const runs = (s: Stage) => s.instructions.filter((i) => i.keyword === 'RUN').map((i) => i.args);
+const last = (s: Stage, keyword: string) => s.instructions.filter((i) => i.keyword === keyword).at(-1)?.args;
+
+describe('Dockerfile', () => {
+  it('has the api and worker targets', () => {
+    expect(stages.map((s) => s.name)).toEqual(expect.arrayContaining(['build', 'prod-deps', 'api', 'worker']));
+  });
+
+  it('builds with the commands CI runs: npm ci (with .npmrc), then npm run build', () => {
+    const ci = readFileSync(path.join(ROOT, '.ci/run'), 'utf8');
+    expect(ci).toMatch(/^npm ci$/m);
+    const pkg = JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string>; dependencies: Record<string, string> };
+    expect(pkg.scripts.build).toMatch(/^tsc /);
+    expect(readFileSync(path.join(ROOT, '.npmrc'), 'utf8')).toMatch(/^onnxruntime-node-install=skip$/m);
+
+    const build = stage('build');
+    const copyNpmrc = build.instructions.findIndex((i) => i.keyword === 'COPY' && i.args.includes('.npmrc'));
+    const npmCi = build.instructions.findIndex((i) => i.keyword === 'RUN' && /^npm ci\b/.test(i.args));
+    const typeCheck = build.instructions.findIndex((i) => i.keyword === 'RUN' && /^npm run build\b/.test(i.args));
+    expect(copyNpmrc).toBeGreaterThanOrEqual(0);
+    expect(npmCi).toBeGreaterThan(copyNpmrc);
+    expect(typeCheck).toBeGreaterThan(npmCi);
+    // tsx runs the TypeScript in production, so it must be a production dependency.
+    expect(pkg.dependencies.tsx).toBeDefined();
+    for (const s of [stage('prod-deps'), stage('worker')]) {
+      expect(runs(s).some((r) => /^npm ci --omit=dev\b/.test(r)), s.name).toBe(true);
+    }
+  });
+
+  it('the API image is node:20 slim with production dependencies, non-root, with a health check', () => {
+    const api = stage('api');
+    expect(api.from).toMatch(/^node:20[-.\w]*-slim$/);
+    expect(api.instructions.some((i) => i.keyword === 'COPY' && /--from=prod-deps\b/.test(i.args) && /node_modules/.test(i.args))).toBe(true);
+    // Sources come from the stage that type-checked them.
+    expect(api.instructions.some((i) => i.keyword === 'COPY' && /--from=build\b.*\/app\/src/.test(i.args))).toBe(true);
+    expect(api.instructions.some((i) => i.keyword === 'COPY' && /\/app\/models/.test(i.args))).toBe(true);
+    expect(last(api, 'USER')).toBe('node');
+    expect(last(api, 'HEALTHCHECK')).toMatch(/\/healthz/);
+    expect(last(api, 'CMD')).toMatch(/src\/server\/main\.ts/);
+  });
+
+  it('the worker image is CUDA PyTorch with Node 20, onnx, non-root, with a health check', () => {
+    const worker = stage('worker');
+    expect(worker.from).toMatch(/^pytorch\/pytorch:2\.[\d.]+-cuda12\.[\d.]+-cudnn9-runtime$/);
+    expect(runs(worker).some((r) => /pip install .*onnx/.test(r))).toBe(true);
+    expect(worker.instructions.some((i) => i.keyword === 'COPY' && /--from=build\b.*\/usr\/local\/bin\/node/.test(i.args))).toBe(true);
+    expect(worker.instructions.some((i) => i.keyword === 'COPY' && /--from=build\b.*\/app\/src/.test(i.args))).toBe(true);
+    expect(last(worker, 'USER')).toMatch(/^1000(:1000)?$/);
+    expect(last(worker, 'HEALTHCHECK')).toMatch(/\/healthz/);
+    expect(last(worker, 'CMD')).toMatch(/src\/queue\/worker-main\.ts/);
+    const env = worker.instructions.filter((i) => i.keyword === 'ENV').map((i) => i.args).join(' ');
+    expect(env).toMatch(/TRAINER_PYTHON=\S+/);
+  });
+});
+
+describe('.dockerignore', () => {
+  const patterns = readFileSync(path.join(ROOT, '.dockerignore'), 'utf8')
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l !== '' && !l.startsWith('#'));
+
+  it('keeps installed modules, git, local state and secrets out of the context', () => {
+    for (const p of ['node_modules/', '.git/', '.work/', 'data/', '.env']) expect(patterns, p).toContain(p);
+  });
+
+  it('keeps what the build needs', () => {
+    const needed = ['package.json', 'package-lock.json', '.npmrc', 'tsconfig.json', 'src', 'models', 'test'];
+    for (const p of patterns) {
+      for (const n of needed) expect(p.replace(/\/$/, ''), `${p} would drop ${n}`).not.toBe(n);
+    }
+  });
+});
