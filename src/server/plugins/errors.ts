@@ -120,8 +120,12 @@ async function errorsPlugin(app: FastifyInstance, opts: ErrorsPluginOptions): Pr
       request.log.info({ code: err.code }, 'client closed the request before it was answered');
       return reply.code(CLIENT_CLOSED_REQUEST).send();
     }
-    if (def.status >= 500) {
+    if (!def.expose) {
+      // A fault of ours: the full error and stack go to the log, the client gets the request id.
       request.log.error({ err }, 'request failed');
+    } else if (def.status >= 500) {
+      // Expected under load or during swaps (503, 504): worth a warning, not a stack trace.
+      request.log.warn({ code: err.code ?? kind, detail: err.message }, 'request not served');
     } else {
       request.log.info({ code: err.code ?? kind, detail: err.message }, 'request refused');
     }
