@@ -3,7 +3,8 @@
  * built with the same commands as CI (npm ci with .npmrc, then npm run build), run as non-root,
  * with health checks, and a build context that keeps secrets and local state out.
  */
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
+import { builtinModules } from 'node:module';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { dockerfileStages, type Stage } from './dockerfile.js';
@@ -67,6 +68,25 @@ describe('Dockerfile', () => {
     expect(last(worker, 'CMD')).toMatch(/src\/queue\/worker-main\.ts/);
     const env = worker.instructions.filter((i) => i.keyword === 'ENV').map((i) => i.args).join(' ');
     expect(env).toMatch(/TRAINER_PYTHON=\S+/);
+  });
+});
+
+describe('production dependencies', () => {
+  it('every package that src/ imports is a production dependency (the images have no others)', () => {
+    const pkg = JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { dependencies: Record<string, string> };
+    const files = readdirSync(path.join(ROOT, 'src'), { recursive: true, encoding: 'utf8' })
+      .filter((f) => f.endsWith('.ts') && !f.endsWith('.test.ts'));
+    const missing = new Set<string>();
+    for (const file of files) {
+      const text = readFileSync(path.join(ROOT, 'src', file), 'utf8');
+      for (const m of text.matchAll(/(?:^|\s)(?:import|export)\s[^'"]*?from\s+'([^'.][^']*)'|import\(\s*'([^'.][^']*)'\s*\)/gm)) {
+        const spec = (m[1] ?? m[2])!;
+        if (spec.startsWith('node:') || builtinModules.includes(spec)) continue;
+        const name = spec.startsWith('@') ? spec.split('/').slice(0, 2).join('/') : spec.split('/')[0]!;
+        if (!(name in pkg.dependencies)) missing.add(`${name} (src/${file})`);
+      }
+    }
+    expect([...missing]).toEqual([]);
   });
 });
 
