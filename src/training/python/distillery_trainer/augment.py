@@ -25,7 +25,8 @@ from .tokenization import WordPieceTokenizer
 log = logging.getLogger(__name__)
 
 WORDNET_DIR = os.environ.get("DISTILLERY_WORDNET_DIR", "/usr/share/wordnet")
-_WORD_RE = re.compile(r"[A-Za-z]+(?:'[A-Za-z]+)?|[^A-Za-z]+")
+# Words are runs of letters (any script, so "naïve" stays whole); everything else is kept as is.
+_WORD_RE = re.compile(r"[^\W\d_]+(?:'[^\W\d_]+)?|[\W\d_]+")
 MLM_TOP_K = 8
 
 

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Dict, Iterable, List, Optional, Sequence, Tuple
 
 from .errors import InvalidInputError
+from .unicode_v8 import CATEGORY_IN_UNICODE_8, assigned_in_unicode_8
 
 SPECIAL_TOKENS = ("[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]")
 CONTINUATION = "##"
@@ -45,6 +46,14 @@ _PUNCT_CATEGORIES = frozenset(["Pc", "Pd", "Pe", "Pf", "Pi", "Po", "Ps"])
 _ASCII_PUNCT = frozenset("!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~")
 
 
+def category(ch: str) -> str:
+    """General category as the Rust tokenizers see it: Unicode 8.0, later additions unassigned."""
+    cp = ord(ch)
+    if not assigned_in_unicode_8(cp):
+        return "Cn"
+    return CATEGORY_IN_UNICODE_8.get(cp) or unicodedata.category(ch)
+
+
 def is_whitespace(ch: str) -> bool:
     return ord(ch) in _WHITESPACE
 
@@ -53,7 +62,7 @@ def is_control(ch: str) -> bool:
     # Tab, newline and carriage return are control characters that BERT counts as whitespace.
     if ch in "\t\n\r":
         return False
-    return unicodedata.category(ch) in _OTHER_CATEGORIES
+    return category(ch) in _OTHER_CATEGORIES
 
 
 def is_chinese_char(ch: str) -> bool:
@@ -62,7 +71,7 @@ def is_chinese_char(ch: str) -> bool:
 
 
 def is_punctuation(ch: str) -> bool:
-    return ch in _ASCII_PUNCT or unicodedata.category(ch) in _PUNCT_CATEGORIES
+    return ch in _ASCII_PUNCT or category(ch) in _PUNCT_CATEGORIES
 
 
 # A normalized character and the index of the original character it came from.
@@ -87,8 +96,10 @@ def normalize(
     if strip_accents if strip_accents is not None else lowercase:
         stripped: AlignedChars = []
         for ch, i in chars:
-            for d in unicodedata.normalize("NFD", ch):
-                if unicodedata.category(d) != "Mn":
+            # Characters newer than Unicode 8.0 have no decomposition in the Rust tables.
+            decomposed = unicodedata.normalize("NFD", ch) if assigned_in_unicode_8(ord(ch)) else ch
+            for d in decomposed:
+                if category(d) != "Mn":
                     stripped.append((d, i))
         chars = stripped
     if lowercase:
