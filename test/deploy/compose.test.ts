@@ -175,6 +175,16 @@ describe('docker-compose.yml', () => {
   });
 });
 
+describe('docs/operations.md', () => {
+  it('names every setting that src/config.ts reads', () => {
+    const docs = readFileSync(path.join(ROOT, 'docs/operations.md'), 'utf8');
+    const config = readFileSync(path.join(ROOT, 'src/config.ts'), 'utf8');
+    const names = new Set([...config.matchAll(/\b(?:r\.\w+\(|\w+\(r,)\s*'([A-Z][A-Z0-9_]+)'/g)].map((m) => m[1]!));
+    expect(names.size).toBeGreaterThan(20);
+    expect([...names].filter((n) => !docs.includes(`\`${n}\``))).toEqual([]);
+  });
+});
+
 describe('interpolate', () => {
   it('follows compose rules', () => {
     expect(interpolate('${A:-x}', {})).toBe('x');
