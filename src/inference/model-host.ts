@@ -68,8 +68,11 @@ export class ModelHost {
 
   get isReady(): boolean {
     if (!this.started || this.closing) return false;
-    const slots = [...this.slots.values()];
-    return slots.every((s) => s.status !== 'loading') && slots.some((s) => s.status === 'ready');
+    // Ready = every model with an active version has a loaded, warmed version serving. A model
+    // swapping to a new version still serves its old one, so a swap never flips readiness; a model
+    // whose active version never loaded keeps the replica out of rotation until it does.
+    const slots = [...this.slots.values()].filter((s) => s.status !== 'inactive');
+    return slots.length > 0 && slots.every((s) => s.active !== undefined);
   }
 
   readiness(): { ready: boolean; models: Record<string, { status: ModelStatus; version?: number; error?: string }> } {

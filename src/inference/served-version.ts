@@ -248,7 +248,7 @@ export class ServedVersion {
 
   private expectTask(task: ServingConfig['task']): void {
     if (this.task !== task) {
-      throw new InvalidInputError(`model ${this.model} is a ${this.task} model; use ${this.task === 'qa' ? 'answer (QA)' : 'classify'} instead`);
+      throw new InvalidInputError(`model ${this.model} is a ${this.task} model; send it to ${this.task === 'qa' ? '/v1/qa' : '/v1/classify'} instead`);
     }
   }
 

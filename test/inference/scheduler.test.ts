@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { RequestControl } from '../../src/inference/batching/request-control.js';
 import { Scheduler, type SchedulerOptions } from '../../src/inference/batching/scheduler.js';
-import { DeadlineExceededError, QueueFullError, RequestAbortedError } from '../../src/inference/errors.js';
+import { DeadlineExceededError, InvalidInputError, QueueFullError, RequestAbortedError } from '../../src/inference/errors.js';
 import { createMetrics, type Metrics } from '../../src/metrics.js';
 import { type FakeBackend, fakeBackend, tick } from './helpers.js';
 
@@ -99,6 +99,12 @@ describe('Scheduler', () => {
     backend.release();
     await queued;
     await s.close();
+  });
+
+  it('refuses a request larger than the whole queue as invalid input, not as a retry-later', () => {
+    const s = make(fakeBackend({ manual: true }));
+    expect(() => s.admit(17)).toThrow(InvalidInputError);
+    expect(() => s.admit(17)).toThrow(/MAX_QUEUED_ROWS/);
   });
 
   it('drops rows whose deadline passed before they cost compute', async () => {

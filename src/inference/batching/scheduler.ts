@@ -10,7 +10,7 @@
 import type { Logger } from 'pino';
 import type { Metrics } from '../../metrics.js';
 import { type BatchOutputs, type InferenceBackend, padBatch, sliceRow } from '../backend.js';
-import { EngineClosedError, InferenceError, InferenceFailedError, QueueFullError } from '../errors.js';
+import { EngineClosedError, InferenceError, InferenceFailedError, InvalidInputError, QueueFullError } from '../errors.js';
 import type { RowInput } from '../tokenizer.js';
 import { BatchQueue, type QueueEntry, type TakenBatch } from './batch-queue.js';
 import type { RequestControl } from './request-control.js';
@@ -169,6 +169,12 @@ export class Scheduler {
   }
 
   private reserve(rows: number): void {
+    if (rows > this.opts.maxQueuedRows) {
+      // No amount of waiting makes this fit: it is the request that must change, not the timing.
+      throw new InvalidInputError(
+        `the request needs ${rows} rows (inputs, or QA windows) but at most ${this.opts.maxQueuedRows} can queue (server setting MAX_QUEUED_ROWS); send fewer or shorter inputs`,
+      );
+    }
     if (this.pending + rows > this.opts.maxQueuedRows) {
       this.opts.metrics?.requestsDropped.inc({ model: this.opts.model, reason: 'queue_full' });
       throw new QueueFullError(this.opts.model, this.retryAfterSeconds());
