@@ -4,8 +4,10 @@
     checkpoints/<stage>.progress.pt   mid-stage checkpoint: step, module and optimizer states
     checkpoints/<stage>/              a finished stage's result (HF checkpoint folder or state.pt)
 
-The .pt files hold only tensors, numbers, strings, lists and dicts, and are read back with
-torch.load(weights_only=True) like any other checkpoint.
+A progress checkpoint is two files: <stage>.progress.pt, a flat {name: tensor} dict read back
+with torch.load(weights_only=True) like any other checkpoint, and <stage>.progress.json, the
+structure around those tensors (steps, optimizer hyperparameters...). The split exists because
+PyTorch 1.13's weights-only unpickler refuses even plain Python floats.
 """
 
 from __future__ import annotations
@@ -25,6 +27,63 @@ def write_json_atomic(path: str, value: Any) -> None:
         json.dump(value, f, indent=2, ensure_ascii=False)
         f.write("\n")
     os.replace(tmp, path)
+
+
+def _encode(value: Any, tensors: Dict[str, torch.Tensor]) -> Any:
+    """JSON-able tree with tensors replaced by references into `tensors`."""
+    if isinstance(value, torch.Tensor):
+        key = f"t{len(tensors)}"
+        tensors[key] = value.detach().cpu()
+        return {"__tensor__": key}
+    if isinstance(value, dict):
+        if all(isinstance(k, str) for k in value):
+            return {"__dict__": {k: _encode(v, tensors) for k, v in value.items()}}
+        # Optimizer state is keyed by parameter index (int): keep the key types.
+        return {"__items__": [[_encode(k, tensors), _encode(v, tensors)] for k, v in value.items()]}
+    if isinstance(value, tuple):
+        return {"__tuple__": [_encode(v, tensors) for v in value]}
+    if isinstance(value, list):
+        return [_encode(v, tensors) for v in value]
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    raise TypeError(f"cannot checkpoint a {type(value).__name__}")
+
+
+def _decode(value: Any, tensors: Dict[str, torch.Tensor]) -> Any:
+    if isinstance(value, list):
+        return [_decode(v, tensors) for v in value]
+    if isinstance(value, dict):
+        if "__tensor__" in value:
+            return tensors[value["__tensor__"]]
+        if "__dict__" in value:
+            return {k: _decode(v, tensors) for k, v in value["__dict__"].items()}
+        if "__items__" in value:
+            return {_decode(k, tensors): _decode(v, tensors) for k, v in value["__items__"]}
+        if "__tuple__" in value:
+            return tuple(_decode(v, tensors) for v in value["__tuple__"])
+    return value
+
+
+def save_tree(path: str, value: Any) -> None:
+    """Writes path (tensors only) and path's .json twin (the structure), each atomically."""
+    tensors: Dict[str, torch.Tensor] = {}
+    structure = _encode(value, tensors)
+    tmp = f"{path}.tmp{os.getpid()}"
+    torch.save(tensors, tmp)
+    os.replace(tmp, path)
+    write_json_atomic(_tree_json(path), structure)
+
+
+def load_tree(path: str) -> Any:
+    tensors = load_torch_file(path)
+    if not isinstance(tensors, dict):
+        raise ValueError(f"{path} is not a tensor dict")
+    with open(_tree_json(path), encoding="utf-8") as f:
+        return _decode(json.load(f), tensors)
+
+
+def _tree_json(path: str) -> str:
+    return os.path.splitext(path)[0] + ".json"
 
 
 class RunState:
@@ -64,24 +123,23 @@ class RunState:
 
     def save_progress(self, stage: str, payload: Dict[str, Any]) -> str:
         path = self.progress_path(stage)
-        tmp = f"{path}.tmp{os.getpid()}"
-        torch.save(payload, tmp)
-        os.replace(tmp, path)
+        save_tree(path, payload)
         self.data["current"] = {"stage": stage, "step": int(payload.get("step", 0))}
         self.save()
         return path
 
     def load_progress(self, stage: str) -> Optional[Dict[str, Any]]:
         path = self.progress_path(stage)
-        if not os.path.exists(path):
+        if not (os.path.exists(path) and os.path.exists(_tree_json(path))):
             return None
-        loaded = load_torch_file(path)
+        loaded = load_tree(path)
         return loaded if isinstance(loaded, dict) else None
 
     def clear_progress(self, stage: str) -> None:
         path = self.progress_path(stage)
-        if os.path.exists(path):
-            os.remove(path)
+        for file in (path, _tree_json(path)):
+            if os.path.exists(file):
+                os.remove(file)
         if (self.data.get("current") or {}).get("stage") == stage:
             self.data["current"] = None
         self.save()

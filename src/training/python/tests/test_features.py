@@ -1,0 +1,46 @@
+from distillery_trainer.data import ClassificationExample, QaAnswer, QaExample
+from distillery_trainer.features import classification_features, collate, plan_windows, qa_features
+
+
+def test_plan_windows_matches_the_serving_rule():
+    # 32 tokens, question of 5: 24 context tokens per window, overlap min(16, 12) = 12, step 12.
+    assert plan_windows(5, 50, 32, 16) == [(0, 24), (12, 24), (24, 24), (36, 14)]
+    assert plan_windows(5, 10, 32, 16) == [(0, 10)]
+    assert plan_windows(5, 24, 32, 4) == [(0, 24)]
+
+
+def test_answer_beyond_the_first_window_lands_in_a_later_one(tokenizer):
+    words = [f"w{i}" for i in range(60)]
+    context = " ".join(words)
+    answer = "w45 w46"
+    start = context.index(answer)
+    ex = QaExample("q1", "where", context, [QaAnswer(answer, start)])
+    feats = qa_features(tokenizer, [ex], max_length=32, doc_stride=8, max_query_length=8)
+    assert len(feats) > 2
+    hits = [f for f in feats if f.start_position != 0]
+    assert hits, "some window must contain the answer"
+    for f in feats:
+        assert len(f.input_ids) <= 32
+        if f.start_position == 0:
+            assert f.end_position == 0  # not in this window: points at [CLS]
+    assert feats[0].start_position == 0
+    for f in hits:
+        span_ids = f.input_ids[f.start_position : f.end_position + 1]
+        assert [tokenizer.id_to_token[i] for i in span_ids] == [t.text for t in tokenizer.tokenize(answer)]
+        assert f.type_ids[f.start_position] == 1
+        assert f.start_position >= f.context_offset and f.end_position < f.context_offset + f.context_count
+
+
+def test_unanswerable_points_at_cls(tokenizer):
+    ex = QaExample("q2", "who", "nobody here at all", [], is_impossible=True)
+    (f,) = qa_features(tokenizer, [ex], max_length=32, doc_stride=8, max_query_length=8)
+    assert (f.start_position, f.end_position) == (0, 0)
+
+
+def test_classification_truncates_longest_first(tokenizer):
+    ex = ClassificationExample("great " * 30, "bad", "pos")
+    (f,) = classification_features(tokenizer, [ex], {"pos": 0}, max_length=16)
+    assert len(f.input_ids) == 16
+    assert f.type_ids.count(1) >= 2  # the short pair survives
+    batch = collate([f], tokenizer.pad_id, "classification")
+    assert batch.attention_mask.sum() == 16 and batch.labels.tolist() == [0]

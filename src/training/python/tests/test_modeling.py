@@ -1,0 +1,104 @@
+import json
+import os
+import shutil
+import subprocess
+
+import pytest
+import torch
+
+from conftest import REPO_ROOT
+from distillery_trainer.export import export_int8, export_onnx
+from distillery_trainer.modeling import BertConfig, BertForDistillation, MASK_VALUE
+from distillery_trainer.quantization import QatController, prepare_qat
+
+ORT_RUN = os.path.join(os.path.dirname(__file__), "ort_run.cjs")
+
+
+def _cfg(**kw):
+    base = dict(vocab_size=100, hidden_size=32, num_hidden_layers=2, num_attention_heads=4, intermediate_size=128,
+                max_position_embeddings=64, id2label={0: "a", 1: "b", 2: "c"})
+    base.update(kw)
+    return BertConfig(**base)
+
+
+def test_low_rank_ffn_shapes_and_parameter_count():
+    full = BertForDistillation(_cfg(), "classification")
+    low = BertForDistillation(_cfg(ffn_rank=8), "classification")
+    inter = low.bert.encoder.layer[0].intermediate
+    assert inter.dense_u.weight.shape == (8, 32) and inter.dense_u.bias is None  # U: h x r
+    assert inter.dense_v.weight.shape == (128, 8) and inter.dense_v.bias.shape == (128,)  # V: r x I
+    assert not hasattr(inter, "dense")
+    names = {n for n, _ in low.named_parameters()}
+    assert "bert.encoder.layer.1.intermediate.dense_u.weight" in names
+    n_full = sum(p.numel() for p in full.parameters())
+    n_low = sum(p.numel() for p in low.parameters())
+    per_layer_saving = 32 * 128 - (32 * 8 + 8 * 128)
+    assert n_full - n_low == 2 * per_layer_saving
+    # The source's example: 768x3072 -> 768x256 + 256x3072.
+    assert 768 * 256 + 256 * 3072 == 983040
+
+
+def test_internals_shapes_and_masked_scores():
+    torch.manual_seed(0)
+    model = BertForDistillation(_cfg(), "qa").eval()
+    ids = torch.randint(5, 100, (2, 7))
+    mask = torch.ones_like(ids)
+    mask[0, 5:] = 0
+    out = model(ids, mask, torch.zeros_like(ids), output_internals=True)
+    assert out.start_logits.shape == (2, 7) and out.end_logits.shape == (2, 7)
+    assert len(out.hidden_states) == 3 and out.hidden_states[0] is out.embedding_output
+    assert len(out.attention_scores) == 2 and out.attention_scores[0].shape == (2, 4, 7, 7)
+    assert (out.attention_scores[0][0, :, :, 5:] < MASK_VALUE / 2).all()  # pre-softmax, mask applied
+    assert (out.attention_scores[0][1] > MASK_VALUE / 2).all()
+    # Padding does not change what real tokens see.
+    ids2 = ids.clone()
+    ids2[0, 5:] = 7
+    out2 = model(ids2, mask, torch.zeros_like(ids))
+    assert torch.allclose(out.start_logits[0, :5], out2.start_logits[0, :5], atol=1e-5)
+
+
+def _node_available() -> bool:
+    return shutil.which("node") is not None and os.path.isdir(os.path.join(REPO_ROOT, "node_modules", "onnxruntime-node"))
+
+
+def run_ort(tmp_path, inputs, *models):
+    path = tmp_path / "inputs.json"
+    path.write_text(json.dumps({k: v.tolist() for k, v in inputs.items()}))
+    result = subprocess.run(["node", ORT_RUN, str(path), *models], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+@pytest.mark.skipif(not _node_available(), reason="node and onnxruntime-node are needed to run ONNX")
+@pytest.mark.parametrize("task", ["classification", "qa"])
+def test_fp32_and_int8_onnx_run_in_onnxruntime(tmp_path, task):
+    torch.manual_seed(1)
+    model = BertForDistillation(_cfg(ffn_rank=16 if task == "qa" else None), task).eval()
+    fp32 = str(tmp_path / "fp32.onnx")
+    export_onnx(model, fp32)
+    ids = torch.randint(5, 100, (3, 11))
+    mask = torch.ones_like(ids)
+    mask[1, 6:] = 0
+    types = torch.zeros_like(ids)
+    types[:, 8:] = 1
+    with torch.no_grad():
+        ref = model(ids, mask, types)
+    qat = prepare_qat(model)
+    controller = QatController(qat, 100)
+
+    def batches():
+        qat(ids, mask, types)
+        yield None
+
+    controller.calibrate(batches())
+    controller.freeze()
+    int8 = str(tmp_path / "int8.onnx")
+    assert export_int8(qat, int8) > 0
+    out = run_ort(tmp_path, {"input_ids": ids, "attention_mask": mask, "token_type_ids": types}, fp32, int8)
+    names = ["start_logits", "end_logits"] if task == "qa" else ["logits"]
+    for name in names:
+        expected = getattr(ref, name)
+        got = torch.tensor(out[fp32][name])
+        rows = torch.ones_like(expected, dtype=torch.bool) if task == "classification" else mask.bool()
+        assert (got - expected)[rows].abs().max() < 1e-4
+        assert torch.tensor(out[int8][name]).shape == expected.shape
