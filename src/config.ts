@@ -185,6 +185,8 @@ export interface InferenceConfig {
 
 /** The job queue (BullMQ on Redis) and its workers. */
 export interface QueueConfig {
+  /** Mount the /v1/jobs routes and listen for model events in the API (JOBS_ENABLED, default true). */
+  enabled: boolean;
   /** Redis holding the job queue and the model-published channel (REDIS_URL, default redis://127.0.0.1:6379). */
   redisUrl: string;
   /** Prefix of every Redis key and channel, so deployments can share a Redis (QUEUE_PREFIX, default distillery). */
@@ -225,6 +227,7 @@ export function loadQueueConfig(r: EnvReader): QueueConfig {
   const jobLockMs = r.int('JOB_LOCK_MS', 30_000, { min: 1000 });
   const stalledIntervalMs = r.int('JOB_STALLED_INTERVAL_MS', 30_000, { min: 1000 });
   return {
+    enabled: r.bool('JOBS_ENABLED', true),
     redisUrl,
     prefix,
     workerConcurrency: r.int('WORKER_CONCURRENCY', 1, { min: 1, max: 64 }),

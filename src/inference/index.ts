@@ -93,6 +93,8 @@ export interface InferenceEngine {
   getModel(name: string): Promise<ModelInfo>;
   /** Load + warm `version`, then make it active (state.json) and swap it in. Throws ModelLoadError if it cannot serve. */
   activate(name: string, version: number): Promise<ModelState>;
+  /** Re-read the registry now (a "model published" event arrived) instead of at the next poll. */
+  syncRegistry(): Promise<void>;
 }
 
 export interface CreateEngineOptions {
@@ -175,6 +177,7 @@ export function createInferenceEngine(opts: CreateEngineOptions): InferenceEngin
     listModels: async () => Promise.all((await host.registry.listModels()).map(modelInfo)),
     getModel: modelInfo,
     activate: (name, version) => host.activate(name, version),
+    syncRegistry: () => host.sync(),
   };
 }
 

@@ -43,7 +43,11 @@ async function main(): Promise<void> {
     registers: [registry],
     async collect() {
       try {
-        const counts = await countsQueue.getJobCounts('waiting', 'delayed', 'prioritized', 'active', 'completed', 'failed');
+        // A scrape must not hang on a dead Redis: Prometheus would take the worker for down.
+        const counts = await Promise.race([
+          countsQueue.getJobCounts('waiting', 'delayed', 'prioritized', 'active', 'completed', 'failed'),
+          new Promise<never>((_, reject) => setTimeout(() => reject(new Error('redis timeout')), 1000).unref()),
+        ]);
         for (const [state, n] of Object.entries(counts)) this.set({ state }, n);
       } catch {
         // Redis down: keep the last values rather than failing the scrape.

@@ -18,6 +18,8 @@ import classifyRoutes from './routes/classify.js';
 import qaRoutes from './routes/qa.js';
 import modelRoutes from './routes/models.js';
 import healthRoutes from './routes/health.js';
+import jobRoutes, { type ServerJobs } from './routes/jobs.js';
+import queueDashboard, { type DashboardQueue } from './plugins/queue-dashboard.js';
 import packageJson from '../../package.json' with { type: 'json' };
 
 export interface BuildAppOptions {
@@ -26,6 +28,8 @@ export interface BuildAppOptions {
   metrics: Pick<Metrics, 'registry' | 'httpRequestDuration'>;
   /** pino logger; without one the app logs nothing (tests). */
   logger?: FastifyBaseLogger;
+  /** The job queue; without it the /v1/jobs routes and the queue dashboard are not mounted. */
+  jobs?: ServerJobs & { bullQueue?: DashboardQueue };
 }
 
 export const REQUEST_ID_HEADER = 'x-request-id';
@@ -37,7 +41,7 @@ function requestId(req: IncomingMessage): string {
   return typeof incoming === 'string' && SAFE_REQUEST_ID.test(incoming) ? incoming : randomUUID();
 }
 
-export async function buildApp({ config, engine, metrics, logger }: BuildAppOptions): Promise<FastifyInstance> {
+export async function buildApp({ config, engine, metrics, logger, jobs }: BuildAppOptions): Promise<FastifyInstance> {
   const settings = config.server;
   const app = Fastify({
     ...(logger ? { loggerInstance: logger } : { logger: false }),
@@ -84,5 +88,9 @@ export async function buildApp({ config, engine, metrics, logger }: BuildAppOpti
   await app.register(classifyRoutes, { engine, limits });
   await app.register(qaRoutes, { engine, limits });
   await app.register(modelRoutes, { engine });
+  if (jobs) {
+    await app.register(jobRoutes, { jobs });
+    if (jobs.bullQueue) await app.register(queueDashboard, { queue: jobs.bullQueue, basePath: '/admin/queues' });
+  }
   return app;
 }

@@ -9,6 +9,8 @@ import { pino } from 'pino';
 import { ConfigError, loadConfig, type AppConfig } from '../config.js';
 import { createMetrics } from '../metrics.js';
 import { createInferenceEngine } from '../inference/index.js';
+import { JobService } from '../queue/job-service.js';
+import { type ModelEventSubscription, subscribeModelEvents } from '../queue/model-events.js';
 import { buildApp } from './app.js';
 
 function readConfig(): AppConfig {
@@ -28,6 +30,17 @@ async function main(): Promise<void> {
   const logger = pino({ level: config.server.logLevel, base: { service: 'distillery-api' } });
   const metrics = createMetrics();
   const engine = createInferenceEngine({ config, logger: logger.child({ component: 'inference' }), metrics });
+
+  // Redis is optional for serving: without it the job routes answer 503 and models still swap
+  // through the registry watcher. Its reconnect errors are logged once a minute, not per retry.
+  let lastRedisWarning = 0;
+  const onRedisError = (err: Error): void => {
+    if (Date.now() - lastRedisWarning < 60_000) return;
+    lastRedisWarning = Date.now();
+    logger.warn({ err: err.message, redis: config.queue.redisUrl }, 'Redis unreachable: job routes answer 503 until it is back; inference is unaffected');
+  };
+  const jobs = config.queue.enabled ? new JobService({ queue: config.queue, paths: config.paths, onRedisError }) : undefined;
+  let modelEvents: ModelEventSubscription | undefined;
 
   let stopping: Promise<void> | undefined;
   const stop = (signal: string, code = 0): Promise<void> => {
@@ -63,6 +76,8 @@ async function main(): Promise<void> {
       logger.error({ err }, 'closing the inference engine failed');
       exitCode = 1;
     }
+    await modelEvents?.close();
+    await jobs?.close();
     metrics.close();
     logger.info({ exitCode }, 'stopped');
     logger.flush();
@@ -75,7 +90,19 @@ async function main(): Promise<void> {
   try {
     logger.info({ modelDir: config.paths.modelDir }, 'loading and warming models');
     await engine.start();
-    app = await buildApp({ config, engine, logger, metrics });
+    app = await buildApp({ config, engine, logger, metrics, ...(jobs ? { jobs } : {}) });
+    if (jobs) {
+      // A worker published or activated a version: look at the registry now, not at the next poll.
+      modelEvents = await subscribeModelEvents({
+        redisUrl: config.queue.redisUrl,
+        channel: jobs.names.modelEvents,
+        onError: onRedisError,
+        onEvent: (event) => {
+          logger.info({ event }, 'model event: syncing the registry');
+          engine.syncRegistry().catch((err: unknown) => logger.error({ err }, 'registry sync after a model event failed'));
+        },
+      });
+    }
     const address = await app.listen({ host: config.server.host, port: config.server.port });
     logger.info({ address }, 'accepting requests');
   } catch (err) {

@@ -6,6 +6,7 @@ import { EnvReader, loadServerConfig, type ServerConfig } from '../config.js';
 import { createMetrics } from '../metrics.js';
 import { buildApp } from './app.js';
 import type { ServerEngine } from './engine.js';
+import type { ServerJobs } from './routes/jobs.js';
 
 export const OPENAPI_PATH = 'openapi/openapi.json';
 
@@ -21,10 +22,19 @@ const noEngine: ServerEngine = {
   activate: describeOnly,
   readiness: describeOnly,
 };
+const noJobs: ServerJobs = {
+  submit: describeOnly,
+  get: describeOnly,
+  list: describeOnly,
+  cancel: describeOnly,
+  logs: describeOnly,
+  history: describeOnly,
+};
 
 export async function openApiDocument(server: ServerConfig = loadServerConfig(new EnvReader({}))): Promise<unknown> {
   const metrics = createMetrics({ defaultMetrics: false });
-  const app = await buildApp({ config: { server }, engine: noEngine, metrics });
+  // The queue dashboard is left out: its routes are hidden from the document anyway.
+  const app = await buildApp({ config: { server }, engine: noEngine, metrics, jobs: noJobs });
   try {
     await app.ready();
     return app.swagger();

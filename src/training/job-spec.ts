@@ -168,7 +168,7 @@ export const JobSpecSchema = Type.Object(
     gate: Gate,
     notes: Type.Optional(Type.Record(Type.String(), Type.Unknown(), { description: 'free-form provenance kept in the manifest' })),
   },
-  { additionalProperties: false, $id: 'JobSpec' },
+  { additionalProperties: false, title: 'JobSpec' },
 );
 
 export type JobSpec = Static<typeof JobSpecSchema>;

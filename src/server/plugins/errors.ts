@@ -9,6 +9,7 @@ import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from
 import { PROBLEM_CONTENT_TYPE } from '../schemas/common.js';
 import { RequestValidationError, type FieldError } from '../problems.js';
 import { fieldErrors } from '../validation.js';
+import { JobSpecError } from '../../training/errors.js';
 
 interface Kind {
   status: number;
@@ -25,13 +26,16 @@ export const CLIENT_CLOSED_REQUEST = 499;
 const KINDS = {
   validation: { status: 400, title: 'Invalid request', expose: true },
   invalid_input: { status: 400, title: 'Invalid input', expose: true },
+  invalid_spec: { status: 400, title: 'Invalid job spec', expose: true },
   bad_request: { status: 400, title: 'Bad request', expose: true },
   unauthorized: { status: 401, title: 'Unauthorized', expose: true },
   forbidden: { status: 403, title: 'Forbidden', expose: true },
   model_not_found: { status: 404, title: 'Model not found', expose: true },
   version_not_found: { status: 404, title: 'Version not found', expose: true },
+  job_not_found: { status: 404, title: 'Job not found', expose: true },
   route_not_found: { status: 404, title: 'Not found', expose: true },
   method_not_allowed: { status: 405, title: 'Method not allowed', expose: true },
+  job_state_conflict: { status: 409, title: 'Conflict with the job state', expose: true },
   body_too_large: { status: 413, title: 'Request body too large', expose: true },
   unsupported_media_type: { status: 415, title: 'Unsupported media type', expose: true },
   model_load_failed: { status: 422, title: 'Version cannot be loaded', expose: true },
@@ -42,6 +46,7 @@ const KINDS = {
   model_not_ready: { status: 503, title: 'Model not ready', expose: true, retryAfter: 5 },
   not_ready: { status: 503, title: 'Not ready', expose: true, retryAfter: 5 },
   engine_closed: { status: 503, title: 'Shutting down', expose: true, retryAfter: 5 },
+  jobs_unavailable: { status: 503, title: 'Job queue unavailable', expose: true, retryAfter: 5 },
   deadline_exceeded: { status: 504, title: 'Deadline exceeded', expose: true },
 } satisfies Record<string, Kind>;
 
@@ -137,6 +142,9 @@ async function errorsPlugin(app: FastifyInstance, opts: ErrorsPluginOptions): Pr
       detail = errors.map((e) => `${e.field} ${e.message}`).join('; ');
     } else if (err instanceof RequestValidationError) {
       errors = err.errors;
+      detail = err.message;
+    } else if (err instanceof JobSpecError) {
+      errors = err.issues.map((i) => ({ field: `body${i.path}`, message: i.message }));
       detail = err.message;
     } else {
       detail = FRIENDLIER_DETAIL[kind]?.(request, opts.bodyLimitBytes) ?? (def.expose ? err.message : `${def.title.toLowerCase()}; quote ${request.id} when reporting it`);

@@ -46,11 +46,12 @@ const problemDescriptions: Record<number, string> = {
   400: 'The request is invalid; `errors` names each field',
   401: 'Missing or unknown API key (Authorization: Bearer <key>)',
   403: 'The key may not use this route',
-  404: 'No such model or version',
+  404: 'No such model, version or job',
+  409: 'The job is in a state that does not allow this (e.g. cancelling a finished job)',
   413: 'Request body larger than BODY_LIMIT_BYTES',
   422: 'The version exists but cannot be loaded; the active version is kept',
   429: 'Too many requests queued; retry after Retry-After seconds',
-  503: 'Not ready (model loading or shutting down); retry after Retry-After seconds',
+  503: 'Not ready (model loading, shutting down, or the job queue unreachable); retry after Retry-After seconds',
   504: 'The request deadline passed before the work finished',
 };
 

@@ -1,7 +1,7 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { ModelNameSchema, VersionSchema, problemResponses } from './common.js';
 
-const MetricsSchema = Type.Object(
+export const MetricsSchema = Type.Object(
   {
     accuracy: Type.Optional(Type.Number()),
     macro_f1: Type.Optional(Type.Number()),
