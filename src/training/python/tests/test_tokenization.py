@@ -1,0 +1,67 @@
+import json
+
+from conftest import run_cli
+from distillery_trainer.tokenization import WordPieceTokenizer, normalize, pre_tokenize
+from distillery_trainer.vocab import build_vocab, count_words
+
+VOCAB = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "hello", "world", "un", "##believ", "##able", "cafe", ",", "!", "日", "本", "a", "##a"]
+
+
+def test_normalization_pipeline_and_offsets():
+    tok = WordPieceTokenizer(VOCAB)
+    text = "Héllo,\tWORLD! Café 日本 unbelievable"
+    enc = tok.encode(text)
+    assert enc.tokens == ["[CLS]", "hello", ",", "world", "!", "cafe", "日", "本", "un", "##believ", "##able", "[SEP]"]
+    spans = [text[s:e] for s, e in enc.offsets[1:-1]]
+    assert spans == ["Héllo", ",", "WORLD", "!", "Café", "日", "本", "un", "believ", "able"]
+
+
+def test_control_chars_removed_and_long_words_unknown():
+    tok = WordPieceTokenizer(VOCAB)
+    assert tok.encode("hel\u0000lo\u200b").tokens[1:-1] == ["hello"]
+    assert tok.encode("a" * 100).ids[1:-1] != [tok.unk_id]
+    assert tok.encode("a" * 101).ids[1:-1] == [tok.unk_id]
+
+
+def test_special_tokens_in_text_and_pairs():
+    tok = WordPieceTokenizer(VOCAB)
+    enc = tok.encode("hello [MASK]", "world")
+    assert enc.tokens == ["[CLS]", "hello", "[MASK]", "[SEP]", "world", "[SEP]"]
+    assert enc.type_ids == [0, 0, 0, 0, 1, 1]
+    assert enc.offsets[2] == (6, 12) and enc.offsets[4] == (0, 5)
+
+
+def test_no_lowercase_keeps_case_and_accents():
+    chars = normalize("Café", lowercase=False)
+    assert "".join(c for c, _ in chars) == "Café"
+    assert ["".join(c for c, _ in w) for w in pre_tokenize(normalize("a,b  c"))] == ["a", ",", "b", "c"]
+
+
+def test_build_vocab_is_deterministic_and_covers_characters(tmp_path):
+    corpus = tmp_path / "c.txt"
+    corpus.write_text("the cat sat\nthe cats sat on the mat\n")
+    out1, out2 = tmp_path / "v1.txt", tmp_path / "v2.txt"
+    for out in (out1, out2):
+        result = run_cli(["build-vocab", "--corpus", str(corpus), "--size", "30", "--out", str(out)])
+        assert result.returncode == 0, result.stderr
+    assert out1.read_text() == out2.read_text()
+    vocab = out1.read_text().splitlines()
+    assert vocab[:5] == ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"] and len(vocab) == 30
+    for ch in "thecasmo":
+        assert ch in vocab and "##" + ch in vocab
+    assert "the" in vocab  # the most frequent word
+    tok = WordPieceTokenizer(vocab)
+    assert tok.unk_id not in tok.encode("the mat cats").ids
+    words = count_words([str(corpus)])
+    assert build_vocab(words, 30) == vocab
+
+
+def test_tokenize_command(tmp_path):
+    vocab = tmp_path / "v.txt"
+    vocab.write_text("\n".join(VOCAB) + "\n")
+    lines = [json.dumps({"text": "hello world"}), json.dumps({"text": "cafe", "text_pair": "日本"})]
+    result = run_cli(["tokenize", "--vocab", str(vocab)], input="\n".join(lines) + "\n")
+    assert result.returncode == 0, result.stderr
+    rows = [json.loads(l) for l in result.stdout.splitlines()]
+    assert rows[0] == {"ids": [2, 5, 6, 3], "type_ids": [0, 0, 0, 0], "offsets": [[0, 0], [0, 5], [6, 11], [0, 0]]}
+    assert rows[1]["type_ids"] == [0, 0, 0, 1, 1, 1]
