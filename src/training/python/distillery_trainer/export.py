@@ -10,6 +10,7 @@ fuses into integer kernels and makes the file about a quarter of the FP32 one.
 
 from __future__ import annotations
 
+import inspect
 import logging
 import os
 from typing import Dict, List, Optional, Sequence
@@ -45,6 +46,9 @@ def export_onnx(model: BertForDistillation, path: str, *, seq_len: int = 16) -> 
     axes: Dict[str, Dict[int, str]] = {n: {0: "batch", 1: "sequence"} for n in INPUT_NAMES}
     for n in names:
         axes[n] = {0: "batch", 1: "sequence"} if model.task == "qa" else {0: "batch"}
+    # PyTorch 2.9+ defaults to the dynamo exporter, which neither takes dynamic_axes nor knows
+    # fake-quantize ops; the TorchScript exporter is what this module is written for.
+    legacy = {"dynamo": False} if "dynamo" in inspect.signature(torch.onnx.export).parameters else {}
     tmp = f"{path}.tmp{os.getpid()}"
     try:
         with torch.no_grad():
@@ -57,6 +61,7 @@ def export_onnx(model: BertForDistillation, path: str, *, seq_len: int = 16) -> 
                 dynamic_axes=axes,
                 opset_version=OPSET,
                 do_constant_folding=True,
+                **legacy,
             )
         os.replace(tmp, path)
     finally:

@@ -344,6 +344,13 @@ class Pipeline:
             return
         self.events.emit("stage", stage="task_distill", status="started")
         teacher = self.teacher().eval()
+        finetuned = self.state.finished("teacher_finetune") or {}
+        if finetuned.get("status") != "completed" and self.state.load_progress("task_distill") is None:
+            # The teacher came with its head: report its quality once, before distilling from it.
+            result = self.evaluate(teacher, "teacher")
+            if result is not None:
+                self.events.emit("eval", stage="task_distill", role=result[0], metrics=result[1], step=0)
+                self.state.history("task_distill")["eval"].append({"step": 0, "role": result[0], "metrics": result[1]})
         student = self.initial_student()
         setup = self._intermediate_setup(teacher)
         features = self.train_features + self._augmented_features()
