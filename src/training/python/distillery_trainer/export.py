@@ -10,6 +10,7 @@ fuses into integer kernels and makes the file about a quarter of the FP32 one.
 
 from __future__ import annotations
 
+import copy
 import inspect
 import logging
 import os
@@ -21,6 +22,7 @@ import torch
 from onnx import helper, numpy_helper
 
 from .modeling import BertForDistillation, OnnxExportWrapper
+from .quantization import fuse_qkv_for_export
 
 log = logging.getLogger(__name__)
 
@@ -155,15 +157,12 @@ def fold_weight_quantization(model: onnx.ModelProto) -> int:
                 new_inits.append(numpy_helper.from_array(zero_point.astype(np.int8), zp_name))
             del dq.input[:]
             dq.input.extend([name, scale_name, zp_name])
-            _set_axis(dq, axis_dq, q_dq.ndim, scale.size > 1)
+            _set_axis(dq, axis_dq, scale.size > 1)
             if transpose is not None:
                 for n in graph.node:
                     for k, inp in enumerate(n.input):
                         if inp == transpose.output[0]:
                             n.input[k] = dq.output[0]
-                for k, out in enumerate(graph.output):
-                    if out.name == transpose.output[0]:
-                        raise RuntimeError("weight transpose is a graph output")
                 remove.append(transpose)
         remove.append(node)
         folded += 1
@@ -175,7 +174,7 @@ def fold_weight_quantization(model: onnx.ModelProto) -> int:
     return folded
 
 
-def _set_axis(node: onnx.NodeProto, axis: int, ndim: int, per_channel: bool) -> None:
+def _set_axis(node: onnx.NodeProto, axis: int, per_channel: bool) -> None:
     for a in list(node.attribute):
         if a.name == "axis":
             node.attribute.remove(a)
@@ -197,6 +196,47 @@ def _drop_unused(model: onnx.ModelProto) -> None:
     for init in list(graph.initializer):
         if init.name not in used:
             graph.initializer.remove(init)
+
+
+def gather_before_dequantize(model: onnx.ModelProto) -> int:
+    """Rewrites int8 table -> DequantizeLinear(per row) -> Gather into
+    Gather(int8 table) -> Cast -> Mul(Gather(row scales)): only the looked-up rows are
+    dequantized, instead of the whole vocabulary on every request. Exact (zero points are 0)."""
+    graph = model.graph
+    inits = {i.name: i for i in graph.initializer}
+    consumers: Dict[str, List[onnx.NodeProto]] = {}
+    for node in graph.node:
+        for i in node.input:
+            consumers.setdefault(i, []).append(node)
+    rewritten = 0
+    for dq in [n for n in graph.node if n.op_type == "DequantizeLinear"]:
+        table, scale, zero_point = (inits.get(name) for name in dq.input[:3]) if len(dq.input) == 3 else (None, None, None)
+        users = consumers.get(dq.output[0], [])
+        if table is None or scale is None or zero_point is None or len(table.dims) != 2:
+            continue
+        if _attr(dq, "axis", 1) != 0 or numpy_helper.to_array(zero_point).any():
+            continue
+        if not users or any(u.op_type != "Gather" or u.input[0] != dq.output[0] or _attr(u, "axis", 0) != 0 for u in users):
+            continue
+        scale_2d = f"{scale.name}_rows"
+        graph.initializer.append(numpy_helper.from_array(numpy_helper.to_array(scale).reshape(-1, 1).astype(np.float32), scale_2d))
+        for gather in users:
+            base = gather.output[0]
+            rows, rows_f, row_scales = f"{base}_q", f"{base}_qf", f"{base}_s"
+            new_nodes = [
+                helper.make_node("Gather", [table.name, gather.input[1]], [rows], axis=0),
+                helper.make_node("Cast", [rows], [rows_f], to=onnx.TensorProto.FLOAT),
+                helper.make_node("Gather", [scale_2d, gather.input[1]], [row_scales], axis=0),
+                helper.make_node("Mul", [rows_f, row_scales], [base]),
+            ]
+            index = list(graph.node).index(gather)
+            graph.node.remove(gather)
+            for k, node in enumerate(new_nodes):
+                graph.node.insert(index + k, node)
+        graph.node.remove(dq)
+        rewritten += 1
+    _drop_unused(model)
+    return rewritten
 
 
 def fold_qparam_casts(model: onnx.ModelProto) -> None:
@@ -252,32 +292,16 @@ def compact_names(model: onnx.ModelProto) -> None:
 
 def export_int8(model: BertForDistillation, path: str) -> int:
     """Exports a frozen QAT model and folds its weights to int8; returns the number folded."""
+    model = copy.deepcopy(model)
+    fuse_qkv_for_export(model)
     export_onnx(model, path)
     proto = onnx.load(path)
     folded = fold_weight_quantization(proto)
     fold_qparam_casts(proto)
+    gather_before_dequantize(proto)
     compact_names(proto)
     onnx.checker.check_model(proto)
     tmp = f"{path}.tmp{os.getpid()}"
     onnx.save(proto, tmp)
     os.replace(tmp, path)
     return folded
-
-
-def summarize_ops(path: str) -> Dict[str, int]:
-    counts: Dict[str, int] = {}
-    for n in onnx.load(path).graph.node:
-        counts[n.op_type] = counts.get(n.op_type, 0) + 1
-    return counts
-
-
-def initializer_types(path: str) -> Dict[str, int]:
-    out: Dict[str, int] = {}
-    for i in onnx.load(path).graph.initializer:
-        key = onnx.TensorProto.DataType.Name(i.data_type)
-        out[key] = out.get(key, 0) + 1
-    return out
-
-
-def check_inputs(names: Sequence[str]) -> bool:
-    return list(names) == INPUT_NAMES

@@ -163,15 +163,22 @@ class BertSelfAttention(nn.Module):
         self.key = nn.Linear(config.hidden_size, config.hidden_size)
         self.value = nn.Linear(config.hidden_size, config.hidden_size)
         self.dropout = nn.Dropout(config.attention_probs_dropout_prob)
+        # Set only on an INT8 export copy (quantization.fuse_qkv_for_export): one projection
+        # hidden -> 3 * hidden, so the graph quantizes the shared input once per layer.
+        self.fused_qkv: Optional[nn.Module] = None
 
     def _heads(self, x: torch.Tensor) -> torch.Tensor:
         b, s, _ = x.shape
         return x.view(b, s, self.num_heads, self.head_size).transpose(1, 2)
 
     def forward(self, hidden: torch.Tensor, additive_mask: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
-        q = self._heads(self.query(hidden))
-        k = self._heads(self.key(hidden))
-        v = self._heads(self.value(hidden))
+        if self.fused_qkv is not None:
+            size = self.num_heads * self.head_size
+            q, k, v = (self._heads(x) for x in self.fused_qkv(hidden).split(size, dim=-1))
+        else:
+            q = self._heads(self.query(hidden))
+            k = self._heads(self.key(hidden))
+            v = self._heads(self.value(hidden))
         scores = torch.matmul(q, k.transpose(-1, -2)) / math.sqrt(self.head_size)
         scores = scores + additive_mask  # pre-softmax scores with the mask applied (distillation target)
         probs = self.dropout(torch.softmax(scores, dim=-1))

@@ -237,3 +237,35 @@ class QatController:
         for e in self.embeddings:
             e.weight_frozen = False
         self.set_mode(observing=True, quantizing=True)
+
+
+def fuse_qkv_for_export(model: nn.Module) -> int:
+    """Gives every self-attention block of a frozen QAT model one fused query/key/value QuantLinear.
+
+    ONNX Runtime merges the three identical input QuantizeLinear nodes of separate q/k/v
+    projections into one with three consumers, and then cannot fuse any of them into integer
+    MatMuls. One projection keeps one Q -> DQ -> MatMul chain. Exact: per-channel weight scales
+    concatenate, and the three input observers saw the same tensor, so their ranges agree (the
+    query's is used). Call on a copy: the fused module is not part of the checkpoint format."""
+    from .modeling import BertSelfAttention
+
+    fused = 0
+    for block in model.modules():
+        if not isinstance(block, BertSelfAttention):
+            continue
+        parts = [block.query, block.key, block.value]
+        if not all(isinstance(p, QuantLinear) and p.weight_frozen for p in parts):
+            raise ValueError("fuse_qkv_for_export needs a frozen QAT model")
+        q = parts[0]
+        qkv = QuantLinear(q.in_features, 3 * q.out_features, observer_mode=q.input_quant.mode)
+        with torch.no_grad():
+            qkv.weight.copy_(torch.cat([p.weight for p in parts]))
+            qkv.bias.copy_(torch.cat([p.bias for p in parts]))
+            qkv.weight_scale.copy_(torch.cat([p.weight_scale for p in parts]))
+            qkv.input_quant.scale.copy_(q.input_quant.scale)
+            qkv.input_quant.zero_point.copy_(q.input_quant.zero_point)
+        qkv.weight_frozen = True
+        qkv.input_quant.quantizing = True
+        block.fused_qkv = qkv.to(q.weight.device)
+        fused += 1
+    return fused

@@ -50,6 +50,7 @@ class Pipeline:
         self.rt: Optional[Runtime] = None
         self._teacher: Optional[BertForDistillation] = None
         self.stages_run: List[str] = []
+        self._stop_early = False  # SIGTERM before the runtime exists
 
     # --- setup ----------------------------------------------------------------------------------
 
@@ -57,8 +58,6 @@ class Pipeline:
         if self.rt is not None:
             self.rt.stop_requested = True
         self._stop_early = True
-
-    _stop_early = False
 
     def run(self) -> None:
         spec = self.spec
