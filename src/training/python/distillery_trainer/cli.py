@@ -105,6 +105,14 @@ def cmd_init_model(args: argparse.Namespace, events: EventWriter) -> int:
     model = BertForDistillation(config, args.task, with_mlm_head=args.mlm_head)
     save_checkpoint(model, tokenizer, args.out)
     log.info("wrote a random %s model (%d parameters) to %s", args.task, model.encoder_parameter_count(), args.out)
+    # The runner treats exit 0 without a done event as a failure, for every command but tokenize.
+    events.emit("done", output_dir=os.path.abspath(args.out), summary={
+        "parameters": {"model": model.encoder_parameter_count()},
+        "shapes": {"model": {"layers": args.layers, "hidden": args.hidden, "heads": args.heads,
+                             "intermediate": args.intermediate, "ffn_rank": args.ffn_rank,
+                             "vocab_size": config.vocab_size, "max_position_embeddings": args.max_position}},
+        "task": args.task,
+    })
     return EXIT_DONE
 
 
@@ -115,6 +123,7 @@ def cmd_build_vocab(args: argparse.Namespace, events: EventWriter) -> int:
     vocab = build_vocab_from_files(args.corpus, args.size, lowercase=not args.no_lowercase)
     write_vocab_file(args.out, vocab)
     log.info("wrote %d tokens to %s", len(vocab), args.out)
+    events.emit("done", output_dir=os.path.dirname(os.path.abspath(args.out)), summary={"vocab": os.path.abspath(args.out), "size": len(vocab)})
     return EXIT_DONE
 
 

@@ -108,6 +108,7 @@ def teacher_dir(tmp_path_factory, vocab_file: str) -> str:
         "--layers", "2", "--hidden", "64", "--heads", "4", "--intermediate", "128", "--seed", "7", "--mlm-head",
     ])
     assert result.returncode == 0, result.stderr
+    assert parse_events(result.stdout)[-1]["type"] == "done"
     return out
 
 

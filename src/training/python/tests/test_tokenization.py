@@ -44,6 +44,8 @@ def test_build_vocab_is_deterministic_and_covers_characters(tmp_path):
     for out in (out1, out2):
         result = run_cli(["build-vocab", "--corpus", str(corpus), "--size", "30", "--out", str(out)])
         assert result.returncode == 0, result.stderr
+        done = json.loads(result.stdout.splitlines()[-1])
+        assert done["type"] == "done" and done["summary"]["size"] == 30
     assert out1.read_text() == out2.read_text()
     vocab = out1.read_text().splitlines()
     assert vocab[:5] == ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"] and len(vocab) == 30
