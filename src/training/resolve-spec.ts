@@ -21,6 +21,7 @@ export interface ResolvedSpec {
   max_length: number;
   doc_stride: number;
   max_query_length: number;
+  qa_train_windows: JobSpec['qa_train_windows'];
   student: JobSpec['student'];
   stages: JobSpec['stages'];
   device: JobSpec['device'];
@@ -201,6 +202,7 @@ export async function resolveJobSpec(spec: JobSpec, { paths, jobId }: ResolveOpt
     max_length: maxLength,
     doc_stride: spec.doc_stride,
     max_query_length: spec.max_query_length,
+    qa_train_windows: spec.qa_train_windows,
     student: spec.student,
     stages: spec.stages,
     device: spec.device,

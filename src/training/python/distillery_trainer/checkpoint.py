@@ -177,9 +177,17 @@ def model_tensors(model: BertForDistillation) -> Dict[str, torch.Tensor]:
     return {k: v.detach().float().contiguous().cpu() for k, v in model.state_dict().items() if k in names}
 
 
-def save_checkpoint(model: BertForDistillation, tokenizer: WordPieceTokenizer, directory: str) -> None:
+def save_checkpoint(model: BertForDistillation, tokenizer: WordPieceTokenizer, directory: str,
+                    *, with_task_head: bool = True) -> None:
+    """Writes a Hugging Face checkpoint folder. `with_task_head=False` leaves classifier /
+    qa_outputs out, as a pre-trained (not fine-tuned) checkpoint has none, so that
+    teacher_finetune "auto" sees it as untrained."""
     os.makedirs(directory, exist_ok=True)
     with open(os.path.join(directory, "config.json"), "w", encoding="utf-8") as f:
         json.dump(model.config.to_hf_dict(model.task), f, indent=2, ensure_ascii=False)
     tokenizer.save(directory)
-    safetensors_io.save_file(model_tensors(model), os.path.join(directory, "model.safetensors"), metadata={"format": "pt"})
+    tensors = model_tensors(model)
+    if not with_task_head:
+        head = task_head_prefixes(model.task)
+        tensors = {k: v for k, v in tensors.items() if not (head and k.startswith(head))}
+    safetensors_io.save_file(tensors, os.path.join(directory, "model.safetensors"), metadata={"format": "pt"})

@@ -103,7 +103,8 @@ def cmd_init_model(args: argparse.Namespace, events: EventWriter) -> int:
     config.validate()
     torch.manual_seed(args.seed)
     model = BertForDistillation(config, args.task, with_mlm_head=args.mlm_head)
-    save_checkpoint(model, tokenizer, args.out)
+    # A random head is no trained head: leave it out so teacher_finetune "auto" fine-tunes.
+    save_checkpoint(model, tokenizer, args.out, with_task_head=False)
     log.info("wrote a random %s model (%d parameters) to %s", args.task, model.encoder_parameter_count(), args.out)
     # The runner treats exit 0 without a done event as a failure, for every command but tokenize.
     events.emit("done", output_dir=os.path.abspath(args.out), summary={

@@ -110,7 +110,11 @@ def qa_features(
     max_length: int,
     doc_stride: int,
     max_query_length: int,
+    only_answer_windows: bool = False,
 ) -> List[Feature]:
+    """`only_answer_windows`: keep the windows holding the answer (and the first window of an
+    unanswerable question), dropping the answerable question's other windows, which cost most of a
+    long-context epoch and teach little beyond what unanswerable questions teach."""
     features = []
     for i, ex in enumerate(examples):
         question = tokenizer.tokenize(ex.question)[: max_query_tokens(max_length, max_query_length)]
@@ -125,6 +129,8 @@ def qa_features(
             start = end = 0
             if span is not None and first <= span[0] and span[1] < first + count:
                 start, end = span[0] - first + offset, span[1] - first + offset
+            elif only_answer_windows and (span is not None or first > 0):
+                continue
             features.append(
                 Feature(
                     enc.ids,

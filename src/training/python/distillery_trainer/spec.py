@@ -85,6 +85,9 @@ class Spec:
     max_length: int
     doc_stride: int
     max_query_length: int
+    # QA training windows: "all", or "answer" (only windows holding the answer, plus the first
+    # window of unanswerable questions) - a CPU-time saver; eval and serving always use all.
+    qa_train_windows: str
     student: StudentShape
     stages: Dict[str, StageSpec]
     device: str
@@ -144,6 +147,12 @@ def _stage(r: _Reader, name: str) -> StageSpec:
     return spec
 
 
+def _qa_train_windows(value: str, file: str) -> str:
+    if value not in ("all", "answer"):
+        raise InvalidInputError(f"spec field qa_train_windows must be all or answer, got {value!r}", file=file)
+    return value
+
+
 def load_spec(path: str) -> Spec:
     try:
         with open(path, encoding="utf-8") as f:
@@ -189,6 +198,7 @@ def parse_spec(raw: Dict[str, Any], file: str = "spec") -> Spec:
         max_length=r.positive("max_length"),
         doc_stride=r.positive("doc_stride", default=128),
         max_query_length=r.positive("max_query_length", default=64),
+        qa_train_windows=_qa_train_windows(r.get("qa_train_windows", (str,), default="all"), file),
         student=StudentShape(
             layers=student.positive("layers"),
             hidden=student.positive("hidden"),

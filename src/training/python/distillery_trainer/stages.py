@@ -122,14 +122,17 @@ class Pipeline:
         else:
             self.train_examples = data_io.load_squad(spec.train)
             self.eval_examples = data_io.load_squad(spec.eval) if spec.eval else []
-        self.train_features = self._features(self.train_examples)
+        self.train_features = self._features(self.train_examples, training=True)
         self.eval_features = self._features(self.eval_examples) if self.eval_examples else []
 
-    def _features(self, examples: Sequence) -> List[feats.Feature]:
+    def _features(self, examples: Sequence, training: bool = False) -> List[feats.Feature]:
         spec = self.spec
         if spec.task == "classification":
             return feats.classification_features(self.tokenizer, examples, self.label_to_id, spec.max_length)
-        return feats.qa_features(self.tokenizer, examples, spec.max_length, spec.doc_stride, spec.max_query_length)
+        return feats.qa_features(
+            self.tokenizer, examples, spec.max_length, spec.doc_stride, spec.max_query_length,
+            only_answer_windows=training and spec.qa_train_windows == "answer",
+        )
 
     @property
     def id2label(self) -> Dict[int, str]:
@@ -334,7 +337,7 @@ class Pipeline:
             examples = data_io.load_classification(path, self.labels) if os.path.getsize(path) else []
         else:
             examples = data_io.load_squad(path) if os.path.getsize(path) > 100 else []
-        return self._features(examples) if examples else []
+        return self._features(examples, training=True) if examples else []
 
     def _stage_task_distill(self) -> None:
         stage = self.spec.stages["task_distill"]

@@ -31,6 +31,19 @@ def test_answer_beyond_the_first_window_lands_in_a_later_one(tokenizer):
         assert f.start_position >= f.context_offset and f.end_position < f.context_offset + f.context_count
 
 
+def test_answer_windows_only_keeps_the_answer_and_the_first_unanswerable_window(tokenizer):
+    context = " ".join(f"w{i}" for i in range(60))
+    answerable = QaExample("q1", "where", context, [QaAnswer("w45 w46", context.index("w45 w46"))])
+    impossible = QaExample("q2", "who", context, [], is_impossible=True)
+    all_windows = qa_features(tokenizer, [answerable, impossible], max_length=32, doc_stride=8, max_query_length=8)
+    kept = qa_features(tokenizer, [answerable, impossible], max_length=32, doc_stride=8, max_query_length=8,
+                       only_answer_windows=True)
+    assert len(kept) < len(all_windows)
+    by_example = {0: [f for f in kept if f.example_index == 0], 1: [f for f in kept if f.example_index == 1]}
+    assert by_example[0] and all(f.start_position != 0 for f in by_example[0])
+    assert len(by_example[1]) == 1 and (by_example[1][0].start_position, by_example[1][0].end_position) == (0, 0)
+
+
 def test_unanswerable_points_at_cls(tokenizer):
     ex = QaExample("q2", "who", "nobody here at all", [], is_impossible=True)
     (f,) = qa_features(tokenizer, [ex], max_length=32, doc_stride=8, max_query_length=8)
