@@ -9,7 +9,8 @@
  *   5. publish into a scratch registry, then replace models/<name> with the new version 1 (the
  *      INT8 student, active) and write models/README.md from the manifests
  *
- * Options: --seed N (data and training seed), --only NAME, --quick (tiny shapes, for smoke runs).
+ * Options: --seed N (data and training seed), --only NAME, --quick (tiny shapes, for smoke runs),
+ * --prepare-only (stop after steps 1-3: data, vocabulary and teachers, e.g. for examples/).
  */
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
@@ -114,7 +115,12 @@ function progressPrinter(name: string): (e: TrainerEvent) => void {
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
-    options: { seed: { type: 'string', default: '1234' }, only: { type: 'string' }, quick: { type: 'boolean', default: false } },
+    options: {
+      seed: { type: 'string', default: '1234' },
+      only: { type: 'string' },
+      quick: { type: 'boolean', default: false },
+      'prepare-only': { type: 'boolean', default: false },
+    },
   });
   const seed = Number(values.seed);
   const config = loadConfig();
@@ -153,6 +159,10 @@ async function main(): Promise<void> {
         '--intermediate', String(t.intermediate), '--max-position', '512', '--seed', String(seed),
       ],
     });
+    if (values['prepare-only']) {
+      process.stderr.write(`[${plan.name}] data and teacher ready in ${dataDir}\n`);
+      continue;
+    }
     const spec = {
       type: 'distill',
       model: plan.name,
@@ -186,6 +196,7 @@ async function main(): Promise<void> {
     built.push(result.manifest);
   }
 
+  if (values['prepare-only']) return;
   // Only now, with every model built and gated, replace the bundled ones.
   for (const manifest of built) {
     const target = path.join(config.paths.modelDir, manifest.model);

@@ -70,6 +70,7 @@ def cmd_train(args: argparse.Namespace, events: EventWriter) -> int:
 
     _set_threads()
     spec = load_spec(args.spec)
+    _lock_work_dir(args.work_dir)
     pipeline = Pipeline(spec, args.work_dir, events)
 
     def on_sigterm(signum, frame) -> None:  # noqa: ARG001 - signal handler signature
@@ -77,8 +78,51 @@ def cmd_train(args: argparse.Namespace, events: EventWriter) -> int:
         pipeline.request_stop()
 
     signal.signal(signal.SIGTERM, on_sigterm)
+    _stop_with_parent()
     pipeline.run()
     return EXIT_DONE
+
+
+WORK_DIR_LOCK_WAIT_S = 120
+
+
+def _lock_work_dir(work_dir: str) -> None:
+    """One trainer per work dir: a resumed job may start while the previous trainer of the same
+    job is still writing its last checkpoint; it waits for that one to finish first."""
+    import fcntl
+    import time
+
+    os.makedirs(work_dir, exist_ok=True)
+    handle = open(os.path.join(work_dir, ".lock"), "w")  # noqa: SIM115 - held until exit
+    deadline = time.monotonic() + WORK_DIR_LOCK_WAIT_S
+    while True:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            break
+        except BlockingIOError:
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"another trainer still holds {work_dir} after {WORK_DIR_LOCK_WAIT_S} s")
+            time.sleep(0.5)
+    globals()["_work_dir_lock"] = handle
+
+
+def _stop_with_parent() -> None:
+    """Ask Linux for SIGTERM when the process that started us dies (a worker killed with
+    SIGKILL): we checkpoint and exit instead of training on as an orphan while another worker
+    resumes the same job from the same work dir."""
+    if not sys.platform.startswith("linux"):
+        return
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL("libc.so.6", use_errno=True)
+        PR_SET_PDEATHSIG = 1
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+        # The parent may have died before prctl took effect: then we are already adopted.
+        if os.getppid() == 1:
+            os.kill(os.getpid(), signal.SIGTERM)
+    except OSError as err:  # no libc by that name: keep training, just without the guard
+        log.warning("cannot watch the parent process: %s", err)
 
 
 def cmd_init_model(args: argparse.Namespace, events: EventWriter) -> int:
