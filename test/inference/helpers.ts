@@ -1,31 +1,10 @@
 /** Shared helpers of the inference tests: the tiny model registry and a fake backend. */
-import { execFileSync } from 'node:child_process';
-import { createHash } from 'node:crypto';
-import { cpSync, existsSync, mkdtempSync, readFileSync, renameSync, rmSync } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { EnvReader, type InferenceConfig, loadInferenceConfig } from '../../src/config.js';
 import type { BatchOutputs, InferenceBackend, PaddedBatch } from '../../src/inference/backend.js';
 
-const FIXTURE_SCRIPT = path.resolve(import.meta.dirname, '../fixtures/make-tiny-models.py');
+import { tinyRegistry } from '../fixtures/tiny-registry.js';
 
-/** The tiny registry, generated once per script version (cached in tmp), copied per test. */
-export function tinyRegistry(): string {
-  const hash = createHash('sha256').update(readFileSync(FIXTURE_SCRIPT)).digest('hex').slice(0, 12);
-  const cached = path.join(os.tmpdir(), `distillery-tiny-registry-${hash}`);
-  if (!existsSync(cached)) {
-    const staging = mkdtempSync(`${cached}.tmp-`);
-    execFileSync('/usr/bin/python3', [FIXTURE_SCRIPT, staging], { stdio: 'ignore' });
-    try {
-      renameSync(staging, cached);
-    } catch {
-      rmSync(staging, { recursive: true, force: true }); // another process won the race
-    }
-  }
-  const copy = mkdtempSync(path.join(os.tmpdir(), 'distillery-inference-test-'));
-  cpSync(cached, copy, { recursive: true });
-  return copy;
-}
+export { tinyRegistry };
 
 export function testConfig(env: Record<string, string> = {}): InferenceConfig {
   return loadInferenceConfig(new EnvReader({ INTRA_OP_THREADS: '1', REGISTRY_WATCH: 'false', REGISTRY_POLL_MS: '0', ...env }), 2);

@@ -2,11 +2,7 @@
  * A real server over a real (tiny) model registry for the HTTP tests: the fixture models from
  * test/fixtures/make-tiny-models.py, the real inference engine, and buildApp listening on port 0.
  */
-import { execFileSync } from 'node:child_process';
-import { createHash } from 'node:crypto';
-import { cpSync, existsSync, mkdtempSync, readFileSync, renameSync, rmSync } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
+import { rmSync } from 'node:fs';
 import type { FastifyInstance } from 'fastify';
 import { pino } from 'pino';
 import { loadConfig, type AppConfig } from '../../src/config.js';
@@ -14,25 +10,9 @@ import { createMetrics, type Metrics } from '../../src/metrics.js';
 import { createInferenceEngine, type InferenceEngine } from '../../src/inference/index.js';
 import { buildApp } from '../../src/server/app.js';
 
-const FIXTURE_SCRIPT = path.resolve(import.meta.dirname, '../fixtures/make-tiny-models.py');
+import { tinyRegistry } from '../fixtures/tiny-registry.js';
 
-/** Builds the tiny registry once per script version and returns a private copy (tests mutate it). */
-export function tinyRegistry(): string {
-  const hash = createHash('sha256').update(readFileSync(FIXTURE_SCRIPT)).digest('hex').slice(0, 12);
-  const cached = path.join(os.tmpdir(), `distillery-tiny-registry-${hash}`);
-  if (!existsSync(cached)) {
-    const staging = mkdtempSync(`${cached}.tmp-`);
-    execFileSync('/usr/bin/python3', [FIXTURE_SCRIPT, staging], { stdio: 'ignore' });
-    try {
-      renameSync(staging, cached);
-    } catch {
-      rmSync(staging, { recursive: true, force: true }); // another process won the race
-    }
-  }
-  const copy = mkdtempSync(path.join(os.tmpdir(), 'distillery-server-test-'));
-  cpSync(cached, copy, { recursive: true });
-  return copy;
-}
+export { tinyRegistry };
 
 export const INFERENCE_KEY = 'inference-key-0123456789abcdef';
 export const ADMIN_KEY = 'admin-key-0123456789abcdef0123';
