@@ -353,3 +353,19 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): AppConf
     queue: loadQueueConfig(r),
   };
 }
+
+/**
+ * For process entry points (server, worker, CLI): the configuration, or the ConfigError's message
+ * on stderr and exit, so a bad setting reads as one line that names it rather than a stack trace.
+ */
+export function loadConfigOrExit(exitCode = 1, env: Env = process.env): AppConfig {
+  try {
+    return loadConfig(env);
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`distillery: bad setting: ${err.message}\n`);
+      process.exit(exitCode);
+    }
+    throw err;
+  }
+}

@@ -14,21 +14,11 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import tokenizers from 'tokenizers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Rng } from '../tools/datagen/prng.js';
 
 const PYTHON = process.env.TRAINER_PYTHON ?? '/usr/bin/python3';
 const ENV = { ...process.env, PYTHONPATH: path.resolve('src/training/python') };
 const COUNT = 1200;
-
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const WORDS = ['the', 'service', 'was', 'Great', 'refund', 'ORDER', 'unbelievable', 'tokenization', 'e-mail', "don't", 'x1000', '42', '3.14'];
 const ACCENTED = ['café', 'naïve', 'Ångström', 'résumé', 'Straße', 'İstanbul', 'ΣΟΦΙΑ', 'Ελληνικά', 'русский', 'e\u0301te\u0301', 'a\u0327\u0301', 'ǅemal', 'ﬁne', 'Ｆｕｌｌ'];
@@ -42,7 +32,8 @@ const SPACES = [' ', '  ', '\t', '\n', '\r\n', '\u00a0', '\u2003', '\u3000', '\u
 const SPECIALS = ['[MASK]', '[CLS]', '[SEP]', '[UNK]', '[PAD]', '[mask]', '[MASK'];
 
 function makeTexts(): Array<{ text: string; text_pair?: string }> {
-  const rand = mulberry32(20240601);
+  const rng = Rng.fromSeed(20240601);
+  const rand = (): number => rng.next();
   const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rand() * xs.length)]!;
   const fragment = (): string => {
     const r = rand();

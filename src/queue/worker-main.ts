@@ -7,7 +7,7 @@ import { createServer, type Server } from 'node:http';
 import { Queue } from 'bullmq';
 import { pino } from 'pino';
 import { collectDefaultMetrics, Gauge, Registry } from 'prom-client';
-import { ConfigError, loadConfig } from '../config.js';
+import { loadConfigOrExit } from '../config.js';
 import { METRIC_PREFIX } from '../metrics.js';
 import { DistillWorker } from './distill-worker.js';
 import { queueNames } from './names.js';
@@ -15,16 +15,7 @@ import { createRedis } from './redis-connection.js';
 import { createWorkerMetrics } from './worker-metrics.js';
 
 async function main(): Promise<void> {
-  let config;
-  try {
-    config = loadConfig();
-  } catch (err) {
-    if (err instanceof ConfigError) {
-      process.stderr.write(`configuration error: ${err.message}\n`);
-      process.exit(1);
-    }
-    throw err;
-  }
+  const config = loadConfigOrExit();
   const logger = pino({ level: config.server.logLevel, base: { service: 'distillery-worker' } });
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: METRIC_PREFIX });

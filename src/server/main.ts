@@ -6,27 +6,15 @@
  * requests finish (at most SHUTDOWN_GRACE_MS), then closes the engine and exits 0.
  */
 import { pino } from 'pino';
-import { ConfigError, loadConfig, type AppConfig } from '../config.js';
+import { loadConfigOrExit } from '../config.js';
 import { createMetrics } from '../metrics.js';
 import { createInferenceEngine } from '../inference/index.js';
 import { JobService } from '../queue/job-service.js';
 import { type ModelEventSubscription, subscribeModelEvents } from '../queue/model-events.js';
 import { buildApp } from './app.js';
 
-function readConfig(): AppConfig {
-  try {
-    return loadConfig();
-  } catch (err) {
-    if (err instanceof ConfigError) {
-      console.error(`distillery: bad setting: ${err.message}`);
-      process.exit(1);
-    }
-    throw err;
-  }
-}
-
 async function main(): Promise<void> {
-  const config = readConfig();
+  const config = loadConfigOrExit();
   const logger = pino({ level: config.server.logLevel, base: { service: 'distillery-api' } });
   const metrics = createMetrics();
   const engine = createInferenceEngine({ config, logger: logger.child({ component: 'inference' }), metrics });

@@ -8,7 +8,7 @@
  */
 import { promises as fs } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { ConfigError, loadConfig } from '../config.js';
+import { loadConfigOrExit } from '../config.js';
 import { runDistillJob } from './distill-job.js';
 import { TrainingError } from './errors.js';
 import type { TrainerEvent } from './trainer-events.js';
@@ -50,16 +50,7 @@ async function main(): Promise<number> {
     process.stderr.write('usage: npm run distill -- --spec FILE [--job-id ID] [--verbose]\n');
     return 2;
   }
-  let config;
-  try {
-    config = loadConfig();
-  } catch (err) {
-    if (err instanceof ConfigError) {
-      process.stderr.write(`configuration error: ${err.message}\n`);
-      return 2;
-    }
-    throw err;
-  }
+  const config = loadConfigOrExit(2);
   let spec: unknown;
   try {
     spec = JSON.parse(await fs.readFile(values.spec, 'utf8'));

@@ -7,19 +7,10 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import type { TrainerConfig } from '../../src/config.js';
 import { runTrainerProcess } from '../../src/training/trainer-runner.js';
+import { Rng } from '../../tools/datagen/prng.js';
 
 export const trainerConfig: TrainerConfig = { python: '/usr/bin/python3', timeoutS: 600, killGraceMs: 20_000 };
 
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const FILLER = ['please', 'hello', 'i', 'need', 'help', 'with', 'my', 'the', 'today', 'again', 'now', 'thanks', 'quick', 'question', 'about', 'it', 'this', 'week', 'could', 'you'];
 const TOPICS: Record<string, string[]> = {
@@ -82,7 +73,8 @@ export interface TinyTask {
 }
 
 export async function makeTinyTask(root: string, task: 'classification' | 'qa', seed = 7): Promise<TinyTask> {
-  const rand = prng(seed);
+  const rng = Rng.fromSeed(seed);
+  const rand = (): number => rng.next();
   const dataDir = path.join(root, 'data');
   await fs.mkdir(dataDir, { recursive: true });
   let trainRel: string;

@@ -1,7 +1,8 @@
 /** Serialising the datasets: JSONL and JSON text, hashing, and writing files whole. */
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
+import { writeFileAtomic } from '../../src/inference/registry/atomic.js';
 
 export function sha256(data: string | Uint8Array): string {
   return createHash('sha256').update(data).digest('hex');
@@ -33,16 +34,7 @@ export function dedupeLines(lines: Iterable<string>): string[] {
  * half a file. Returns the content's sha256.
  */
 export async function writeOutput(outDir: string, relPath: string, content: string): Promise<string> {
-  const target = path.join(outDir, ...relPath.split('/'));
-  await fs.mkdir(path.dirname(target), { recursive: true });
-  const tmp = `${target}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
-  try {
-    await fs.writeFile(tmp, content, 'utf8');
-    await fs.rename(tmp, target);
-  } catch (err) {
-    await fs.rm(tmp, { force: true });
-    throw err;
-  }
+  await writeFileAtomic(path.join(outDir, ...relPath.split('/')), content);
   return sha256(content);
 }
 

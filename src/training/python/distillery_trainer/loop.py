@@ -82,7 +82,7 @@ def resolve_device(requested: str, precision: str) -> Tuple[torch.device, str]:
 @dataclass
 class LoopConfig:
     stage: str
-    epochs: int
+    epochs: float
     batch_size: int
     lr: float
     warmup_ratio: float
@@ -132,7 +132,7 @@ def iterate_batches(features: Sequence[Feature], batch_size: int, pad_id: int, t
 
 def total_steps(n_features: int, cfg: LoopConfig) -> Tuple[int, int]:
     per_epoch = max(1, math.ceil(n_features / cfg.batch_size))
-    total = per_epoch * cfg.epochs
+    total = max(1, math.ceil(per_epoch * cfg.epochs))
     if cfg.max_steps is not None:
         total = min(total, cfg.max_steps)
     return per_epoch, total
@@ -200,7 +200,7 @@ def run_loop(
     evaluated_at = -1
     for module in modules.values():
         module.train()
-    for epoch in range(step // per_epoch + 1, cfg.epochs + 1):
+    for epoch in range(step // per_epoch + 1, math.ceil(cfg.epochs) + 1):
         if step >= total:
             break
         order = data_order(len(features), rt.seed, cfg.stage, epoch)

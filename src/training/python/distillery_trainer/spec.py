@@ -63,7 +63,8 @@ class StudentShape:
 class StageSpec:
     name: str
     enabled: Union[bool, str]
-    epochs: int = 1
+    # May be fractional (0.5 = half an epoch's steps), e.g. a short QAT pass.
+    epochs: float = 1
     batch_size: int = 32
     lr: float = 5e-5
     warmup_ratio: float = 0.1
@@ -116,7 +117,7 @@ def _stage(r: _Reader, name: str) -> StageSpec:
     spec = StageSpec(
         name,
         enabled,
-        epochs=s.positive("epochs"),
+        epochs=_positive_number(s, "epochs"),
         batch_size=s.positive("batch_size"),
         lr=s.number("lr"),
         warmup_ratio=s.number("warmup_ratio", default=0.0),
@@ -145,6 +146,13 @@ def _stage(r: _Reader, name: str) -> StageSpec:
         if spec.extra["observer"] not in ("minmax", "moving_average"):
             raise InvalidInputError("spec field stages.qat.observer must be 'minmax' or 'moving_average'", file=r.file)
     return spec
+
+
+def _positive_number(r: "_Reader", key: str) -> float:
+    value = r.number(key)
+    if value <= 0:
+        raise r._bad(key, f"must be positive, got {value}")
+    return value
 
 
 def _qa_train_windows(value: str, file: str) -> str:
