@@ -1,9 +1,13 @@
 /**
- * The bundled models (models/, what `npm start` serves) through the real server: both load and
- * warm, answer through every route, and give the answers a support chatbot expects on plain
- * cases. QA offsets hold on Unicode text and on contexts longer than one window.
+ * The bundled models (models/, what `npm start` serves) through the real server on port 0: both
+ * load and warm, answer through every route, and give the answers a support chatbot expects on
+ * plain cases. QA offsets hold on Unicode text and on contexts longer than one window. On a copy
+ * of the registry with a second version: pinning, activation and rollback, a hot swap under a
+ * burst of concurrent requests with zero failures, a deadline, and a client that hangs up.
  */
-import { readFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import http from 'node:http';
+import os from 'node:os';
 import path from 'node:path';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -13,7 +17,10 @@ import type { ServingConfig } from '../../src/inference/registry/types.js';
 import { buildApp } from '../../src/server/app.js';
 import { createMetrics, type Metrics } from '../../src/metrics.js';
 
-const MODEL_DIR = path.resolve('models');
+const BUNDLED = path.resolve('models');
+const ADMIN = 'admin-key-for-bundled-model-tests';
+let MODEL_DIR: string;
+let base: string;
 let engine: InferenceEngine;
 let metrics: Metrics;
 let app: Awaited<ReturnType<typeof buildApp>>;
@@ -23,19 +30,39 @@ function activeConfig(name: string): ServingConfig {
   return JSON.parse(readFileSync(path.join(MODEL_DIR, name, String(state.active), 'config.json'), 'utf8')) as ServingConfig;
 }
 
+/** A private copy of the bundled registry where support-intent also has a version 2 (a copy of its active one). */
+function registryWithTwoVersions(): string {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'distillery-bundled-'));
+  cpSync(BUNDLED, dir, { recursive: true });
+  const state = JSON.parse(readFileSync(path.join(dir, 'support-intent', 'state.json'), 'utf8')) as { active: number };
+  const v2 = path.join(dir, 'support-intent', String(state.active + 1));
+  cpSync(path.join(dir, 'support-intent', String(state.active)), v2, { recursive: true });
+  const manifest = JSON.parse(readFileSync(path.join(v2, 'manifest.json'), 'utf8')) as { version: number };
+  writeFileSync(path.join(v2, 'manifest.json'), JSON.stringify({ ...manifest, version: state.active + 1 }));
+  return dir;
+}
+
 beforeAll(async () => {
-  const config = loadConfig({ MODEL_DIR, REGISTRY_WATCH: 'false', REGISTRY_POLL_MS: '0', JOBS_ENABLED: 'false' });
+  MODEL_DIR = registryWithTwoVersions();
+  const config = loadConfig({ MODEL_DIR, ADMIN_API_KEYS: ADMIN, REGISTRY_WATCH: 'false', REGISTRY_POLL_MS: '0', JOBS_ENABLED: 'false' });
   metrics = createMetrics({ defaultMetrics: false });
   engine = createInferenceEngine({ config, logger: pino({ level: 'silent' }), metrics });
   await engine.start();
   app = await buildApp({ config, engine, metrics });
+  await app.listen({ host: '127.0.0.1', port: 0 });
+  const address = app.server.address();
+  base = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
 }, 120_000);
 
 afterAll(async () => {
   await app.close();
   await engine.close();
   metrics.close();
+  rmSync(MODEL_DIR, { recursive: true, force: true });
 });
+
+const classify = (body: Record<string, unknown>, headers: Record<string, string> = {}) =>
+  fetch(`${base}/v1/classify`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify({ model: 'support-intent', ...body }) });
 
 describe('bundled models', () => {
   it('are INT8 students, loaded and warmed', async () => {
@@ -87,5 +114,66 @@ describe('bundled models', () => {
     expect(res.statusCode).toBe(200);
     const answers = (res.json() as { results: { answer: string; start: number; end: number }[][] }).results[0]!;
     for (const a of answers) expect(context.slice(a.start, a.end)).toBe(a.answer);
+  });
+
+  it('pins a version, activates it and rolls back (admin)', async () => {
+    const { active } = JSON.parse(readFileSync(path.join(MODEL_DIR, 'support-intent', 'state.json'), 'utf8')) as { active: number };
+    const next = active + 1;
+    const pinned = await classify({ version: next, inputs: ['refund please'] });
+    expect(pinned.status).toBe(200);
+    expect(((await pinned.json()) as { version: number }).version).toBe(next);
+    const admin = { authorization: `Bearer ${ADMIN}`, 'content-type': 'application/json' };
+    const promote = await fetch(`${base}/v1/models/support-intent/activate`, { method: 'POST', headers: admin, body: JSON.stringify({ version: next }) });
+    expect(await promote.json()).toEqual({ model: 'support-intent', previous_version: active, active_version: next });
+    expect(((await (await classify({ inputs: ['hi'] })).json()) as { version: number }).version).toBe(next);
+    const back = await fetch(`${base}/v1/models/support-intent/activate`, { method: 'POST', headers: admin, body: JSON.stringify({ version: active }) });
+    expect(back.status).toBe(200);
+    expect(((await (await classify({ inputs: ['hi'] })).json()) as { version: number }).version).toBe(active);
+  });
+
+  it('hot-swaps under a burst of concurrent requests with zero failures', async () => {
+    const state = JSON.parse(readFileSync(path.join(MODEL_DIR, 'support-intent', 'state.json'), 'utf8')) as { active: number };
+    const other = state.active === 1 ? 2 : 1;
+    const texts = ['where is my order', 'I was charged twice for one order, can you look into it and refund the second charge please', 'hello'];
+    let failures = 0;
+    const seen = new Set<number>();
+    const burst = Array.from({ length: 48 }, async (_, i) => {
+      await new Promise((r) => setTimeout(r, (i % 12) * 5));
+      const res = await classify({ inputs: [texts[i % texts.length]] });
+      if (res.ok) seen.add(((await res.json()) as { version: number }).version);
+      else failures += 1;
+    });
+    const swap = engine.activate('support-intent', other);
+    await Promise.all([...burst, swap]);
+    const after = await classify({ inputs: ['hello'] });
+    expect(((await after.json()) as { version: number }).version).toBe(other);
+    expect(failures).toBe(0);
+    expect(seen.size).toBeGreaterThanOrEqual(1);
+    await engine.activate('support-intent', state.active);
+  });
+
+  it('answers 504 when the request deadline passes first', async () => {
+    const long = 'please check the status of my order and tell me when it ships '.repeat(12);
+    const res = await classify({ inputs: Array.from({ length: 48 }, () => long) }, { 'x-request-deadline-ms': '1' });
+    expect(res.status).toBe(504);
+    expect(res.headers.get('content-type')).toMatch(/problem\+json/);
+  });
+
+  it('drops the work of a client that hangs up before it is answered', async () => {
+    const dropped = async (): Promise<number> =>
+      (await metrics.registry.getSingleMetric('distillery_requests_dropped_total')?.get())?.values.find((v) => v.labels.model === 'support-qa' && v.labels.reason === 'aborted')?.value ?? 0;
+    const before = await dropped();
+    const context = 'Refunds are issued within 5 business days. '.repeat(200);
+    const body = JSON.stringify({ model: 'support-qa', inputs: Array.from({ length: 8 }, () => ({ question: 'How long do refunds take?', context })) });
+    const req = http.request(`${base}/v1/qa`, { method: 'POST', headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } });
+    let answered = false;
+    req.on('response', () => (answered = true));
+    req.on('error', () => undefined);
+    req.end(body);
+    await new Promise((r) => setTimeout(r, 30));
+    req.destroy();
+    for (let i = 0; i < 200 && (await dropped()) === before; i += 1) await new Promise((r) => setTimeout(r, 25));
+    expect(await dropped()).toBeGreaterThan(before);
+    expect(answered).toBe(false);
   });
 });
