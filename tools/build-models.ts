@@ -10,7 +10,8 @@
  *      INT8 student, active) and write models/README.md from the manifests
  *
  * Options: --seed N (data and training seed), --only NAME, --quick (tiny shapes, for smoke runs),
- * --prepare-only (stop after steps 1-3: data, vocabulary and teachers, e.g. for examples/).
+ * --prepare-only (stop after steps 1-3: data, vocabulary and teachers, e.g. for examples/),
+ * --readme-only (rewrite models/README.md from the bundled manifests and data/, nothing else).
  */
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
@@ -21,6 +22,7 @@ import { runDistillJob } from '../src/training/distill-job.js';
 import type { TrainerEvent } from '../src/training/trainer-events.js';
 import { runTrainerProcess } from '../src/training/trainer-runner.js';
 import { generateDatasets } from './datagen/main.js';
+import { type Baseline, firstSentenceBaseline, majorityClassBaseline } from './baselines.js';
 import { renderModelsReadme } from './models-readme.js';
 
 interface TaskPlan {
@@ -113,6 +115,23 @@ function progressPrinter(name: string): (e: TrainerEvent) => void {
   };
 }
 
+async function writeReadme(modelDir: string, dataDir: string, buildMinutes: number, only: string | undefined): Promise<void> {
+  const manifests: Manifest[] = [];
+  for (const name of ['support-intent', 'support-qa']) {
+    try {
+      const state = JSON.parse(await fs.readFile(path.join(modelDir, name, 'state.json'), 'utf8')) as { active: number };
+      manifests.push(JSON.parse(await fs.readFile(path.join(modelDir, name, String(state.active), 'manifest.json'), 'utf8')) as Manifest);
+    } catch {
+      // not built yet
+    }
+  }
+  const baselines: Record<string, Baseline> = {
+    'support-intent': await majorityClassBaseline(path.join(dataDir, 'support-intent/test.jsonl')),
+    'support-qa': await firstSentenceBaseline(path.join(dataDir, 'support-qa/test.json')),
+  };
+  await fs.writeFile(path.join(modelDir, 'README.md'), renderModelsReadme({ manifests, baselines, buildMinutes, only }));
+}
+
 async function main(): Promise<void> {
   const { values } = parseArgs({
     options: {
@@ -120,19 +139,25 @@ async function main(): Promise<void> {
       only: { type: 'string' },
       quick: { type: 'boolean', default: false },
       'prepare-only': { type: 'boolean', default: false },
+      'readme-only': { type: 'boolean', default: false },
     },
   });
   const seed = Number(values.seed);
   const config = loadConfig();
   const started = Date.now();
   const dataDir = config.paths.dataDir;
+  if (values['readme-only']) {
+    const previous = /Last build[^:]*: ([0-9.]+) minutes/.exec(await fs.readFile(path.join(config.paths.modelDir, 'README.md'), 'utf8').catch(() => ''));
+    await writeReadme(config.paths.modelDir, dataDir, Number(previous?.[1] ?? NaN), values.only);
+    return;
+  }
   const buildDir = path.join(config.paths.workDir, 'build-models');
   await fs.rm(buildDir, { recursive: true, force: true });
   const scratchRegistry = path.join(buildDir, 'registry');
   const paths = { ...config.paths, modelDir: scratchRegistry, workDir: path.join(buildDir, 'work') };
 
   process.stderr.write(`generating datasets (seed ${seed}) into ${dataDir}\n`);
-  const summary = await generateDatasets({ outDir: dataDir, seed });
+  await generateDatasets({ outDir: dataDir, seed });
   const datagen = JSON.parse(await fs.readFile(path.join(dataDir, 'datagen.json'), 'utf8')) as Record<string, unknown>;
 
   const vocab = path.join(dataDir, 'vocab', 'vocab.txt');
@@ -203,16 +228,7 @@ async function main(): Promise<void> {
     await fs.rm(target, { recursive: true, force: true });
     await fs.cp(path.join(scratchRegistry, manifest.model), target, { recursive: true });
   }
-  const all: Manifest[] = [];
-  for (const name of ['support-intent', 'support-qa']) {
-    try {
-      const state = JSON.parse(await fs.readFile(path.join(config.paths.modelDir, name, 'state.json'), 'utf8')) as { active: number };
-      all.push(JSON.parse(await fs.readFile(path.join(config.paths.modelDir, name, String(state.active), 'manifest.json'), 'utf8')) as Manifest);
-    } catch {
-      // not built yet
-    }
-  }
-  await fs.writeFile(path.join(config.paths.modelDir, 'README.md'), renderModelsReadme({ manifests: all, datasets: summary, buildMinutes: (Date.now() - started) / 60_000 }));
+  await writeReadme(config.paths.modelDir, dataDir, (Date.now() - started) / 60_000, values.only);
   process.stderr.write(`done in ${((Date.now() - started) / 60_000).toFixed(1)} min\n`);
 }
 

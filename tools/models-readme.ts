@@ -1,10 +1,14 @@
 /** Renders models/README.md from the bundled versions' manifests: what they are, how good, how to rebuild. */
 import type { Manifest, ModelMetrics } from '../src/inference/registry/types.js';
+import type { Baseline } from './baselines.js';
 
 export interface ReadmeInput {
   manifests: Manifest[];
-  datasets: unknown;
+  /** Trivial baselines on the same test split, by model name. */
+  baselines: Record<string, Baseline>;
   buildMinutes: number;
+  /** The build rebuilt only this model (its time is not the whole build's). */
+  only?: string;
 }
 
 const pct = (v: number | undefined): string => (v === undefined ? '-' : (100 * v).toFixed(1));
@@ -18,7 +22,7 @@ function row(role: string, m: ModelMetrics | undefined, task: string): string {
   return `| ${role} | ${quality} | ${millions(m.parameters)} | ${mb(m.file_bytes)} | ${ms(m.latency_ms_b1_128)} |`;
 }
 
-export function renderModelsReadme({ manifests, buildMinutes }: ReadmeInput): string {
+export function renderModelsReadme({ manifests, baselines, buildMinutes, only }: ReadmeInput): string {
   const sections = manifests.map((m) => {
     const quality = m.task === 'qa' ? 'EM / F1 (%)' : 'accuracy / macro-F1 (%)';
     const notes = (m.lineage.notes ?? {}) as { datagen?: { seed?: number; hash?: string }; teacher_init?: Record<string, number> };
@@ -32,6 +36,7 @@ export function renderModelsReadme({ manifests, buildMinutes }: ReadmeInput): st
       row('teacher (FP32)', m.metrics.teacher, m.task),
       row('student FP32', m.metrics.student_fp32, m.task),
       row('student INT8 (served)', m.metrics.student_int8, m.task),
+      ...(baselines[m.model] ? [row(`trivial baseline: ${baselines[m.model]!.name}`, baselines[m.model], m.task)] : []),
       '',
       `Gate: ${m.gate?.reason ?? 'n/a'}`,
       '',
@@ -55,7 +60,7 @@ export function renderModelsReadme({ manifests, buildMinutes }: ReadmeInput): st
     'npm run models:build -- --seed 7 --only support-intent',
     '```',
     '',
-    `Last build: ${buildMinutes.toFixed(1)} minutes.`,
+    only ? `Last build (${only} only): ${buildMinutes.toFixed(1)} minutes.` : `Last build (both models): ${buildMinutes.toFixed(1)} minutes on this 2-core machine.`,
     '',
     ...sections,
   ].join('\n');
