@@ -7,7 +7,7 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { openModelDir } from '../../inference/index.js';
-import type { ModelMetrics, ServingConfig, Task } from '../../inference/registry/types.js';
+import type { ModelMetrics, Task } from '../../inference/registry/types.js';
 import { readClassificationJsonl, readSquad } from './eval-data.js';
 import { measureLatencyMs } from './latency.js';
 import { classificationScores, squadScores } from './task-metrics.js';
@@ -64,9 +64,12 @@ async function scoreModel(opts: EvaluateOptions, onnxFile: string): Promise<Part
 
 export async function evaluateArtifacts(opts: EvaluateOptions): Promise<Record<string, ModelMetrics>> {
   const vocabSize = (await fs.readFile(path.join(opts.outputDir, 'vocab.txt'), 'utf8')).split('\n').filter(Boolean).length;
-  const serving = JSON.parse(await fs.readFile(path.join(opts.outputDir, 'config.json'), 'utf8')) as ServingConfig;
-  // The manifest's latency is at 128 tokens; a model trained shorter is timed at its own length.
-  const sequenceLength = Math.min(128, serving.max_length);
+  // The manifest's latency is at 128 tokens whatever length the model serves, so models compare;
+  // only a model with fewer position embeddings than that is timed at its own limit.
+  const checkpointConfig = JSON.parse(
+    await fs.readFile(path.join(opts.outputDir, 'checkpoint', 'config.json'), 'utf8').catch(() => '{}'),
+  ) as { max_position_embeddings?: number };
+  const sequenceLength = Math.min(128, checkpointConfig.max_position_embeddings ?? 128);
   const metrics: Record<string, ModelMetrics> = {};
   for (const { role, file, params } of ROLES) {
     const onnx = path.join(opts.outputDir, file);
