@@ -1,0 +1,126 @@
+/**
+ * The small protocol between the benchmark's driver and its child processes (servers, load
+ * generator, in-process limit): the spec travels as JSON in argv[2]; a child answers with one
+ * stdout line `BENCH_READY {...}` (servers, once listening) or `BENCH_RESULT {...}` (the others).
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import path from 'node:path';
+
+const READY = 'BENCH_READY ';
+const RESULT = 'BENCH_RESULT ';
+
+export const BENCH_DIR = import.meta.dirname;
+
+/** The spec a child was started with. */
+export function childSpec<T>(): T {
+  const raw = process.argv[2];
+  if (!raw) throw new Error(`${path.basename(process.argv[1] ?? 'child')}: expected the spec as JSON in argv[2]`);
+  return JSON.parse(raw) as T;
+}
+
+export function announceReady(info: object): void {
+  process.stdout.write(`${READY}${JSON.stringify(info)}\n`);
+}
+
+export function announceResult(result: object): void {
+  process.stdout.write(`${RESULT}${JSON.stringify(result)}\n`);
+}
+
+export interface Child<T> {
+  readonly process: ChildProcess;
+  /** The payload of the first BENCH_READY or BENCH_RESULT line; rejects if the child exits first. */
+  readonly message: Promise<T>;
+  /** Resolves with the exit code once the child is gone. */
+  readonly exited: Promise<number | null>;
+  /** SIGTERM, then SIGKILL after `graceMs`; resolves once it is gone. Safe twice. */
+  stop(graceMs?: number): Promise<void>;
+}
+
+export interface StartChildOptions {
+  /** Script path relative to bench/serving. */
+  script: string;
+  spec: object;
+  /** Extra environment (settings of the server under test). */
+  env?: Record<string, string>;
+  /** Give up waiting for the message after this long. */
+  timeoutMs: number;
+}
+
+/** Start `node --import tsx <script> <spec>`; its stderr goes to ours so failures are visible. */
+export function startChild<T>(opts: StartChildOptions): Child<T> {
+  const child = spawn(process.execPath, ['--import', 'tsx', path.join(BENCH_DIR, opts.script), JSON.stringify(opts.spec)], {
+    env: { ...process.env, ...opts.env },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  const message = new Promise<T>((resolve, reject) => {
+    let buffer = '';
+    const timer = setTimeout(() => reject(new Error(`${opts.script}: no answer within ${opts.timeoutMs} ms`)), opts.timeoutMs);
+    child.stdout!.setEncoding('utf8');
+    child.stdout!.on('data', (chunk: string) => {
+      buffer += chunk;
+      let nl: number;
+      while ((nl = buffer.indexOf('\n')) >= 0) {
+        const line = buffer.slice(0, nl);
+        buffer = buffer.slice(nl + 1);
+        for (const tag of [READY, RESULT]) {
+          if (line.startsWith(tag)) {
+            clearTimeout(timer);
+            resolve(JSON.parse(line.slice(tag.length)) as T);
+          }
+        }
+      }
+    });
+    void exited.then((code) => {
+      clearTimeout(timer);
+      reject(new Error(`${opts.script} exited (code ${code}) before answering`));
+    });
+  });
+  message.catch(() => {});
+  let stopping: Promise<void> | undefined;
+  return {
+    process: child,
+    message,
+    exited,
+    stop(graceMs = 10_000) {
+      stopping ??= (async () => {
+        if (child.exitCode !== null || child.signalCode !== null) return;
+        child.kill('SIGTERM');
+        const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
+        await exited;
+        clearTimeout(timer);
+      })();
+      return stopping;
+    },
+  };
+}
+
+/** Run a child that answers once and exits; returns its answer. */
+export async function runChild<T>(opts: StartChildOptions): Promise<T> {
+  const child = startChild<T>(opts);
+  try {
+    const result = await child.message;
+    await child.exited;
+    return result;
+  } finally {
+    await child.stop();
+  }
+}
+
+/** Stop on SIGTERM/SIGINT by running `close`, then exit 0 (servers). */
+export function closeOnSignal(close: () => Promise<void>): void {
+  let closing = false;
+  const onSignal = () => {
+    if (closing) return;
+    closing = true;
+    close().then(
+      () => process.exit(0),
+      (err: unknown) => {
+        console.error(err);
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
+}

@@ -1,0 +1,245 @@
+/**
+ * Serving benchmark: our server against the in-process throughput limit, a naive server and a
+ * transformers.js server, side by side in one run on this machine. A script, not a test.
+ *
+ *   npm run bench:serving -- [--model-dir models] [--model support-intent] [--loads 1,8,64]
+ *                            [--set NAME=VALUE ...] [--only LIST] [--quick] [--out FILE]
+ *
+ * --only takes a comma-separated subset of ideal,distillery,naive,transformers,one-bucket (quick
+ * trials of settings); the goals need them all.
+ *
+ * --set applies a server setting (INTRA_OP_THREADS, BUCKETS, MAX_BATCH_DELAY_MS ...) to every
+ * contender (threads and batch budget are shared; only our server batches). Servers, the load
+ * generator and the in-process limit each run in their own process, one at a time; the report
+ * goes to stdout and, with the raw numbers, to bench/results/.
+ */
+import { mkdtempSync, promises as fs, readFileSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import type { InferenceConfig } from '../../src/config.js';
+import { TextTokenizer } from '../../src/inference/tokenizer.js';
+import { BENCH_DIR, runChild, startChild } from './child.js';
+import type { IdealResult, IdealSpec } from './ideal.js';
+import type { LoadResult, LoadSpec } from './load-generator.js';
+import { prepareModelFiles, type ModelFiles } from './model-files.js';
+import {
+  type BenchResults,
+  DEFAULT_BUCKETS,
+  evaluateGoals,
+  NAIVE,
+  ONE_BUCKET,
+  OURS,
+  renderReport,
+  type RunRecord,
+  type ServerSide,
+  TRANSFORMERS,
+} from './report.js';
+import { parsePrometheus, sumOf } from './stats.js';
+import { buildWorkload, describeWorkload } from './workload.js';
+
+const { values: args } = parseArgs({
+  options: {
+    'model-dir': { type: 'string', default: process.env.MODEL_DIR ?? 'models' },
+    model: { type: 'string', default: 'support-intent' },
+    loads: { type: 'string', default: '1,8,64' },
+    set: { type: 'string', multiple: true, default: [] },
+    seed: { type: 'string', default: '7' },
+    size: { type: 'string', default: '2000' },
+    'duration-s': { type: 'string', default: '8' },
+    'headline-duration-s': { type: 'string', default: '20' },
+    'warmup-s': { type: 'string', default: '2' },
+    'ideal-s': { type: 'string', default: '10' },
+    quick: { type: 'boolean', default: false },
+    only: { type: 'string' },
+    out: { type: 'string' },
+  },
+});
+
+const quick = args.quick;
+const loads = args.loads.split(',').map(Number).sort((a, b) => a - b);
+if (loads.some((l) => !Number.isInteger(l) || l < 1)) throw new Error(`--loads must be positive integers (got ${args.loads})`);
+const headline = loads[loads.length - 1]!;
+const seconds = (flag: string, quickValue: number) => (quick ? quickValue : Number(flag)) * 1000;
+const durationMs = seconds(args['duration-s'], 1.5);
+const headlineMs = seconds(args['headline-duration-s'], 2);
+const warmupMs = seconds(args['warmup-s'], 0.5);
+const idealMs = seconds(args['ideal-s'], 1.5);
+const seed = Number(args.seed);
+const size = quick ? 300 : Number(args.size);
+const CONTENDER_KEYS = ['ideal', 'distillery', 'naive', 'transformers', 'one-bucket'];
+const only = new Set(args.only ? args.only.split(',') : CONTENDER_KEYS);
+for (const key of only) if (!CONTENDER_KEYS.includes(key)) throw new Error(`--only: unknown ${key}; use ${CONTENDER_KEYS.join(',')}`);
+
+/** Settings given with --set, for every contender. */
+const settings: Record<string, string> = {};
+for (const pair of args.set) {
+  const eq = pair.indexOf('=');
+  if (eq <= 0) throw new Error(`--set takes NAME=VALUE (got ${pair})`);
+  settings[pair.slice(0, eq)] = pair.slice(eq + 1);
+}
+
+function versionOf(pkg: string): string {
+  try {
+    return (JSON.parse(readFileSync(path.join(BENCH_DIR, '../../node_modules', pkg, 'package.json'), 'utf8')) as { version: string }).version;
+  } catch {
+    return '?';
+  }
+}
+
+interface Contender {
+  /** --only key. */
+  key: string;
+  name: string;
+  script: string;
+  spec: object;
+  env: Record<string, string>;
+  loads: number[];
+  /** Scrape our server's /metrics around each run. */
+  metrics: boolean;
+}
+
+async function scrape(port: number): Promise<ReturnType<typeof parsePrometheus>> {
+  const res = await fetch(`http://127.0.0.1:${port}/metrics`);
+  return parsePrometheus(await res.text());
+}
+
+function serverSide(before: ReturnType<typeof parsePrometheus>, after: ReturnType<typeof parsePrometheus>, model: string, realTokens: number): ServerSide {
+  const d = (name: string) => sumOf(after, name, { model }) - sumOf(before, name, { model });
+  const paddedTokens = d('distillery_batch_tokens_sum');
+  return {
+    batches: d('distillery_batch_rows_count'),
+    rows: d('distillery_batch_rows_sum'),
+    paddedTokens,
+    paddingEfficiency: realTokens / Math.max(1, paddedTokens),
+    meanBatchPaddingRatio: d('distillery_batch_padding_ratio_sum') / Math.max(1, d('distillery_batch_padding_ratio_count')),
+    cpuS: sumOf(after, 'distillery_process_cpu_seconds_total') - sumOf(before, 'distillery_process_cpu_seconds_total'),
+  };
+}
+
+async function runContender(c: Contender, files: ModelFiles, workloadFile: string): Promise<{ runs: RunRecord[]; inference?: InferenceConfig }> {
+  const server = startChild<{ port: number; inference?: InferenceConfig }>({ script: c.script, spec: c.spec, env: c.env, timeoutMs: 180_000 });
+  try {
+    const { port, inference } = await server.message;
+    const runs: RunRecord[] = [];
+    for (const concurrency of c.loads) {
+      const measureMs = concurrency === headline ? headlineMs : durationMs;
+      const spec: LoadSpec = {
+        url: `http://127.0.0.1:${port}/v1/classify`,
+        model: files.model,
+        workloadFile,
+        concurrency,
+        warmupMs,
+        durationMs: measureMs,
+        maxRequests: 200_000,
+        timeoutMs: 30_000,
+      };
+      const before = c.metrics ? await scrape(port) : undefined;
+      const load = await runChild<LoadResult>({ script: 'load-generator.ts', spec, timeoutMs: warmupMs + measureMs + 60_000 });
+      const after = c.metrics ? await scrape(port) : undefined;
+      const record: RunRecord = { contender: c.name, load, ...(before && after ? { server: serverSide(before, after, files.model, load.realTokens) } : {}) };
+      runs.push(record);
+      console.error(`  ${c.name} @${concurrency}: ${load.throughput.toFixed(0)} req/s, p50 ${load.overall.p50.toFixed(1)} ms, p99 ${load.overall.p99.toFixed(1)} ms${record.server ? `, padding ${(100 * record.server.paddingEfficiency).toFixed(1)}%` : ''}`);
+    }
+    return { runs, ...(inference ? { inference } : {}) };
+  } finally {
+    await server.stop();
+  }
+}
+
+async function main(): Promise<void> {
+  const started = performance.now();
+  const workDir = mkdtempSync(path.join(os.tmpdir(), 'distillery-bench-'));
+  try {
+    const files = await prepareModelFiles(args['model-dir'], args.model, workDir);
+    const tokenizer = await TextTokenizer.load(path.join(files.versionDir, 'tokenizer.json'));
+    const items = await buildWorkload(tokenizer, files.config.max_length, { seed, size });
+    const workloadFile = path.join(workDir, 'workload.json');
+    await fs.writeFile(workloadFile, JSON.stringify(items));
+    console.error(`model ${files.model} v${files.version} (max_length ${files.config.max_length}), ${items.length} requests, loads ${loads.join(',')}`);
+
+    const env = { ...settings };
+    const ourEnv: Record<string, string> = {
+      ...env,
+      MODEL_DIR: files.registryDir,
+      LOG_LEVEL: 'warn',
+      REGISTRY_WATCH: 'false',
+      REGISTRY_POLL_MS: '0',
+      JOBS_ENABLED: 'false',
+    };
+
+    let ideal: IdealResult = { rowsPerSecond: Number.NaN, seconds: 0, passes: 0, batches: 0, meanRows: Number.NaN, paddingEfficiency: Number.NaN };
+    if (only.has('ideal')) {
+      console.error('in-process limit ...');
+      ideal = await runChild<IdealResult>({
+        script: 'ideal.ts',
+        spec: { versionDir: files.versionDir, workloadFile, durationMs: idealMs } satisfies IdealSpec,
+        env,
+        timeoutMs: idealMs + 120_000,
+      });
+      console.error(`  ${ideal.rowsPerSecond.toFixed(0)} rows/s`);
+    }
+
+    const contenders: Contender[] = [
+      { key: 'distillery', name: OURS, script: 'servers/distillery.ts', spec: {}, env: ourEnv, loads, metrics: true },
+      { key: 'naive', name: NAIVE, script: 'servers/naive.ts', spec: { versionDir: files.versionDir }, env, loads, metrics: false },
+      { key: 'transformers', name: TRANSFORMERS, script: 'servers/transformers.ts', spec: { hfRoot: files.hfRoot, model: files.model }, env, loads, metrics: false },
+      { key: 'one-bucket', name: ONE_BUCKET, script: 'servers/distillery.ts', spec: {}, env: { ...ourEnv, BUCKETS: '512' }, loads: [headline], metrics: true },
+    ];
+    if (settings.BUCKETS !== undefined) {
+      const { BUCKETS: _tuned, ...defaults } = ourEnv;
+      contenders.push({ key: 'one-bucket', name: DEFAULT_BUCKETS, script: 'servers/distillery.ts', spec: {}, env: defaults, loads: [headline], metrics: true });
+    }
+
+    const runs: RunRecord[] = [];
+    let inference: InferenceConfig | undefined;
+    for (const c of contenders.filter((c) => only.has(c.key))) {
+      console.error(`${c.name} ...`);
+      const out = await runContender(c, files, workloadFile);
+      runs.push(...out.runs);
+      if (c.name === OURS) inference = out.inference;
+    }
+
+    const results: BenchResults = {
+      machine: {
+        cpus: os.availableParallelism(),
+        cpu: os.cpus()[0]?.model ?? '?',
+        memory: `${(os.totalmem() / 2 ** 30).toFixed(0)} GiB`,
+        node: process.version,
+        'onnxruntime-node': versionOf('onnxruntime-node'),
+        '@huggingface/transformers': versionOf('@huggingface/transformers'),
+      },
+      settings: {
+        ...settings,
+        ...(inference
+          ? {
+              SESSIONS_PER_MODEL: String(inference.sessionsPerModel),
+              INTRA_OP_THREADS: String(inference.intraOpThreads),
+              INTER_OP_THREADS: String(inference.interOpThreads),
+              BUCKETS: inference.buckets.join(','),
+              MAX_BATCH_TOKENS: String(inference.maxBatchTokens),
+              MAX_BATCH_ROWS: String(inference.maxBatchRows),
+              MAX_BATCH_DELAY_MS: String(inference.maxBatchDelayMs),
+            }
+          : {}),
+      },
+      workload: { seed, size, kinds: describeWorkload(items) },
+      headline,
+      ideal,
+      runs,
+    };
+    const goals = evaluateGoals(results);
+    const report = renderReport(results, goals);
+    console.log(report);
+    console.log(`\n(${((performance.now() - started) / 1000).toFixed(0)} s in all)`);
+    const out = args.out ?? path.join(BENCH_DIR, '../results', `serving-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
+    await fs.mkdir(path.dirname(out), { recursive: true });
+    await fs.writeFile(out, JSON.stringify({ ...results, goals }, null, 2));
+    await fs.writeFile(out.replace(/\.json$/, '.md'), `${report}\n`);
+    console.error(`results: ${out}`);
+  } finally {
+    rmSync(workDir, { recursive: true, force: true });
+  }
+}
+
+await main();
