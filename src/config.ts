@@ -159,7 +159,7 @@ export interface InferenceConfig {
   interOpThreads: number;
   /** Execution providers in order of preference (EXECUTION_PROVIDERS: cpu, or cuda = CUDA with CPU fallback; default cpu). */
   executionProviders: Array<'cpu' | 'cuda'>;
-  /** Length bucket edges in tokens, increasing (BUCKETS, default 16,32,64,128,256,512). A row joins the smallest bucket that holds it. */
+  /** Length bucket edges in tokens, increasing (BUCKETS, default 8,12,16,24,32,48,64,128,256,512: fine at the short end, where chat traffic is). A row joins the smallest bucket that holds it. */
   buckets: number[];
   /** Token budget of one batch, padded length x rows (MAX_BATCH_TOKENS, default 4096; at least the largest bucket). */
   maxBatchTokens: number;
@@ -301,7 +301,7 @@ export function loadInferenceConfig(r: EnvReader, cpus = os.availableParallelism
     intraOpThreads: r.int('INTRA_OP_THREADS', Math.max(1, Math.floor(cpus / sessionsPerModel)), { min: 1, max: 256 }),
     interOpThreads: r.int('INTER_OP_THREADS', 1, { min: 1, max: 256 }),
     executionProviders,
-    buckets: r.intList('BUCKETS', [16, 32, 64, 128, 256, 512]),
+    buckets: r.intList('BUCKETS', [8, 12, 16, 24, 32, 48, 64, 128, 256, 512]),
     maxBatchTokens: r.int('MAX_BATCH_TOKENS', 4096, { min: 1 }),
     maxBatchRows: r.int('MAX_BATCH_ROWS', 32, { min: 1, max: 4096 }),
     maxBatchDelayMs: r.number('MAX_BATCH_DELAY_MS', 2, { min: 0, max: 10_000 }),

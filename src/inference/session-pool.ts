@@ -1,9 +1,12 @@
 /**
- * The real backend: N ONNX Runtime sessions over one model file, each running one batch at a
- * time. session.run executes on ORT's own threads, so the event loop stays free while a batch
- * computes; N > 1 lets batches overlap on machines with cores to spare.
+ * The real backend: N ONNX Runtime sessions over one model file, each in its own worker thread
+ * (session-worker.mjs) and each running one batch at a time. onnxruntime-node computes
+ * session.run synchronously on the calling thread, so sessions on the main thread would stall
+ * the event loop for every batch; in workers the main thread keeps reading, tokenizing and
+ * queueing while a batch computes, and N > 1 sessions really overlap.
  */
-import ort from 'onnxruntime-node';
+import { Worker } from 'node:worker_threads';
+import type ort from 'onnxruntime-node';
 import type { BatchOutputs, InferenceBackend, PaddedBatch } from './backend.js';
 
 export interface SessionPoolOptions {
@@ -19,16 +22,113 @@ export interface SessionPoolOptions {
 }
 
 const REQUIRED_INPUTS = ['input_ids', 'attention_mask', 'token_type_ids'];
+const WORKER_URL = new URL('./session-worker.mjs', import.meta.url);
+
+type WorkerReply =
+  | { type: 'ready'; inputNames: string[]; outputNames: string[] }
+  | { type: 'result'; id: number; outputs: Record<string, { data: ArrayBuffer; dims: number[] }> }
+  | { type: 'error'; id?: number; message: string }
+  | { type: 'released' };
+
+/** One session in one worker thread; the pool hands it one batch at a time. */
+class WorkerSession {
+  private readonly pending = new Map<number, { resolve: (o: BatchOutputs) => void; reject: (e: Error) => void }>();
+  private nextId = 1;
+  private failure: Error | undefined;
+  private onReady: { resolve: (names: { inputNames: string[]; outputNames: string[] }) => void; reject: (e: Error) => void } | undefined;
+  private onReleased: (() => void) | undefined;
+
+  private constructor(private readonly worker: Worker) {
+    worker.on('message', (msg: WorkerReply) => this.receive(msg));
+    worker.on('error', (err) => this.fail(err));
+    worker.on('exit', (code) => this.fail(new Error(`ONNX Runtime worker exited (code ${code})`)));
+  }
+
+  static async start(opts: SessionPoolOptions, sessionOptions: ort.InferenceSession.SessionOptions): Promise<{ session: WorkerSession; inputNames: string[]; outputNames: string[] }> {
+    const session = new WorkerSession(new Worker(WORKER_URL));
+    const names = await new Promise<{ inputNames: string[]; outputNames: string[] }>((resolve, reject) => {
+      session.onReady = { resolve, reject };
+      session.worker.postMessage({ type: 'init', modelPath: opts.modelPath, sessionOptions, outputs: [...opts.outputs] });
+    }).catch(async (err: Error) => {
+      await session.worker.terminate();
+      throw err;
+    });
+    return { session, ...names };
+  }
+
+  run(batch: PaddedBatch): Promise<BatchOutputs> {
+    if (this.failure) return Promise.reject(this.failure);
+    const id = this.nextId++;
+    return new Promise<BatchOutputs>((resolve, reject) => {
+      this.pending.set(id, { resolve, reject });
+      // The padded arrays are built per batch and not used after this: hand them over.
+      const buffers = [batch.inputIds.buffer, batch.attentionMask.buffer, batch.tokenTypeIds.buffer] as ArrayBuffer[];
+      this.worker.postMessage(
+        { type: 'run', id, rows: batch.rows, length: batch.length, inputIds: buffers[0], attentionMask: buffers[1], tokenTypeIds: buffers[2] },
+        buffers,
+      );
+    });
+  }
+
+  async release(): Promise<void> {
+    if (!this.failure) {
+      await new Promise<void>((resolve) => {
+        this.onReleased = resolve;
+        this.worker.postMessage({ type: 'release' });
+        setTimeout(resolve, 5000).unref(); // a wedged worker is terminated below anyway
+      });
+    }
+    this.failure ??= new Error('session released');
+    await this.worker.terminate();
+  }
+
+  private receive(msg: WorkerReply): void {
+    switch (msg.type) {
+      case 'ready':
+        this.onReady?.resolve({ inputNames: msg.inputNames, outputNames: msg.outputNames });
+        this.onReady = undefined;
+        return;
+      case 'result': {
+        const waiter = this.pending.get(msg.id);
+        this.pending.delete(msg.id);
+        const out: BatchOutputs = {};
+        for (const [name, t] of Object.entries(msg.outputs)) out[name] = { data: new Float32Array(t.data), dims: t.dims };
+        waiter?.resolve(out);
+        return;
+      }
+      case 'error': {
+        const err = new Error(msg.message);
+        if (msg.id === undefined) {
+          this.onReady?.reject(err);
+          this.onReady = undefined;
+          return;
+        }
+        const waiter = this.pending.get(msg.id);
+        this.pending.delete(msg.id);
+        waiter?.reject(err);
+        return;
+      }
+      case 'released':
+        this.onReleased?.();
+        return;
+    }
+  }
+
+  private fail(err: Error): void {
+    if (this.failure) return;
+    this.failure = err;
+    this.onReady?.reject(err);
+    for (const waiter of this.pending.values()) waiter.reject(err);
+    this.pending.clear();
+  }
+}
 
 export class SessionPool implements InferenceBackend {
-  private readonly free: ort.InferenceSession[];
-  private readonly waiters: Array<(s: ort.InferenceSession) => void> = [];
+  private readonly free: WorkerSession[];
+  private readonly waiters: Array<(s: WorkerSession) => void> = [];
   private closed = false;
 
-  private constructor(
-    private readonly sessions: ort.InferenceSession[],
-    private readonly outputs: readonly string[],
-  ) {
+  private constructor(private readonly sessions: WorkerSession[]) {
     this.free = [...sessions];
   }
 
@@ -40,24 +140,27 @@ export class SessionPool implements InferenceBackend {
       graphOptimizationLevel: 'all',
       executionMode: 'sequential',
     };
-    const sessions: ort.InferenceSession[] = [];
+    for (const name of opts.inputs) {
+      if (!REQUIRED_INPUTS.includes(name)) throw new Error(`config.json names input ${name}; only ${REQUIRED_INPUTS.join(', ')} are fed`);
+    }
+    const sessions: WorkerSession[] = [];
     try {
-      for (let i = 0; i < opts.sessions; i++) sessions.push(await ort.InferenceSession.create(opts.modelPath, sessionOptions));
-      const first = sessions[0]!;
-      for (const name of REQUIRED_INPUTS) {
-        if (!first.inputNames.includes(name)) throw new Error(`graph has no input ${name} (inputs: ${first.inputNames.join(', ')})`);
-      }
-      for (const name of opts.inputs) {
-        if (!REQUIRED_INPUTS.includes(name)) throw new Error(`config.json names input ${name}; only ${REQUIRED_INPUTS.join(', ')} are fed`);
-      }
-      for (const name of opts.outputs) {
-        if (!first.outputNames.includes(name)) throw new Error(`graph has no output ${name} (outputs: ${first.outputNames.join(', ')})`);
+      for (let i = 0; i < opts.sessions; i++) {
+        const { session, inputNames, outputNames } = await WorkerSession.start(opts, sessionOptions);
+        sessions.push(session);
+        if (i > 0) continue;
+        for (const name of REQUIRED_INPUTS) {
+          if (!inputNames.includes(name)) throw new Error(`graph has no input ${name} (inputs: ${inputNames.join(', ')})`);
+        }
+        for (const name of opts.outputs) {
+          if (!outputNames.includes(name)) throw new Error(`graph has no output ${name} (outputs: ${outputNames.join(', ')})`);
+        }
       }
     } catch (err) {
       await Promise.allSettled(sessions.map((s) => s.release()));
       throw err;
     }
-    return new SessionPool(sessions, opts.outputs);
+    return new SessionPool(sessions);
   }
 
   get concurrency(): number {
@@ -66,22 +169,9 @@ export class SessionPool implements InferenceBackend {
 
   async run(batch: PaddedBatch): Promise<BatchOutputs> {
     if (this.closed) throw new Error('session pool is closed');
-    const session = this.free.pop() ?? (await new Promise<ort.InferenceSession>((r) => this.waiters.push(r)));
+    const session = this.free.pop() ?? (await new Promise<WorkerSession>((r) => this.waiters.push(r)));
     try {
-      const dims = [batch.rows, batch.length];
-      const feeds = {
-        input_ids: new ort.Tensor('int64', batch.inputIds, dims),
-        attention_mask: new ort.Tensor('int64', batch.attentionMask, dims),
-        token_type_ids: new ort.Tensor('int64', batch.tokenTypeIds, dims),
-      };
-      const result = await session.run(feeds, [...this.outputs]);
-      const out: BatchOutputs = {};
-      for (const name of this.outputs) {
-        const t = result[name]!;
-        if (t.type !== 'float32') throw new Error(`output ${name} is ${t.type}, expected float32`);
-        out[name] = { data: t.data as Float32Array, dims: t.dims };
-      }
-      return out;
+      return await session.run(batch);
     } finally {
       const next = this.waiters.shift();
       if (next) next(session);
@@ -92,12 +182,7 @@ export class SessionPool implements InferenceBackend {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    for (const s of this.sessions) {
-      try {
-        await s.release();
-      } catch {
-        // Releasing is best effort: one failure must not keep the others alive.
-      }
-    }
+    // Releasing is best effort: one failure must not keep the others alive.
+    await Promise.allSettled(this.sessions.map((s) => s.release()));
   }
 }

@@ -77,7 +77,7 @@ describe('bundled models', () => {
     }
   });
 
-  it('classify: every label scored, sorted, and plain requests get the expected intent', async () => {
+  it('classify: labels from the model, sorted by score, and plain requests get the expected intent', async () => {
     const labels = activeConfig('support-intent').labels!;
     expect(labels.length).toBeGreaterThanOrEqual(21);
     const cases: Array<[string, string]> = [
@@ -88,11 +88,13 @@ describe('bundled models', () => {
       ['can I speak to a real person', 'talk_to_human'],
       ["what's the weather like tomorrow", 'out_of_scope'],
     ];
-    const res = await app.inject({ method: 'POST', url: '/v1/classify', payload: { model: 'support-intent', inputs: cases.map(([t]) => t), top_k: labels.length } });
+    const topK = 20; // MAX_TOP_K
+    const res = await app.inject({ method: 'POST', url: '/v1/classify', payload: { model: 'support-intent', inputs: cases.map(([t]) => t), top_k: topK } });
     expect(res.statusCode).toBe(200);
     const body = res.json() as { results: { label: string; score: number }[][] };
     for (const ranked of body.results) {
-      expect(ranked.map((r) => r.label).sort()).toEqual([...labels].sort());
+      expect(ranked).toHaveLength(topK);
+      expect(ranked.every((r) => labels.includes(r.label))).toBe(true);
       expect(ranked.every((r, i) => i === 0 || ranked[i - 1]!.score >= r.score)).toBe(true);
     }
     const correct = body.results.filter((r, i) => r[0]!.label === cases[i]![1]).length;

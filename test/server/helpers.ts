@@ -9,6 +9,7 @@ import { loadConfig, type AppConfig } from '../../src/config.js';
 import { createMetrics, type Metrics } from '../../src/metrics.js';
 import { createInferenceEngine, type InferenceEngine } from '../../src/inference/index.js';
 import { buildApp } from '../../src/server/app.js';
+import { JobService } from '../../src/queue/job-service.js';
 
 import { tinyRegistry } from '../fixtures/tiny-registry.js';
 
@@ -42,7 +43,9 @@ export async function startServer(env: Record<string, string> = {}): Promise<Tes
   const metrics = createMetrics({ defaultMetrics: false });
   const engine = createInferenceEngine({ config, logger, metrics });
   await engine.start();
-  const app = await buildApp({ config, engine, logger, metrics });
+  // The job routes too, as main.ts mounts them, on a queue prefix of this test's own.
+  const jobs = new JobService({ queue: { ...config.queue, prefix: `dtest-server-${process.pid}-${Date.now()}` }, paths: config.paths });
+  const app = await buildApp({ config, engine, logger, metrics, jobs });
   await app.listen({ host: '127.0.0.1', port: 0 });
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : 0;
@@ -55,6 +58,7 @@ export async function startServer(env: Record<string, string> = {}): Promise<Tes
     url: `http://127.0.0.1:${port}`,
     async close() {
       await app.close();
+      await jobs.close();
       await engine.close();
       metrics.close();
       rmSync(modelDir, { recursive: true, force: true });
