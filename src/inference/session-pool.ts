@@ -61,12 +61,16 @@ class WorkerSession {
     const id = this.nextId++;
     return new Promise<BatchOutputs>((resolve, reject) => {
       this.pending.set(id, { resolve, reject });
-      // The padded arrays are built per batch and not used after this: hand them over.
-      const buffers = [batch.inputIds.buffer, batch.attentionMask.buffer, batch.tokenTypeIds.buffer] as ArrayBuffer[];
-      this.worker.postMessage(
-        { type: 'run', id, rows: batch.rows, length: batch.length, inputIds: buffers[0], attentionMask: buffers[1], tokenTypeIds: buffers[2] },
-        buffers,
-      );
+      // Copied, not transferred: the caller keeps its batch intact (a few tens of KB at most).
+      this.worker.postMessage({
+        type: 'run',
+        id,
+        rows: batch.rows,
+        length: batch.length,
+        inputIds: batch.inputIds,
+        attentionMask: batch.attentionMask,
+        tokenTypeIds: batch.tokenTypeIds,
+      });
     });
   }
 

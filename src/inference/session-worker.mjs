@@ -3,8 +3,8 @@
  * One ONNX Runtime session in its own worker thread. onnxruntime-node's session.run computes
  * synchronously on the calling thread (its promise only defers the start), so a session on the
  * main thread would freeze the event loop for the whole batch: no reading, tokenizing or
- * answering meanwhile, and batches that cannot fill. Here the main thread only posts padded
- * int64 buffers and receives float32 outputs, both transferred, not copied.
+ * answering meanwhile, and batches that cannot fill. Here the main thread only posts the padded
+ * int64 arrays (copied: small) and receives the float32 outputs (transferred).
  *
  * Messages in:  {type:'init', modelPath, sessionOptions, outputs} | {type:'run', id, rows, length,
  *               inputIds, attentionMask, tokenTypeIds} | {type:'release'}
@@ -34,9 +34,9 @@ port.on('message', async (msg) => {
       const dims = [msg.rows, msg.length];
       const result = await session.run(
         {
-          input_ids: new ort.Tensor('int64', new BigInt64Array(msg.inputIds), dims),
-          attention_mask: new ort.Tensor('int64', new BigInt64Array(msg.attentionMask), dims),
-          token_type_ids: new ort.Tensor('int64', new BigInt64Array(msg.tokenTypeIds), dims),
+          input_ids: new ort.Tensor('int64', msg.inputIds, dims),
+          attention_mask: new ort.Tensor('int64', msg.attentionMask, dims),
+          token_type_ids: new ort.Tensor('int64', msg.tokenTypeIds, dims),
         },
         outputs,
       );
