@@ -165,7 +165,7 @@ export interface InferenceConfig {
   maxBatchTokens: number;
   /** Rows in one batch at most (MAX_BATCH_ROWS, default 32). */
   maxBatchRows: number;
-  /** How long a partial batch may wait for more rows, in ms (MAX_BATCH_DELAY_MS, default 2; 0 = never wait). */
+  /** How long a partial batch may wait for more rows while another batch computes, in ms (MAX_BATCH_DELAY_MS, default 2; 0 = never wait). With every session idle a batch runs at once. */
   maxBatchDelayMs: number;
   /** Rows waiting per model version before new requests are refused with queue_full (MAX_QUEUED_ROWS, default 1024). */
   maxQueuedRows: number;

@@ -52,19 +52,31 @@ describe('Scheduler', () => {
     await s.close();
   });
 
-  it('waits at most max-delay for more rows, then runs a partial batch', async () => {
+  it('runs at once when every session is idle: a wait would be pure latency', async () => {
     const backend = fakeBackend();
+    const s = make(backend, { maxBatchDelayMs: 500 });
+    const t0 = performance.now();
+    await submit(s, [row(5)]);
+    expect(performance.now() - t0).toBeLessThan(250);
+    await s.close();
+  });
+
+  it('while a batch computes, a free session waits at most max-delay for more rows', async () => {
+    const backend = fakeBackend({ concurrency: 2, manual: true });
     const s = make(backend, { maxBatchDelayMs: 40 });
+    const first = submit(s, [row(5)]); // runs at once on one session and holds it
+    await tick(1);
     const t0 = performance.now();
     const a = submit(s, [row(5)]);
     await tick(10);
     const b = submit(s, [row(6)]);
-    await Promise.all([a, b]);
-    const waited = performance.now() - t0;
-    expect(backend.batches).toHaveLength(1); // both rows rode the same batch
-    expect(backend.batches[0]!.rows).toBe(2);
-    expect(waited).toBeGreaterThanOrEqual(35);
-    expect(waited).toBeLessThan(1000);
+    await tick(60);
+    expect(backend.batches).toHaveLength(2);
+    expect(backend.batches[1]!.rows).toBe(2); // a and b rode the same batch
+    expect(performance.now() - t0).toBeGreaterThanOrEqual(35);
+    backend.release();
+    backend.release();
+    await Promise.all([first, a, b]);
     await s.close();
   });
 
@@ -166,8 +178,8 @@ describe('Scheduler', () => {
 
   it('records queue wait, batch rows, tokens and padding ratio', async () => {
     const backend = fakeBackend();
-    const s = make(backend, { maxBatchDelayMs: 20 });
-    await Promise.all([submit(s, [row(4)]), submit(s, [row(8)])]);
+    const s = make(backend);
+    await submit(s, [row(4), row(8)]);
     const pad = await metrics.registry.getSingleMetricAsString('distillery_batch_padding_ratio');
     // 12 real tokens in 2 x 8 padded.
     expect(pad).toContain('distillery_batch_padding_ratio_sum{model="m",bucket="16"} 0.75');

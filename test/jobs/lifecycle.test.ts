@@ -138,6 +138,11 @@ describe('job lifecycle', () => {
     }, 30_000);
     expect(served.version).toBe(1);
     expect(served.results[0]![0]!.label).toBe('billing');
+    // The event stream replays the run: state changes with progress, the log, and the end.
+    const stream = await (await fetch(`${base}/v1/jobs/${id}/events`, { headers: { authorization: `Bearer ${ADMIN}` } })).text();
+    expect(stream).toMatch(/event: state\ndata: .*"progress":\{"stage":/);
+    expect(stream).toMatch(/event: log\ndata: .*stage teacher_finetune started/);
+    expect(stream).toMatch(/event: end\ndata: .*"state":"completed"/);
     const report = await fetch(`${base}/v1/jobs/${id}/report`, { headers: { authorization: `Bearer ${ADMIN}` } });
     expect(report.headers.get('content-type')).toMatch(/text\/html/);
     const html = await report.text();

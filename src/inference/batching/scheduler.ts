@@ -193,7 +193,9 @@ export class Scheduler {
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
     while (this.running < this.opts.backend.concurrency) {
-      const next = this.queue.nextBatch(performance.now(), this.closing);
+      // Waiting for fuller batches only pays while another batch computes: with every session
+      // idle, a wait is pure latency (rows pile up anyway while a batch runs).
+      const next = this.queue.nextBatch(performance.now(), this.closing || this.running === 0);
       if (!next) break;
       if ('waitMs' in next) {
         this.timer = setTimeout(this.pump, Math.max(1, Math.ceil(next.waitMs)));

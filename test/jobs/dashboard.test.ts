@@ -1,0 +1,34 @@
+/** The operators' queue dashboard (Bull Board) at /admin/queues: there, and behind the admin key. */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ADMIN_KEY, bearer, INFERENCE_KEY, startServer, type TestServer } from '../server/helpers.js';
+
+let s: TestServer;
+beforeAll(async () => {
+  s = await startServer({ API_KEYS: INFERENCE_KEY, ADMIN_API_KEYS: ADMIN_KEY });
+});
+afterAll(async () => {
+  await s?.close();
+});
+
+describe('/admin/queues', () => {
+  it('refuses callers without the admin key', async () => {
+    expect((await fetch(`${s.url}/admin/queues`)).status).toBe(401);
+    expect((await fetch(`${s.url}/admin/queues`, { headers: bearer(INFERENCE_KEY) })).status).toBe(403);
+    expect((await fetch(`${s.url}/admin/queues/api/queues`, { headers: bearer(INFERENCE_KEY) })).status).toBe(403);
+  });
+
+  it('serves the dashboard and its queue API to an admin', async () => {
+    const page = await fetch(`${s.url}/admin/queues`, { headers: bearer(ADMIN_KEY) });
+    expect(page.status).toBe(200);
+    expect(page.headers.get('content-type')).toMatch(/text\/html/);
+    const api = await fetch(`${s.url}/admin/queues/api/queues`, { headers: bearer(ADMIN_KEY) });
+    expect(api.status).toBe(200);
+    const body = (await api.json()) as { queues: Array<{ name: string }> };
+    expect(body.queues.map((q) => q.name)).toContain('distill');
+  });
+
+  it('is not part of the public API document', async () => {
+    const doc = (await (await fetch(`${s.url}/docs/json`)).json()) as { paths: Record<string, unknown> };
+    expect(Object.keys(doc.paths).some((p) => p.startsWith('/admin'))).toBe(false);
+  });
+});
