@@ -1,23 +1,28 @@
 /**
  * Work nobody will read is dropped: a client that hangs up, a deadline that passes, and
- * admission control refusing work beyond the queue bound. A long batch delay keeps requests
- * queued long enough to hang up on them deterministically.
+ * admission control refusing work beyond the queue bound. A backend that takes BATCH_MS per
+ * batch (standing in for ONNX Runtime: this tests the plumbing, the real models are exercised in
+ * bundled-models.test.ts) keeps requests queued behind a blocker long enough to act on them.
  */
 import http from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { fakeBackend } from '../inference/helpers.js';
 import { startServer, type TestServer } from './helpers.js';
 
 let s: TestServer;
-const BATCH_DELAY_MS = 300;
+const BATCH_MS = 300;
 
 beforeAll(async () => {
-  s = await startServer({
-    MAX_BATCH_DELAY_MS: String(BATCH_DELAY_MS),
-    MAX_BATCH_ROWS: '8',
-    MAX_QUEUED_ROWS: '8',
-    MAX_QA_WINDOWS: '8',
-  });
+  s = await startServer(
+    { MAX_BATCH_ROWS: '8', MAX_QUEUED_ROWS: '8', MAX_QA_WINDOWS: '8' },
+    { backendFactory: () => fakeBackend({ delayMs: BATCH_MS }) },
+  );
 });
+
+/** A request that holds the only session for BATCH_MS. */
+function blocker(): Promise<unknown> {
+  return s.app.inject({ method: 'POST', url: '/v1/classify', payload: { model: 'tiny-intent', inputs: ['hold the session'] } });
+}
 afterAll(async () => {
   await s?.close();
 });
@@ -38,37 +43,40 @@ async function waitFor(check: () => Promise<boolean>, timeoutMs = 3000): Promise
 
 describe('client disconnect', () => {
   it('aborts the queued engine work and answers nobody', async () => {
-    const dropped = () => metricValue('distillery_requests_dropped_total', { model: 'tiny-qa', reason: 'aborted' });
+    const dropped = () => metricValue('distillery_requests_dropped_total', { model: 'tiny-intent', reason: 'aborted' });
     const before = await dropped();
-    const body = JSON.stringify({ model: 'tiny-qa', inputs: [{ question: 'q', context: 'the start paris end' }] });
+    const holding = blocker();
+    const body = JSON.stringify({ model: 'tiny-intent', inputs: ['where is my order'] });
     const { port } = new URL(s.url);
     const req = http.request({
       host: '127.0.0.1',
       port: Number(port),
       method: 'POST',
-      path: '/v1/qa',
+      path: '/v1/classify',
       headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) },
     });
     let answered = false;
     req.on('response', () => (answered = true));
     req.on('error', () => {}); // our own hang-up
     req.end(body);
-    await new Promise((r) => setTimeout(r, BATCH_DELAY_MS / 3));
+    await new Promise((r) => setTimeout(r, BATCH_MS / 3));
     req.destroy();
+    await holding;
 
     await waitFor(async () => (await dropped()) === before + 1);
     expect(answered).toBe(false);
     // Recorded as 499 (client closed request) under the route pattern.
     const exposition = await s.metrics.registry.metrics();
-    expect(exposition).toMatch(/distillery_http_request_duration_seconds_count\{route="\/v1\/qa",method="POST",status="499"\} 1/);
+    expect(exposition).toMatch(/distillery_http_request_duration_seconds_count\{route="\/v1\/classify",method="POST",status="499"\} 1/);
     // The server is fine afterwards.
-    const ok = await s.app.inject({ method: 'POST', url: '/v1/qa', payload: JSON.parse(body) });
+    const ok = await s.app.inject({ method: 'POST', url: '/v1/classify', payload: JSON.parse(body) });
     expect(ok.statusCode).toBe(200);
   });
 });
 
 describe('deadline', () => {
   it('answers 504 when x-request-deadline-ms passes before the work is done', async () => {
+    const holding = blocker();
     const res = await s.app.inject({
       method: 'POST',
       url: '/v1/classify',
@@ -79,6 +87,7 @@ describe('deadline', () => {
     expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
     expect(res.json()).toMatchObject({ status: 504, title: 'Deadline exceeded', detail: expect.stringContaining('20 ms') });
     expect(await metricValue('distillery_requests_dropped_total', { model: 'tiny-intent', reason: 'deadline' })).toBeGreaterThan(0);
+    await holding;
   });
 });
 

@@ -7,7 +7,7 @@ import type { FastifyInstance } from 'fastify';
 import { pino } from 'pino';
 import { loadConfig, type AppConfig } from '../../src/config.js';
 import { createMetrics, type Metrics } from '../../src/metrics.js';
-import { createInferenceEngine, type InferenceEngine } from '../../src/inference/index.js';
+import { type CreateEngineOptions, createInferenceEngine, type InferenceEngine } from '../../src/inference/index.js';
 import { buildApp } from '../../src/server/app.js';
 import { JobService } from '../../src/queue/job-service.js';
 
@@ -30,7 +30,10 @@ export interface TestServer {
 }
 
 /** Starts the engine (load + warm) and the app on a free port, as main.ts does. */
-export async function startServer(env: Record<string, string> = {}): Promise<TestServer> {
+export async function startServer(
+  env: Record<string, string> = {},
+  opts: Pick<CreateEngineOptions, 'backendFactory'> = {},
+): Promise<TestServer> {
   const modelDir = tinyRegistry();
   const config = loadConfig({
     MODEL_DIR: modelDir,
@@ -41,7 +44,7 @@ export async function startServer(env: Record<string, string> = {}): Promise<Tes
   });
   const logger = pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
   const metrics = createMetrics({ defaultMetrics: false });
-  const engine = createInferenceEngine({ config, logger, metrics });
+  const engine = createInferenceEngine({ config, logger, metrics, ...opts });
   await engine.start();
   // The job routes too, as main.ts mounts them, on a queue prefix of this test's own.
   const jobs = new JobService({ queue: { ...config.queue, prefix: `dtest-server-${process.pid}-${Date.now()}` }, paths: config.paths });

@@ -46,7 +46,7 @@ async function setup(task: 'classification' | 'qa') {
     student: { layers: 2, hidden: 64, heads: 2, intermediate: 128 },
     stages: {
       // classification leaves enabled at "auto": init-model's checkpoint has no trained head.
-      teacher_finetune: { ...(task === 'qa' ? { enabled: true } : {}), epochs: task === 'qa' ? 6 : 4, batch_size: 16, lr: 1e-3 },
+      teacher_finetune: { ...(task === 'qa' ? { enabled: true } : {}), epochs: 6, batch_size: 16, lr: 1e-3 },
       task_distill: { epochs: task === 'qa' ? 8 : 5, batch_size: 16, lr: 2e-3 },
       qat: { epochs: 2, batch_size: 16, lr: 1e-4, recalibrate_every: 20 },
     },
