@@ -93,3 +93,12 @@ def test_task_head_is_optional_only_when_asked(tmp_path, tokenizer):
     assert not ckpt.has_task_head("qa")
     qa = ckpt_io.build_from_checkpoint(ckpt, "qa")  # head initialized, encoder loaded
     assert torch.equal(qa.bert.pooler.dense.weight, model.bert.pooler.dense.weight)
+
+
+def test_a_checkpoint_saved_without_its_head_reads_as_untrained(tmp_path, tokenizer):
+    # init-model saves this way, so teacher_finetune "auto" fine-tunes a random teacher.
+    model = _model(tokenizer)
+    ckpt_io.save_checkpoint(model, tokenizer, str(tmp_path / "bare"), with_task_head=False)
+    ckpt_io.save_checkpoint(model, tokenizer, str(tmp_path / "full"))
+    assert not ckpt_io.read_checkpoint(str(tmp_path / "bare")).has_task_head("classification")
+    assert ckpt_io.read_checkpoint(str(tmp_path / "full")).has_task_head("classification")
