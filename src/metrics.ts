@@ -179,3 +179,60 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
     },
   };
 }
+
+/** Metrics of a training worker (npm run worker), exposed on its own /metrics listener. */
+export interface WorkerMetrics {
+  readonly registry: Registry;
+  /** Jobs that reached a final state: completed, failed, cancelled. */
+  readonly jobs: Counter<'type' | 'state'>;
+  readonly jobDuration: Histogram<'type' | 'state'>;
+  /** The running trainer's latest optimisation step rate, by stage. */
+  readonly stepRate: Gauge<'stage'>;
+}
+
+export interface WorkerMetricsOptions {
+  /** Job counts by BullMQ state, read at scrape time; a rejection keeps the last values. */
+  queueDepth: () => Promise<Record<string, number>>;
+}
+
+export function createWorkerMetrics({ queueDepth }: WorkerMetricsOptions): WorkerMetrics {
+  const registry = new Registry();
+  const p = METRIC_PREFIX;
+  collectDefaultMetrics({ register: registry, prefix: p });
+  new Gauge({
+    name: `${p}job_queue_depth`,
+    help: 'Jobs in the distillation queue by BullMQ state',
+    labelNames: ['state'],
+    registers: [registry],
+    async collect() {
+      try {
+        for (const [state, n] of Object.entries(await queueDepth())) this.set({ state }, n);
+      } catch {
+        // Redis down: keep the last values rather than failing the scrape.
+      }
+    },
+  });
+  return {
+    registry,
+    jobs: new Counter({
+      name: `${p}jobs_total`,
+      help: 'Jobs that reached a final state, by type and state (completed, failed, cancelled)',
+      labelNames: ['type', 'state'],
+      registers: [registry],
+    }),
+    jobDuration: new Histogram({
+      name: `${p}job_duration_seconds`,
+      help: 'Wall time of a job attempt from start to final state',
+      labelNames: ['type', 'state'],
+      // 10 s .. ~1 day, geometric: tiny smoke jobs to full distillation runs.
+      buckets: geometricBuckets(10, 2, 14),
+      registers: [registry],
+    }),
+    stepRate: new Gauge({
+      name: `${p}trainer_steps_per_second`,
+      help: "The running trainer's latest optimisation step rate, by stage",
+      labelNames: ['stage'],
+      registers: [registry],
+    }),
+  };
+}

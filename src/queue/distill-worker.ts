@@ -19,7 +19,7 @@ import { CANCELLED_REASON, type DistillJobData, type HistoryPoint, type JobProgr
 import { publishModelEvent } from './model-events.js';
 import { queueNames, type QueueNames } from './names.js';
 import { createRedis } from './redis-connection.js';
-import type { WorkerMetrics } from './worker-metrics.js';
+import type { WorkerMetrics } from '../metrics.js';
 
 const HISTORY_CAP = 5000;
 /** Progress is forwarded at most this often per job; the trainer may report every step. */

@@ -6,45 +6,30 @@
 import { createServer, type Server } from 'node:http';
 import { Queue } from 'bullmq';
 import { pino } from 'pino';
-import { collectDefaultMetrics, Gauge, Registry } from 'prom-client';
 import { loadConfigOrExit } from '../config.js';
-import { METRIC_PREFIX } from '../metrics.js';
+import { createWorkerMetrics } from '../metrics.js';
 import { DistillWorker } from './distill-worker.js';
 import { queueNames } from './names.js';
 import { createRedis } from './redis-connection.js';
-import { createWorkerMetrics } from './worker-metrics.js';
 
 async function main(): Promise<void> {
   const config = loadConfigOrExit();
   const logger = pino({ level: config.server.logLevel, base: { service: 'distillery-worker' } });
-  const registry = new Registry();
-  collectDefaultMetrics({ register: registry, prefix: METRIC_PREFIX });
-  const metrics = createWorkerMetrics(registry, METRIC_PREFIX);
-
   const names = queueNames(config.queue.prefix);
   const countsQueue = new Queue(names.queue, {
     connection: createRedis(config.queue.redisUrl, 'api', () => undefined),
     prefix: names.bullPrefix,
   });
   countsQueue.on('error', () => undefined);
-  new Gauge({
-    name: `${METRIC_PREFIX}job_queue_depth`,
-    help: 'Jobs in the distillation queue by BullMQ state',
-    labelNames: ['state'],
-    registers: [registry],
-    async collect() {
-      try {
-        // A scrape must not hang on a dead Redis: Prometheus would take the worker for down.
-        const counts = await Promise.race([
-          countsQueue.getJobCounts('waiting', 'delayed', 'prioritized', 'active', 'completed', 'failed'),
-          new Promise<never>((_, reject) => setTimeout(() => reject(new Error('redis timeout')), 1000).unref()),
-        ]);
-        for (const [state, n] of Object.entries(counts)) this.set({ state }, n);
-      } catch {
-        // Redis down: keep the last values rather than failing the scrape.
-      }
-    },
+  const metrics = createWorkerMetrics({
+    // A scrape must not hang on a dead Redis: Prometheus would take the worker for down.
+    queueDepth: () =>
+      Promise.race([
+        countsQueue.getJobCounts('waiting', 'delayed', 'prioritized', 'active', 'completed', 'failed'),
+        new Promise<never>((_, reject) => setTimeout(() => reject(new Error('redis timeout')), 1000).unref()),
+      ]),
   });
+  const { registry } = metrics;
 
   const worker = new DistillWorker({ queue: config.queue, paths: config.paths, trainer: config.trainer, logger, metrics });
   const server: Server = createServer((req, res) => {
