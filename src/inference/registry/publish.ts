@@ -41,9 +41,11 @@ export async function listVersionNumbers(modelDir: string, model: string): Promi
     .sort((a, b) => a - b);
 }
 
-export async function writeModelState(modelDir: string, model: string, active: number): Promise<void> {
+/** The one writer of state.json: replaced atomically, so readers see the old or the new version. */
+export async function writeModelState(modelDir: string, model: string, active: number): Promise<ModelState> {
   const state: ModelState = { active, updated_at: new Date().toISOString() };
   await writeJsonAtomic(path.join(modelDir, model, 'state.json'), state);
+  return state;
 }
 
 async function fsyncFile(file: string): Promise<void> {

@@ -6,8 +6,7 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { ModelNotFoundError, VersionNotFoundError } from '../errors.js';
-import { writeJsonAtomic } from './atomic.js';
-import { listVersionNumbers, sha256File } from './publish.js';
+import { listVersionNumbers, sha256File, writeModelState } from './publish.js';
 import { type Manifest, MODEL_NAME_RE, type ModelState, type ServingConfig } from './types.js';
 
 export function isValidModelName(name: string): boolean {
@@ -125,8 +124,6 @@ export class RegistryReader {
   async activate(model: string, version: number): Promise<ModelState> {
     const versions = await this.listVersions(model);
     if (!versions.includes(version)) throw new VersionNotFoundError(model, version);
-    const state: ModelState = { active: version, updated_at: new Date().toISOString() };
-    await writeJsonAtomic(path.join(this.modelDir(model), 'state.json'), state);
-    return state;
+    return writeModelState(this.root, model, version);
   }
 }
