@@ -22,6 +22,8 @@ export interface IdealSpec {
 }
 
 export interface IdealResult {
+  /** The thread layout it ran with (set by the driver). */
+  layout?: string;
   rowsPerSecond: number;
   seconds: number;
   passes: number;
@@ -60,6 +62,8 @@ if (import.meta.filename === process.argv[1]) {
     sessions: inference.sessionsPerModel,
     intraOpThreads: inference.intraOpThreads,
     interOpThreads: inference.interOpThreads,
+    intraOpSpinning: inference.intraOpSpinning,
+    niceness: inference.sessionThreadNiceness,
     executionProviders: inference.executionProviders,
     inputs: config.inputs,
     outputs: config.outputs,

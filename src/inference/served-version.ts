@@ -94,6 +94,8 @@ export class ServedVersion {
           sessions: inf.sessionsPerModel,
           intraOpThreads: inf.intraOpThreads,
           interOpThreads: inf.interOpThreads,
+          intraOpSpinning: inf.intraOpSpinning,
+          niceness: inf.sessionThreadNiceness,
           executionProviders: inf.executionProviders,
           inputs: opts.config.inputs,
           outputs: opts.config.outputs,

@@ -14,11 +14,29 @@ export interface SessionPoolOptions {
   sessions: number;
   intraOpThreads: number;
   interOpThreads: number;
+  /** Intra-op threads busy-wait between operators (see InferenceConfig.intraOpSpinning). */
+  intraOpSpinning: boolean;
+  /** Nice value for the session threads, 0 = unchanged (see InferenceConfig.sessionThreadNiceness). */
+  niceness: number;
   executionProviders: ReadonlyArray<'cpu' | 'cuda'>;
   /** Names of the graph's inputs, checked against the file: input_ids, attention_mask, token_type_ids. */
   inputs: readonly string[];
   /** Outputs to fetch, checked against the file. */
   outputs: readonly string[];
+}
+
+/** The session options every session of a pool gets (also what bench contenders use). */
+export function ortSessionOptions(opts: Pick<SessionPoolOptions, 'executionProviders' | 'intraOpThreads' | 'interOpThreads' | 'intraOpSpinning'>): ort.InferenceSession.SessionOptions {
+  const spin = opts.intraOpSpinning ? '1' : '0';
+  return {
+    executionProviders: [...opts.executionProviders],
+    intraOpNumThreads: opts.intraOpThreads,
+    interOpNumThreads: opts.interOpThreads,
+    graphOptimizationLevel: 'all',
+    executionMode: 'sequential',
+    // Session config entries (onnxruntime_session_options_config_keys.h), passed as strings.
+    extra: { session: { intra_op: { allow_spinning: spin }, inter_op: { allow_spinning: spin } } },
+  };
 }
 
 const REQUIRED_INPUTS = ['input_ids', 'attention_mask', 'token_type_ids'];
@@ -48,7 +66,7 @@ class WorkerSession {
     const session = new WorkerSession(new Worker(WORKER_URL));
     const names = await new Promise<{ inputNames: string[]; outputNames: string[] }>((resolve, reject) => {
       session.onReady = { resolve, reject };
-      session.worker.postMessage({ type: 'init', modelPath: opts.modelPath, sessionOptions, outputs: [...opts.outputs] });
+      session.worker.postMessage({ type: 'init', modelPath: opts.modelPath, sessionOptions, outputs: [...opts.outputs], niceness: opts.niceness });
     }).catch(async (err: Error) => {
       await session.worker.terminate();
       throw err;
@@ -137,13 +155,7 @@ export class SessionPool implements InferenceBackend {
   }
 
   static async create(opts: SessionPoolOptions): Promise<SessionPool> {
-    const sessionOptions: ort.InferenceSession.SessionOptions = {
-      executionProviders: [...opts.executionProviders],
-      intraOpNumThreads: opts.intraOpThreads,
-      interOpNumThreads: opts.interOpThreads,
-      graphOptimizationLevel: 'all',
-      executionMode: 'sequential',
-    };
+    const sessionOptions = ortSessionOptions(opts);
     for (const name of opts.inputs) {
       if (!REQUIRED_INPUTS.includes(name)) throw new Error(`config.json names input ${name}; only ${REQUIRED_INPUTS.join(', ')} are fed`);
     }

@@ -6,17 +6,37 @@
  * answering meanwhile, and batches that cannot fill. Here the main thread only posts the padded
  * int64 arrays (copied: small) and receives the float32 outputs (transferred).
  *
- * Messages in:  {type:'init', modelPath, sessionOptions, outputs} | {type:'run', id, rows, length,
+ * Messages in:  {type:'init', modelPath, sessionOptions, outputs, niceness} | {type:'run', id, rows, length,
  *               inputIds, attentionMask, tokenTypeIds} | {type:'release'}
  * Messages out: {type:'ready', inputNames, outputNames} | {type:'result', id, outputs} |
  *               {type:'error', id?, message} | {type:'released'}
  * Plain JavaScript so it loads in any runtime (tsx, vitest, a compiled image) without a loader.
  */
+import { readlinkSync } from 'node:fs';
+import os from 'node:os';
 import { parentPort } from 'node:worker_threads';
 import ort from 'onnxruntime-node';
 
 if (!parentPort) throw new Error('session-worker.mjs must run in a worker thread');
 const port = parentPort;
+
+/**
+ * Lower this thread's CPU priority (Linux: a thread id is a valid setpriority target). Done
+ * before the session exists, so ONNX Runtime's own pool threads inherit it. Best effort: where
+ * it is not possible the session runs at normal priority.
+ * @param {number} niceness
+ * @returns {boolean} whether it was applied
+ */
+function lowerPriority(niceness) {
+  if (!niceness || process.platform !== 'linux') return false;
+  try {
+    const tid = Number(readlinkSync('/proc/thread-self').split('/').pop());
+    os.setPriority(tid, niceness);
+    return true;
+  } catch {
+    return false;
+  }
+}
 
 /** @type {import('onnxruntime-node').InferenceSession | undefined} */
 let session;
@@ -26,9 +46,10 @@ let outputs = [];
 port.on('message', async (msg) => {
   try {
     if (msg.type === 'init') {
+      const niced = lowerPriority(msg.niceness);
       session = await ort.InferenceSession.create(msg.modelPath, msg.sessionOptions);
       outputs = msg.outputs;
-      port.postMessage({ type: 'ready', inputNames: [...session.inputNames], outputNames: [...session.outputNames] });
+      port.postMessage({ type: 'ready', inputNames: [...session.inputNames], outputNames: [...session.outputNames], niced });
     } else if (msg.type === 'run') {
       if (!session) throw new Error('session not initialised');
       const dims = [msg.rows, msg.length];
