@@ -102,6 +102,12 @@ export const StudentShape = Type.Object(
       default: null,
       description: 'low-rank feed-forward: W (h x I) becomes U (h x r) V (r x I); null keeps it full',
     }),
+    dropout: Type.Number({
+      minimum: 0,
+      exclusiveMaximum: 1,
+      default: 0.1,
+      description: "hidden and attention dropout while the student trains (BERT's 0.1); 0 suits short runs that underfit rather than overfit",
+    }),
   },
   { additionalProperties: false, default: {} },
 );

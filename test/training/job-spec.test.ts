@@ -48,7 +48,7 @@ afterAll(async () => {
 describe('job spec', () => {
   it('fills the defaults of the method document', () => {
     const spec = parseJobSpec(baseSpec());
-    expect(spec.student).toEqual({ layers: 4, hidden: 312, heads: 4, intermediate: 1200, ffn_rank: null });
+    expect(spec.student).toEqual({ layers: 4, hidden: 312, heads: 4, intermediate: 1200, ffn_rank: null, dropout: 0.1 });
     expect(spec.stages.task_distill.temperature).toBe(2);
     expect(spec.stages.task_distill.weights).toBe('dynamic');
     expect(spec.stages.general_distill).toMatchObject({ batch_size: 256, lr: 3e-5, temperature: 5, epochs: 3 });

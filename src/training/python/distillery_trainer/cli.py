@@ -40,6 +40,7 @@ def _parser() -> argparse.ArgumentParser:
     init.add_argument("--intermediate", type=int, required=True)
     init.add_argument("--ffn-rank", type=int, default=None)
     init.add_argument("--max-position", type=int, default=512)
+    init.add_argument("--dropout", type=float, default=0.1, help="hidden and attention dropout the checkpoint's config records (used when it is fine-tuned)")
     init.add_argument("--seed", type=int, default=42)
     init.add_argument("--no-lowercase", action="store_true")
     init.add_argument("--mlm-head", action="store_true", help="also write cls.predictions.* (for MLM augmentation)")
@@ -143,7 +144,10 @@ def cmd_init_model(args: argparse.Namespace, events: EventWriter) -> int:
         vocab_size=len(tokenizer.id_to_token), hidden_size=args.hidden, num_hidden_layers=args.layers,
         num_attention_heads=args.heads, intermediate_size=args.intermediate, max_position_embeddings=args.max_position,
         ffn_rank=args.ffn_rank, id2label=dict(enumerate(labels)), pad_token_id=tokenizer.pad_id,
+        hidden_dropout_prob=args.dropout, attention_probs_dropout_prob=args.dropout,
     )
+    if not 0.0 <= args.dropout < 1.0:
+        raise InvalidInputError(f"--dropout must be in [0, 1), got {args.dropout}")
     config.validate()
     torch.manual_seed(args.seed)
     model = BertForDistillation(config, args.task, with_mlm_head=args.mlm_head)

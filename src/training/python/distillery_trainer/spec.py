@@ -57,6 +57,8 @@ class StudentShape:
     heads: int
     intermediate: int
     ffn_rank: Optional[int]
+    # Hidden and attention-probability dropout while the student trains (BERT's 0.1 by default).
+    dropout: float = 0.1
 
 
 @dataclass
@@ -187,6 +189,9 @@ def parse_spec(raw: Dict[str, Any], file: str = "spec") -> Spec:
     if max_steps is not None and max_steps <= 0:
         raise InvalidInputError("spec field max_steps_per_stage must be positive or null", file=file)
     ffn_rank = student.get("ffn_rank", (int,), nullable=True)
+    dropout = student.number("dropout", default=0.1)
+    if not 0.0 <= dropout < 1.0:
+        raise InvalidInputError(f"spec field student.dropout must be in [0, 1), got {dropout}", file=file)
     device = r.get("device", (str,))
     precision = r.get("precision", (str,))
     if device not in ("auto", "cuda", "cpu"):
@@ -213,6 +218,7 @@ def parse_spec(raw: Dict[str, Any], file: str = "spec") -> Spec:
             heads=student.positive("heads"),
             intermediate=student.positive("intermediate"),
             ffn_rank=student.positive("ffn_rank") if ffn_rank is not None else None,
+            dropout=dropout,
         ),
         stages={name: _stage(stages, name) for name in STAGES if name != "export"},
         device=device,

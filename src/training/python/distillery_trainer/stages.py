@@ -146,6 +146,7 @@ class Pipeline:
             vocab_size=t.vocab_size, hidden_size=s.hidden, num_hidden_layers=s.layers, num_attention_heads=s.heads,
             intermediate_size=s.intermediate, max_position_embeddings=t.max_position_embeddings,
             type_vocab_size=t.type_vocab_size, layer_norm_eps=t.layer_norm_eps, ffn_rank=s.ffn_rank,
+            hidden_dropout_prob=s.dropout, attention_probs_dropout_prob=s.dropout,
             id2label=self.id2label, pad_token_id=self.tokenizer.pad_id,
         )
 

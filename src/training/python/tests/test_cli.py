@@ -1,7 +1,12 @@
 import io
 import json
 
+import pytest
+from conftest import run_cli
+
 from distillery_trainer import cli
+from distillery_trainer.errors import InvalidInputError
+from distillery_trainer.events import EventWriter
 
 
 def _run(monkeypatch, capsys, fn):
@@ -31,3 +36,35 @@ def test_spec_field_errors_name_the_field(capsys, tmp_path):
     code = cli.main(["train", "--spec", str(spec), "--work-dir", str(tmp_path / "w")])
     event = json.loads(capsys.readouterr().out.splitlines()[-1])
     assert code == 2 and event["message"] == "spec field data is missing" and event["file"] == str(spec)
+
+
+def test_init_model_records_the_dropout_it_was_given(tmp_path, vocab_file):
+    out = str(tmp_path / "teacher")
+    result = run_cli(["init-model", "--out", out, "--vocab", vocab_file, "--task", "qa", "--layers", "1", "--hidden", "32",
+                      "--heads", "2", "--intermediate", "64", "--dropout", "0"])
+    assert result.returncode == 0, result.stderr
+    config = json.loads((tmp_path / "teacher" / "config.json").read_text())
+    assert config["hidden_dropout_prob"] == 0.0 and config["attention_probs_dropout_prob"] == 0.0
+    bad = run_cli(["init-model", "--out", str(tmp_path / "t2"), "--vocab", vocab_file, "--task", "qa", "--layers", "1",
+                   "--hidden", "32", "--heads", "2", "--intermediate", "64", "--dropout", "1.5"])
+    assert bad.returncode == 2 and "--dropout must be in [0, 1)" in bad.stdout
+
+
+def test_student_dropout_reaches_the_student_and_is_bounded(make_spec, tmp_path):
+    from distillery_trainer.spec import load_spec
+    from distillery_trainer.stages import Pipeline
+
+    student = {"layers": 2, "hidden": 64, "heads": 2, "intermediate": 96, "ffn_rank": None}
+    spec = load_spec(make_spec(student={**student, "dropout": 0.0}))
+    assert spec.student.dropout == 0.0
+    assert load_spec(make_spec(student=student)).student.dropout == 0.1  # BERT's default when not given
+    from distillery_trainer import checkpoint as ckpt_io
+
+    pipeline = Pipeline(spec, str(tmp_path / "work"), EventWriter(io.StringIO()))
+    pipeline.teacher_ckpt = ckpt_io.read_checkpoint(spec.teacher_path)
+    pipeline.tokenizer = pipeline.teacher_ckpt.tokenizer
+    pipeline.labels = None
+    config = pipeline.student_config()
+    assert config.hidden_dropout_prob == 0.0 and config.attention_probs_dropout_prob == 0.0
+    with pytest.raises(InvalidInputError, match=r"student.dropout must be in \[0, 1\)"):
+        load_spec(make_spec(student={**student, "dropout": 1.0}))
