@@ -118,10 +118,34 @@ def _optimizer(modules: Dict[str, nn.Module], cfg: LoopConfig) -> torch.optim.Op
     return torch.optim.AdamW([g for g in groups if g["params"]], lr=cfg.lr)
 
 
-def data_order(n: int, seed: int, stage: str, epoch: int) -> List[int]:
+# Rows sorted by length within windows of this many batches (see data_order).
+LENGTH_GROUP_BATCHES = 50
+
+
+def data_order(n: int, seed: int, stage: str, epoch: int, lengths: Optional[Sequence[int]] = None, batch_size: int = 0) -> List[int]:
+    """A seeded shuffle of range(n) for one epoch of one stage.
+
+    With `lengths` and `batch_size`, rows of similar length share a batch: the shuffle is cut into
+    windows of LENGTH_GROUP_BATCHES batches, each window sorted by length and cut into batches, and
+    the batches shuffled. Batches pad to their longest row, so on short texts this about halves the
+    padded tokens of a random order (the serving side's length buckets, applied to training), while
+    each batch still draws from a random window of the data.
+    """
     g = torch.Generator()
     g.manual_seed(seed * 1000003 + STAGE_SEEDS.get(stage, 0) * 1009 + epoch)
-    return torch.randperm(n, generator=g).tolist()
+    order = torch.randperm(n, generator=g).tolist()
+    if lengths is None or batch_size <= 1:
+        return order
+    window = batch_size * LENGTH_GROUP_BATCHES
+    batches: List[List[int]] = []
+    for start in range(0, n, window):
+        chunk = sorted(order[start : start + window], key=lambda i: lengths[i])
+        batches += [chunk[k : k + batch_size] for k in range(0, len(chunk), batch_size)]
+    # Only the last window can end in a short batch; it stays last, so that cutting the order into
+    # consecutive runs of batch_size (iterate_batches) gives back exactly these batches.
+    full = len(batches) - (1 if len(batches[-1]) < batch_size else 0)
+    shuffled = torch.randperm(full, generator=g).tolist() + list(range(full, len(batches)))
+    return [i for b in shuffled for i in batches[b]]
 
 
 def iterate_batches(features: Sequence[Feature], batch_size: int, pad_id: int, task: str, order: Optional[Sequence[int]] = None):
@@ -153,6 +177,7 @@ def run_loop(
     if not features:
         raise InvalidInputError(f"stage {cfg.stage} has no training examples")
     per_epoch, total = total_steps(len(features), cfg)
+    lengths = [len(f.input_ids) for f in features]
     warmup = int(cfg.warmup_ratio * total)
     optimizer = _optimizer(modules, cfg)
     scaler = rt.grad_scaler()
@@ -203,7 +228,7 @@ def run_loop(
     for epoch in range(step // per_epoch + 1, math.ceil(cfg.epochs) + 1):
         if step >= total:
             break
-        order = data_order(len(features), rt.seed, cfg.stage, epoch)
+        order = data_order(len(features), rt.seed, cfg.stage, epoch, lengths, cfg.batch_size)
         skip = step - (epoch - 1) * per_epoch
         for index, batch in enumerate(iterate_batches(features, cfg.batch_size, cfg.pad_id, cfg.task, order)):
             if index < skip:
@@ -247,5 +272,5 @@ def run_loop(
     if evaluated_at != step:
         run_eval()
     history["steps"] = step
-    history["seconds"] = history.get("seconds", 0.0) + (time.monotonic() - started)
+    # history["seconds"] is the whole stage's (evaluations included): Pipeline.run adds it.
     return step

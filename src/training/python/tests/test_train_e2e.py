@@ -61,6 +61,16 @@ def test_full_pipeline_events_and_exit_code(full_run):
     assert summary["stages"] == STAGES
 
 
+def test_stage_seconds_add_up_to_no_more_than_the_run(full_run):
+    _, _, work, elapsed = full_run
+    with open(os.path.join(work, "checkpoints", "state.json")) as f:
+        history = json.load(f)["history"]
+    seconds = [h["seconds"] for h in history.values()]
+    assert history["teacher_finetune"]["seconds"] > 0
+    # Each stage's time is counted once (it once was twice: by the loop and by the stage runner).
+    assert sum(seconds) <= elapsed, history
+
+
 def test_output_files(full_run):
     _, events, work, _ = full_run
     out = os.path.join(work, "output")
