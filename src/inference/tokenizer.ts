@@ -59,6 +59,13 @@ export class TextTokenizer {
     }));
   }
 
+  /** Token ids only (classification needs no offsets: skips mapping them to UTF-16). */
+  async encodeIds(texts: readonly string[]): Promise<number[][]> {
+    if (texts.length === 0) return [];
+    const encodings = await this.tok.encodeBatch([...texts], { addSpecialTokens: false });
+    return encodings.map((enc) => enc.getIds());
+  }
+
   /** `[CLS] a [SEP]` or `[CLS] a [SEP] b [SEP]` with BERT token type ids. */
   assemble(a: readonly number[], b?: readonly number[]): RowInput {
     const inputIds = [this.clsId, ...a, this.sepId];

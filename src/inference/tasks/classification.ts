@@ -36,11 +36,11 @@ export async function buildClassificationRows(tok: TextTokenizer, inputs: readon
       pairAt.push(undefined);
     }
   }
-  const segments = await tok.encodeSegments(texts);
+  const ids = await tok.encodeIds(texts);
   let cursor = 0;
   return pairAt.map((pi) => {
-    const a = segments[cursor++]!.ids;
-    const b = pi === undefined ? undefined : segments[cursor++]!.ids;
+    const a = ids[cursor++]!;
+    const b = pi === undefined ? undefined : ids[cursor++]!;
     const specials = b ? 3 : 2;
     const [na, nb] = longestFirst(a.length, b?.length ?? 0, Math.max(0, maxLength - specials));
     return tok.assemble(a.slice(0, na), b?.slice(0, nb));
