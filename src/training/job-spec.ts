@@ -104,7 +104,7 @@ export const StudentShape = Type.Object(
     }),
     dropout: Type.Number({
       minimum: 0,
-      exclusiveMaximum: 1,
+      maximum: 0.9,
       default: 0.1,
       description: "hidden and attention dropout while the student trains (BERT's 0.1); 0 suits short runs that underfit rather than overfit",
     }),

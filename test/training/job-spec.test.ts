@@ -67,6 +67,8 @@ describe('job spec', () => {
     const issues = await issuesOf({ ...baseSpec(), epochs: 3, student: { heads: 'four' } });
     expect(issues).toContainEqual({ path: '/epochs', message: expect.stringMatching(/Unexpected property/) });
     expect(issues.some((i) => i.path === '/student/heads')).toBe(true);
+    const dropout = await issuesOf({ ...baseSpec(), student: { dropout: 0.95 } });
+    expect(dropout).toContainEqual({ path: '/student/dropout', message: expect.stringMatching(/0\.9/) });
   });
 
   it('refuses paths that escape DATA_DIR, by .. or by symlink, and missing files', async () => {

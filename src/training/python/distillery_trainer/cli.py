@@ -146,8 +146,8 @@ def cmd_init_model(args: argparse.Namespace, events: EventWriter) -> int:
         ffn_rank=args.ffn_rank, id2label=dict(enumerate(labels)), pad_token_id=tokenizer.pad_id,
         hidden_dropout_prob=args.dropout, attention_probs_dropout_prob=args.dropout,
     )
-    if not 0.0 <= args.dropout < 1.0:
-        raise InvalidInputError(f"--dropout must be in [0, 1), got {args.dropout}")
+    if not 0.0 <= args.dropout <= 0.9:
+        raise InvalidInputError(f"--dropout must be between 0 and 0.9, got {args.dropout}")
     config.validate()
     torch.manual_seed(args.seed)
     model = BertForDistillation(config, args.task, with_mlm_head=args.mlm_head)

@@ -190,8 +190,8 @@ def parse_spec(raw: Dict[str, Any], file: str = "spec") -> Spec:
         raise InvalidInputError("spec field max_steps_per_stage must be positive or null", file=file)
     ffn_rank = student.get("ffn_rank", (int,), nullable=True)
     dropout = student.number("dropout", default=0.1)
-    if not 0.0 <= dropout < 1.0:
-        raise InvalidInputError(f"spec field student.dropout must be in [0, 1), got {dropout}", file=file)
+    if not 0.0 <= dropout <= 0.9:
+        raise InvalidInputError(f"spec field student.dropout must be between 0 and 0.9, got {dropout}", file=file)
     device = r.get("device", (str,))
     precision = r.get("precision", (str,))
     if device not in ("auto", "cuda", "cpu"):

@@ -47,7 +47,7 @@ def test_init_model_records_the_dropout_it_was_given(tmp_path, vocab_file):
     assert config["hidden_dropout_prob"] == 0.0 and config["attention_probs_dropout_prob"] == 0.0
     bad = run_cli(["init-model", "--out", str(tmp_path / "t2"), "--vocab", vocab_file, "--task", "qa", "--layers", "1",
                    "--hidden", "32", "--heads", "2", "--intermediate", "64", "--dropout", "1.5"])
-    assert bad.returncode == 2 and "--dropout must be in [0, 1)" in bad.stdout
+    assert bad.returncode == 2 and "--dropout must be between 0 and 0.9" in bad.stdout
 
 
 def test_student_dropout_reaches_the_student_and_is_bounded(make_spec, tmp_path):
@@ -66,5 +66,5 @@ def test_student_dropout_reaches_the_student_and_is_bounded(make_spec, tmp_path)
     pipeline.labels = None
     config = pipeline.student_config()
     assert config.hidden_dropout_prob == 0.0 and config.attention_probs_dropout_prob == 0.0
-    with pytest.raises(InvalidInputError, match=r"student.dropout must be in \[0, 1\)"):
+    with pytest.raises(InvalidInputError, match=r"student.dropout must be between 0 and 0.9"):
         load_spec(make_spec(student={**student, "dropout": 1.0}))
