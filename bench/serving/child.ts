@@ -46,9 +46,19 @@ export interface StartChildOptions {
   timeoutMs: number;
 }
 
+/**
+ * BENCH_CPU_PROF_DIR=DIR writes a V8 CPU profile of every child into DIR (open it in Chrome
+ * DevTools); NODE_OPTIONS cannot carry --cpu-prof, so the flag goes on the command line here.
+ */
+function profileArgs(): string[] {
+  const dir = process.env.BENCH_CPU_PROF_DIR;
+  return dir ? ['--cpu-prof', `--cpu-prof-dir=${dir}`] : [];
+}
+
 /** Start `node --import tsx <script> <spec>`; its stderr goes to ours so failures are visible. */
 export function startChild<T>(opts: StartChildOptions): Child<T> {
-  const child = spawn(process.execPath, ['--import', 'tsx', path.join(BENCH_DIR, opts.script), JSON.stringify(opts.spec)], {
+  const args = [...profileArgs(), '--import', 'tsx', path.join(BENCH_DIR, opts.script), JSON.stringify(opts.spec)];
+  const child = spawn(process.execPath, args, {
     env: { ...process.env, ...opts.env },
     stdio: ['ignore', 'pipe', 'inherit'],
   });

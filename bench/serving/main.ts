@@ -5,14 +5,16 @@
  *   npm run bench:serving -- [--model-dir models] [--model support-intent] [--loads 1,8,64]
  *                            [--set NAME=VALUE ...] [--only LIST] [--quick] [--out FILE]
  *
- * --only takes a comma-separated subset of ideal,distillery,naive,transformers,one-bucket (quick
- * trials of settings); the goals need them all.
+ * --only takes a comma-separated subset of ideal,distillery,naive,transformers,one-bucket,http-bound
+ * (quick trials of settings); the goals need them all.
  *
  * --set applies a server setting (INTRA_OP_THREADS, BUCKETS, MAX_BATCH_DELAY_MS ...) to every
- * contender (threads and batch budget are shared; only our server batches). Servers, the load
+ * contender (only our server batches; without --set the one-session servers get ONNX Runtime's
+ * default threads, and the in-process limit is the best of several thread layouts). Servers, the load
  * generator and the in-process limit each run in their own process, one at a time; the report
  * goes to stdout and, with the raw numbers, to bench/results/.
  */
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, promises as fs, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -27,6 +29,8 @@ import {
   type BenchResults,
   DEFAULT_BUCKETS,
   evaluateGoals,
+  HTTP_BOUND,
+  HTTP_FLOOR,
   NAIVE,
   ONE_BUCKET,
   OURS,
@@ -67,7 +71,7 @@ const warmupMs = seconds(args['warmup-s'], 0.5);
 const idealMs = seconds(args['ideal-s'], 1.5);
 const seed = Number(args.seed);
 const size = quick ? 300 : Number(args.size);
-const CONTENDER_KEYS = ['ideal', 'distillery', 'naive', 'transformers', 'one-bucket'];
+const CONTENDER_KEYS = ['ideal', 'distillery', 'naive', 'transformers', 'one-bucket', 'http-bound'];
 const only = new Set(args.only ? args.only.split(',') : CONTENDER_KEYS);
 for (const key of only) if (!CONTENDER_KEYS.includes(key)) throw new Error(`--only: unknown ${key}; use ${CONTENDER_KEYS.join(',')}`);
 
@@ -97,6 +101,26 @@ interface Contender {
   loads: number[];
   /** Scrape our server's /metrics around each run. */
   metrics: boolean;
+}
+
+const CLOCK_TICKS = (() => {
+  try {
+    return Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
+  } catch {
+    return 100;
+  }
+})();
+
+/** CPU seconds a process has used so far, every thread (Linux /proc; undefined elsewhere). */
+function processCpuSeconds(pid: number | undefined): number | undefined {
+  if (pid === undefined) return undefined;
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS; // utime, stime
+  } catch {
+    return undefined;
+  }
 }
 
 async function scrape(port: number): Promise<ReturnType<typeof parsePrometheus>> {
@@ -135,9 +159,16 @@ async function runContender(c: Contender, files: ModelFiles, workloadFile: strin
         timeoutMs: 30_000,
       };
       const before = c.metrics ? await scrape(port) : undefined;
+      const cpuBefore = processCpuSeconds(server.process.pid);
       const load = await runChild<LoadResult>({ script: 'load-generator.ts', spec, timeoutMs: warmupMs + measureMs + 60_000 });
+      const cpuAfter = processCpuSeconds(server.process.pid);
       const after = c.metrics ? await scrape(port) : undefined;
-      const record: RunRecord = { contender: c.name, load, ...(before && after ? { server: serverSide(before, after, files.model, load.realTokens) } : {}) };
+      const record: RunRecord = {
+        contender: c.name,
+        load,
+        ...(cpuBefore !== undefined && cpuAfter !== undefined ? { serverCpuS: cpuAfter - cpuBefore } : {}),
+        ...(before && after ? { server: serverSide(before, after, files.model, load.realTokens) } : {}),
+      };
       runs.push(record);
       console.error(`  ${c.name} @${concurrency}: ${load.throughput.toFixed(0)} req/s, p50 ${load.overall.p50.toFixed(1)} ms, p99 ${load.overall.p99.toFixed(1)} ms${record.server ? `, padding ${(100 * record.server.paddingEfficiency).toFixed(1)}%` : ''}`);
     }
@@ -168,23 +199,47 @@ async function main(): Promise<void> {
       JOBS_ENABLED: 'false',
     };
 
-    let ideal: IdealResult = { rowsPerSecond: Number.NaN, seconds: 0, passes: 0, batches: 0, meanRows: Number.NaN, paddingEfficiency: Number.NaN };
+    // The limit is the best this model does in-process on this machine, whatever the thread
+    // layout: one single-threaded session per core, one session on every core, or the threads
+    // given with --set.
+    const idealLayouts: IdealResult[] = [];
     if (only.has('ideal')) {
-      console.error('in-process limit ...');
-      ideal = await runChild<IdealResult>({
-        script: 'ideal.ts',
-        spec: { versionDir: files.versionDir, workloadFile, durationMs: idealMs } satisfies IdealSpec,
-        env,
-        timeoutMs: idealMs + 120_000,
-      });
-      console.error(`  ${ideal.rowsPerSecond.toFixed(0)} rows/s`);
+      const cores = String(os.availableParallelism());
+      const layouts: Array<Record<string, string>> = [
+        { SESSIONS_PER_MODEL: cores, INTRA_OP_THREADS: '1' },
+        { SESSIONS_PER_MODEL: '1', INTRA_OP_THREADS: cores, INTRA_OP_SPINNING: 'true' },
+      ];
+      const threadKeys = ['SESSIONS_PER_MODEL', 'INTRA_OP_THREADS', 'INTER_OP_THREADS', 'INTRA_OP_SPINNING'];
+      if (threadKeys.some((k) => k in settings)) layouts.unshift({});
+      for (const layout of layouts) {
+        const layoutEnv = { ...env, ...layout };
+        const name = Object.keys(layout).length === 0 ? 'the contenders\' settings' : Object.entries(layout).map(([k, v]) => `${k}=${v}`).join(' ');
+        console.error(`in-process limit (${name}) ...`);
+        const result = await runChild<IdealResult>({
+          script: 'ideal.ts',
+          spec: { versionDir: files.versionDir, workloadFile, durationMs: idealMs } satisfies IdealSpec,
+          env: layoutEnv,
+          timeoutMs: idealMs + 120_000,
+        });
+        idealLayouts.push({ ...result, layout: name });
+        console.error(`  ${result.rowsPerSecond.toFixed(0)} rows/s`);
+      }
     }
+    const ideal: IdealResult = idealLayouts.reduce<IdealResult>(
+      (best, r) => (r.rowsPerSecond > best.rowsPerSecond || !Number.isFinite(best.rowsPerSecond) ? r : best),
+      { rowsPerSecond: Number.NaN, seconds: 0, passes: 0, batches: 0, meanRows: Number.NaN, paddingEfficiency: Number.NaN, layout: '-' },
+    );
 
+    // The servers with one session on the main thread get what ONNX Runtime gives anyone who
+    // creates a session: every core for it, spinning threads (unless --set says otherwise).
+    const oneSessionEnv = { SESSIONS_PER_MODEL: '1', INTRA_OP_SPINNING: 'true', ...env };
     const contenders: Contender[] = [
       { key: 'distillery', name: OURS, script: 'servers/distillery.ts', spec: {}, env: ourEnv, loads, metrics: true },
-      { key: 'naive', name: NAIVE, script: 'servers/naive.ts', spec: { versionDir: files.versionDir }, env, loads, metrics: false },
-      { key: 'transformers', name: TRANSFORMERS, script: 'servers/transformers.ts', spec: { hfRoot: files.hfRoot, model: files.model }, env, loads, metrics: false },
+      { key: 'naive', name: NAIVE, script: 'servers/naive.ts', spec: { versionDir: files.versionDir }, env: oneSessionEnv, loads, metrics: false },
+      { key: 'transformers', name: TRANSFORMERS, script: 'servers/transformers.ts', spec: { hfRoot: files.hfRoot, model: files.model }, env: oneSessionEnv, loads, metrics: false },
       { key: 'one-bucket', name: ONE_BUCKET, script: 'servers/distillery.ts', spec: {}, env: { ...ourEnv, BUCKETS: '512' }, loads: [headline], metrics: true },
+      { key: 'http-bound', name: HTTP_BOUND, script: 'servers/distillery.ts', spec: { nullBackend: true }, env: ourEnv, loads: [headline], metrics: true },
+      { key: 'http-bound', name: HTTP_FLOOR, script: 'servers/floor.ts', spec: {}, env, loads: [headline], metrics: false },
     ];
     if (settings.BUCKETS !== undefined) {
       const { BUCKETS: _tuned, ...defaults } = ourEnv;
@@ -216,6 +271,8 @@ async function main(): Promise<void> {
               SESSIONS_PER_MODEL: String(inference.sessionsPerModel),
               INTRA_OP_THREADS: String(inference.intraOpThreads),
               INTER_OP_THREADS: String(inference.interOpThreads),
+              INTRA_OP_SPINNING: String(inference.intraOpSpinning),
+              SESSION_THREAD_NICENESS: String(inference.sessionThreadNiceness),
               BUCKETS: inference.buckets.join(','),
               MAX_BATCH_TOKENS: String(inference.maxBatchTokens),
               MAX_BATCH_ROWS: String(inference.maxBatchRows),
@@ -226,6 +283,7 @@ async function main(): Promise<void> {
       workload: { seed, size, kinds: describeWorkload(items) },
       headline,
       ideal,
+      idealLayouts,
       runs,
     };
     const goals = evaluateGoals(results);

@@ -19,6 +19,8 @@ export interface ServerSide {
 export interface RunRecord {
   contender: string;
   load: LoadResult;
+  /** CPU seconds the server process used while the load generator ran (/proc; Linux). */
+  serverCpuS?: number;
   server?: ServerSide;
 }
 
@@ -27,7 +29,10 @@ export interface BenchResults {
   settings: Record<string, string>;
   workload: { seed: number; size: number; kinds: KindStats[] };
   headline: number;
+  /** The best in-process result: the limit. */
   ideal: IdealResult;
+  /** Every thread layout the in-process limit was measured with. */
+  idealLayouts?: IdealResult[];
   runs: RunRecord[];
 }
 
@@ -42,6 +47,25 @@ export const NAIVE = 'naive';
 export const TRANSFORMERS = 'transformers.js';
 export const ONE_BUCKET = 'distillery, BUCKETS=512';
 export const DEFAULT_BUCKETS = 'distillery, default BUCKETS';
+export const HTTP_BOUND = 'distillery, no model (zeros)';
+export const HTTP_FLOOR = 'fastify, constant answer';
+
+/**
+ * What serving costs outside the model, from the run without a model: CPU core-seconds per
+ * request (server and load generator, which share the machine), and the throughput no server of
+ * this design can pass on this machine: cores / (that cost + the model's cost per row at the
+ * in-process limit, which keeps every core busy).
+ */
+export function servingBound(results: BenchResults, contender = HTTP_BOUND): { cpuPerRequestMs: number; modelPerRowMs: number; boundRps: number } | undefined {
+  const run = find(results, contender);
+  const cores = Number(results.machine.cpus);
+  const limit = results.ideal.rowsPerSecond;
+  const serverCpuS = run?.serverCpuS ?? run?.server?.cpuS;
+  if (!run || serverCpuS === undefined || !Number.isFinite(limit) || !(cores > 0)) return undefined;
+  const cpuPerRequest = (serverCpuS + run.load.cpuS) / run.load.wallS / run.load.throughput;
+  const modelPerRow = cores / limit;
+  return { cpuPerRequestMs: 1000 * cpuPerRequest, modelPerRowMs: 1000 * modelPerRow, boundRps: cores / (cpuPerRequest + modelPerRow) };
+}
 
 const ms = (v: number) => (Number.isFinite(v) ? v.toFixed(v < 10 ? 1 : 0) : '-');
 const pct = (v: number | undefined) => (v === undefined || !Number.isFinite(v) ? '-' : `${(100 * v).toFixed(1)}%`);
@@ -87,13 +111,14 @@ export function evaluateGoals(results: BenchResults): Goal[] {
 export function renderReport(results: BenchResults, goals: Goal[]): string {
   const lines: string[] = [];
   lines.push(`Machine: ${Object.entries(results.machine).map(([k, v]) => `${k} ${v}`).join(', ')}`);
-  lines.push(`Settings (all contenders): ${Object.entries(results.settings).map(([k, v]) => `${k}=${v}`).join(' ')}`);
+  lines.push(`Settings (our server; the naive and transformers.js servers run one session with ONNX Runtime's defaults): ${Object.entries(results.settings).map(([k, v]) => `${k}=${v}`).join(' ')}`);
   lines.push(`Workload (seed ${results.workload.seed}, ${results.workload.size} requests cycled in order):`);
   for (const k of results.workload.kinds) {
     lines.push(`  ${k.kind.padEnd(9)} ${pct(k.share).padStart(6)}  tokens ${k.minTokens}-${k.maxTokens} (mean ${k.meanTokens.toFixed(0)}), served row mean ${k.meanRowTokens.toFixed(0)}`);
   }
   lines.push('');
-  lines.push(`In-process limit (ideal sorted batches): ${results.ideal.rowsPerSecond.toFixed(0)} rows/s, ${results.ideal.batches} batches of ${results.ideal.meanRows.toFixed(1)} rows, padding efficiency ${pct(results.ideal.paddingEfficiency)}`);
+  lines.push(`In-process limit (ideal sorted batches): ${results.ideal.rowsPerSecond.toFixed(0)} rows/s with ${results.ideal.layout ?? 'the contenders\' settings'}, ${results.ideal.batches} batches of ${results.ideal.meanRows.toFixed(1)} rows, padding efficiency ${pct(results.ideal.paddingEfficiency)}`);
+  for (const l of results.idealLayouts ?? []) lines.push(`  ${l.layout}: ${l.rowsPerSecond.toFixed(0)} rows/s`);
   lines.push('');
   lines.push('| server | clients | req/s | p50 ms | p99 ms | short p50 | short p99 | long p99 | mean batch rows | padding eff. | CPU server / load gen (cores) | errors |');
   lines.push('|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|');
@@ -102,7 +127,8 @@ export function renderReport(results: BenchResults, goals: Goal[]): string {
     const errors = Object.entries(l.errors).map(([k, v]) => `${k}:${v}`).join(' ') || '0';
     const batchRows = r.server ? (r.server.rows / Math.max(1, r.server.batches)).toFixed(1) : '1';
     const padding = r.server ? pct(r.server.paddingEfficiency) : '100% (no padding)';
-    const cpu = `${r.server ? (r.server.cpuS / l.wallS).toFixed(2) : '-'} / ${(l.cpuS / l.wallS).toFixed(2)}`;
+    const serverCpuS = r.serverCpuS ?? r.server?.cpuS;
+    const cpu = `${serverCpuS !== undefined ? (serverCpuS / l.wallS).toFixed(2) : '-'} / ${(l.cpuS / l.wallS).toFixed(2)}`;
     lines.push(`| ${r.contender} | ${l.concurrency} | ${l.throughput.toFixed(0)} | ${ms(l.overall.p50)} | ${ms(l.overall.p99)} | ${ms(l.byKind.short.p50)} | ${ms(l.byKind.short.p99)} | ${ms(l.byKind.long.p99)} | ${batchRows} | ${padding} | ${cpu} | ${errors} |`);
   }
   lines.push('');
@@ -114,6 +140,16 @@ export function renderReport(results: BenchResults, goals: Goal[]): string {
     lines.push(`  ${OURS} vs ${other}: throughput ${x(ours.load.throughput / r.load.throughput)}, p99 ${x(ours.load.overall.p99 / r.load.overall.p99)}, short p99 ${x(ours.load.byKind.short.p99 / r.load.byKind.short.p99)}`);
   }
   if (ours) lines.push(`  ${OURS} vs in-process limit: throughput ${pct(ours.load.throughput / results.ideal.rowsPerSecond)}`);
+  const bound = servingBound(results);
+  const floor = servingBound(results, HTTP_FLOOR);
+  if (bound || floor) {
+    lines.push('');
+    lines.push(`What serving costs besides the model (CPU per request, server + load generator, which share the ${results.machine.cpus} cores), and the most it leaves room for next to the model's ${(bound ?? floor)!.modelPerRowMs.toFixed(3)} ms of CPU per row at the limit:`);
+    const line = (what: string, b: NonNullable<typeof bound>) =>
+      `  ${what}: ${b.cpuPerRequestMs.toFixed(3)} ms per request -> at most ${b.boundRps.toFixed(0)} req/s = ${pct(b.boundRps / results.ideal.rowsPerSecond)} of the limit`;
+    if (floor) lines.push(line(`any Fastify server ("${HTTP_FLOOR}")`, floor));
+    if (bound) lines.push(line(`this server's request path ("${HTTP_BOUND}")`, bound) + (ours ? `; measured ${ours.load.throughput.toFixed(0)} req/s = ${pct(ours.load.throughput / bound.boundRps)} of it` : ''));
+  }
   lines.push('');
   for (const g of goals) lines.push(`${g.passed ? 'PASS' : 'FAIL'}  ${g.name}\n      ${g.detail}`);
   return lines.join('\n');
