@@ -25,16 +25,14 @@ const port = parentPort;
  * before the session exists, so ONNX Runtime's own pool threads inherit it. Best effort: where
  * it is not possible the session runs at normal priority.
  * @param {number} niceness
- * @returns {boolean} whether it was applied
  */
 function lowerPriority(niceness) {
-  if (!niceness || process.platform !== 'linux') return false;
+  if (!niceness || process.platform !== 'linux') return;
   try {
     const tid = Number(readlinkSync('/proc/thread-self').split('/').pop());
     os.setPriority(tid, niceness);
-    return true;
   } catch {
-    return false;
+    // not permitted here (or no /proc): normal priority
   }
 }
 
@@ -46,10 +44,10 @@ let outputs = [];
 port.on('message', async (msg) => {
   try {
     if (msg.type === 'init') {
-      const niced = lowerPriority(msg.niceness);
+      lowerPriority(msg.niceness);
       session = await ort.InferenceSession.create(msg.modelPath, msg.sessionOptions);
       outputs = msg.outputs;
-      port.postMessage({ type: 'ready', inputNames: [...session.inputNames], outputNames: [...session.outputNames], niced });
+      port.postMessage({ type: 'ready', inputNames: [...session.inputNames], outputNames: [...session.outputNames] });
     } else if (msg.type === 'run') {
       if (!session) throw new Error('session not initialised');
       const dims = [msg.rows, msg.length];

@@ -19,6 +19,10 @@ describe('InferenceConfig', () => {
   it('always keeps CPU as the fallback provider', () => {
     expect(load({ EXECUTION_PROVIDERS: 'cuda' }).executionProviders).toEqual(['cuda', 'cpu']);
   });
+  it('runs a session per core (at most 8), and two with CUDA', () => {
+    expect(loadInferenceConfig(new EnvReader({}), 16)).toMatchObject({ sessionsPerModel: 8, intraOpThreads: 2 });
+    expect(loadInferenceConfig(new EnvReader({ EXECUTION_PROVIDERS: 'cuda' }), 16)).toMatchObject({ sessionsPerModel: 2, intraOpThreads: 8 });
+  });
 });
 
 describe('hot swap release', () => {
