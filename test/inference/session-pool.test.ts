@@ -1,4 +1,5 @@
 import { readdirSync, readFileSync, rmSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ortSessionOptions, SessionPool } from '../../src/inference/session-pool.js';
@@ -39,12 +40,16 @@ describe('SessionPool', () => {
       outputs: ['logits'],
     });
 
-  it.runIf(process.platform === 'linux')('runs its sessions on threads with the configured nice value, leaving the others alone', async () => {
-    const before = threadNiceValues().filter((n) => n === 13).length;
-    const pool = await open(13, 2);
+  // The test process may itself run niced (CI under `nice`): compare with its own value.
+  const base = os.getPriority();
+  const target = Math.min(19, base + 3);
+
+  it.runIf(process.platform === 'linux' && base < 19)('runs its sessions on threads with the configured nice value, leaving the others alone', async () => {
+    const before = threadNiceValues().filter((n) => n === target).length;
+    const pool = await open(target, 2);
     try {
-      expect(threadNiceValues().filter((n) => n === 13).length - before).toBeGreaterThanOrEqual(2);
-      expect(threadNiceValues()).toContain(0); // the main thread keeps its priority
+      expect(threadNiceValues().filter((n) => n === target).length - before).toBeGreaterThanOrEqual(2);
+      expect(os.getPriority()).toBe(base); // the main thread keeps its priority
       const ids = BigInt64Array.from([2n, 7n, 3n]);
       const out = await pool.run({ rows: 1, length: 3, inputIds: ids, attentionMask: BigInt64Array.from([1n, 1n, 1n]), tokenTypeIds: new BigInt64Array(3) });
       expect(out.logits!.dims[0]).toBe(1);
@@ -56,7 +61,7 @@ describe('SessionPool', () => {
   it('with niceness 0 starts its session threads at normal priority', async () => {
     // ONNX Runtime keeps one process-wide thread from the first session it ever created, which
     // may carry an earlier pool's nice value: count, rather than expect none.
-    const niced = () => threadNiceValues().filter((n) => n !== 0).length;
+    const niced = () => threadNiceValues().filter((n) => n !== base).length;
     const before = niced();
     const pool = await open(0, 2);
     try {
