@@ -5,6 +5,7 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import path from 'node:path';
+import type { FastifyInstance } from 'fastify';
 
 const READY = 'BENCH_READY ';
 const RESULT = 'BENCH_RESULT ';
@@ -115,6 +116,21 @@ export async function runChild<T>(opts: StartChildOptions): Promise<T> {
   } finally {
     await child.stop();
   }
+}
+
+/**
+ * A contender server's start: listen on a free port of 127.0.0.1, stop on SIGTERM/SIGINT (the
+ * app, then `release` for what it serves with), and announce the port (plus `info`).
+ */
+export async function serveContender(app: FastifyInstance, opts: { release?: () => Promise<void> | void; info?: object } = {}): Promise<void> {
+  await app.listen({ host: '127.0.0.1', port: 0 });
+  const address = app.server.address();
+  if (!address || typeof address === 'string') throw new Error('no TCP address');
+  closeOnSignal(async () => {
+    await app.close();
+    await opts.release?.();
+  });
+  announceReady({ ...opts.info, port: address.port });
 }
 
 /** Stop on SIGTERM/SIGINT by running `close`, then exit 0 (servers). */

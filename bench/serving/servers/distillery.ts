@@ -13,7 +13,7 @@ import { type BatchOutputs, createInferenceEngine, type InferenceBackend, type P
 import type { ServingConfig } from '../../../src/inference/registry/types.js';
 import { createMetrics } from '../../../src/metrics.js';
 import { buildApp } from '../../../src/server/app.js';
-import { announceReady, childSpec, closeOnSignal } from '../child.js';
+import { childSpec, serveContender } from '../child.js';
 
 export interface DistilleryServerSpec {
   nullBackend?: boolean;
@@ -26,7 +26,8 @@ function nullBackend(config: ServingConfig): InferenceBackend {
     concurrency: 1,
     run: async (batch) => {
       const out: BatchOutputs = {};
-      for (const name of config.outputs) out[name] = { data: new Float32Array(batch.rows * width(batch)), dims: [batch.rows, width(batch)] };
+      const w = width(batch);
+      for (const name of config.outputs) out[name] = { data: new Float32Array(batch.rows * w), dims: [batch.rows, w] };
       return out;
     },
     close: async () => {},
@@ -46,12 +47,10 @@ const engine = createInferenceEngine({
 await engine.start();
 if (!engine.isReady()) throw new Error(`engine not ready: ${JSON.stringify(engine.readiness())}`);
 const app = await buildApp({ config, engine, metrics });
-await app.listen({ host: '127.0.0.1', port: 0 });
-const address = app.server.address();
-if (!address || typeof address === 'string') throw new Error('no TCP address');
-closeOnSignal(async () => {
-  await app.close();
-  await engine.close();
-  metrics.close();
+await serveContender(app, {
+  release: async () => {
+    await engine.close();
+    metrics.close();
+  },
+  info: { inference: config.inference },
 });
-announceReady({ port: address.port, inference: config.inference });

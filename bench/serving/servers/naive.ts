@@ -11,7 +11,7 @@ import { padBatch, type PaddedBatch } from '../../../src/inference/backend.js';
 import { validateServingConfig } from '../../../src/inference/registry/reader.js';
 import { buildClassificationRows, type ClassifyInput, topLabels } from '../../../src/inference/tasks/classification.js';
 import { TextTokenizer } from '../../../src/inference/tokenizer.js';
-import { announceReady, childSpec, closeOnSignal } from '../child.js';
+import { childSpec, serveContender } from '../child.js';
 import { inferenceSettings, ortSessionOptions } from '../ort-options.js';
 
 export interface NaiveServerSpec {
@@ -51,11 +51,4 @@ app.post('/v1/classify', async (request) => {
   for (const row of rows) results.push(topLabels(await logitsOf(padBatch([row], tokenizer.padId)), labels, body.top_k ?? 1));
   return { model: body.model, results };
 });
-await app.listen({ host: '127.0.0.1', port: 0 });
-const address = app.server.address();
-if (!address || typeof address === 'string') throw new Error('no TCP address');
-closeOnSignal(async () => {
-  await app.close();
-  await session.release();
-});
-announceReady({ port: address.port });
+await serveContender(app, { release: () => session.release() });

@@ -5,7 +5,7 @@
  */
 import Fastify from 'fastify';
 import { env, pipeline, type TextClassificationPipeline } from '@huggingface/transformers';
-import { announceReady, childSpec, closeOnSignal } from '../child.js';
+import { childSpec, serveContender } from '../child.js';
 import { inferenceSettings, ortSessionOptions } from '../ort-options.js';
 
 export interface TransformersServerSpec {
@@ -34,11 +34,4 @@ app.post('/v1/classify', async (request) => {
   for (const text of body.inputs) results.push(await classify(text, { top_k: body.top_k ?? 1 }));
   return { model: body.model, results };
 });
-await app.listen({ host: '127.0.0.1', port: 0 });
-const address = app.server.address();
-if (!address || typeof address === 'string') throw new Error('no TCP address');
-closeOnSignal(async () => {
-  await app.close();
-  await classify.dispose();
-});
-announceReady({ port: address.port });
+await serveContender(app, { release: () => classify.dispose() });
