@@ -3,8 +3,21 @@
  * HTTP layer maps to a status in a single table. `retryable` says whether the same request may
  * succeed later (capacity, loading) or never will (bad input, unknown model).
  */
+/** Every code an inference error can carry; the HTTP status table must name each one. */
+export type InferenceErrorCode =
+  | 'model_not_found'
+  | 'version_not_found'
+  | 'model_not_ready'
+  | 'queue_full'
+  | 'deadline_exceeded'
+  | 'request_aborted'
+  | 'model_load_failed'
+  | 'invalid_input'
+  | 'inference_failed'
+  | 'engine_closed';
+
 export abstract class InferenceError extends Error {
-  abstract readonly code: string;
+  abstract readonly code: InferenceErrorCode;
   abstract readonly retryable: boolean;
   constructor(message: string, options?: { cause?: unknown }) {
     super(message, options);

@@ -7,8 +7,10 @@
  * distillation batch 256, lr 3e-5, tau 5, 3 epochs; QAT observers recalibrated every 1000 steps).
  */
 import { type Static, Type } from '@sinclair/typebox';
+import { Value } from '@sinclair/typebox/value';
 import { MODEL_NAME_PATTERN } from '../inference/registry/types.js';
-
+import { JobSpecError } from './errors.js';
+import { specIssues } from './spec-issues.js';
 
 const TeacherFinetune = Type.Object(
   {
@@ -182,3 +184,18 @@ export const JobSpecSchema = Type.Object(
 );
 
 export type JobSpec = Static<typeof JobSpecSchema>;
+
+/**
+ * Validates a spec and fills its defaults: the one check of a spec in each process that receives
+ * one (the API's POST /v1/jobs, the worker reading a job from Redis, the local CLI). Throws
+ * JobSpecError listing every problem, each saying what would be right.
+ */
+export function parseJobSpec(input: unknown): JobSpec {
+  if (typeof input !== 'object' || input === null || Array.isArray(input)) {
+    throw new JobSpecError([{ path: '', message: 'the job spec must be a JSON object' }]);
+  }
+  const withDefaults = Value.Default(JobSpecSchema, structuredClone(input));
+  const issues = specIssues(Value.Errors(JobSpecSchema, withDefaults), JobSpecSchema);
+  if (issues.length > 0) throw new JobSpecError(issues);
+  return withDefaults as JobSpec;
+}

@@ -14,6 +14,7 @@ import { sha256File } from '../../src/inference/registry/publish.js';
 import type { Manifest } from '../../src/inference/registry/types.js';
 import { type DistillJobResult, runDistillJob } from '../../src/training/distill-job.js';
 import { TrainerInputError, TrainerStoppedError } from '../../src/training/errors.js';
+import { parseJobSpec } from '../../src/training/job-spec.js';
 import { readClassificationJsonl, readSquad } from '../../src/training/evaluation/eval-data.js';
 import type { TrainerEvent } from '../../src/training/trainer-events.js';
 import { makeTinyTask, trainerConfig } from './tiny-task.js';
@@ -108,7 +109,7 @@ describe('distillation end to end (classification)', () => {
 
   beforeAll(async () => {
     ctx = await setup('classification');
-    result = await runDistillJob({ spec: ctx.spec, jobId: 'cls-1', paths: ctx.paths, trainer: trainerConfig, onEvent: (e) => events.push(e), evaluation: { latencyRuns: 5 } });
+    result = await runDistillJob({ spec: parseJobSpec(ctx.spec), jobId: 'cls-1', paths: ctx.paths, trainer: trainerConfig, onEvent: (e) => events.push(e), evaluation: { latencyRuns: 5 } });
   }, 240_000);
 
   it('runs every stage and publishes a valid, active version', async () => {
@@ -143,9 +144,11 @@ describe('distillation end to end (classification)', () => {
   it('a malformed data line ends the job with an error naming the file and line', async () => {
     const bad = path.join(ctx.tiny.dataDir, 'bad.jsonl');
     await fs.writeFile(bad, '{"text":"hello","label":"billing"}\n{"text":"oops", "label":\n');
-    const err = await runDistillJob({ spec: { ...ctx.spec, data: { train: 'bad.jsonl', eval: ctx.tiny.evalRel } }, jobId: 'cls-bad', paths: ctx.paths, trainer: trainerConfig }).catch((e: unknown) => e);
+    const err = await runDistillJob({ spec: parseJobSpec({ ...ctx.spec, data: { train: 'bad.jsonl', eval: ctx.tiny.evalRel } }), jobId: 'cls-bad', paths: ctx.paths, trainer: trainerConfig }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(TrainerInputError);
     expect((err as TrainerInputError).where.file).toMatch(/bad\.jsonl$/);
+    // The message alone (what a queued job keeps as its error) names the file and line too.
+    expect((err as TrainerInputError).message).toMatch(/bad\.jsonl:2\)/);
     expect((err as TrainerInputError).where.line).toBe(2);
   });
 });
@@ -156,7 +159,7 @@ describe('distillation end to end (QA)', () => {
 
   beforeAll(async () => {
     ctx = await setup('qa');
-    result = await runDistillJob({ spec: ctx.spec, jobId: 'qa-1', paths: ctx.paths, trainer: trainerConfig, evaluation: { latencyRuns: 5 } });
+    result = await runDistillJob({ spec: parseJobSpec(ctx.spec), jobId: 'qa-1', paths: ctx.paths, trainer: trainerConfig, evaluation: { latencyRuns: 5 } });
   }, 240_000);
 
   it('publishes a valid version whose FP32 ONNX matches PyTorch within 1e-4', async () => {
@@ -195,7 +198,7 @@ describe('stop and resume', () => {
     const controller = new AbortController();
     const first: TrainerEvent[] = [];
     const stopped = await runDistillJob({
-      spec: ctx.spec,
+      spec: parseJobSpec(ctx.spec),
       jobId: 'resume-1',
       paths: ctx.paths,
       trainer: trainerConfig,
@@ -209,7 +212,7 @@ describe('stop and resume', () => {
     expect(first.some((e) => e.type === 'stopped')).toBe(true);
 
     const second: TrainerEvent[] = [];
-    const result = await runDistillJob({ spec: ctx.spec, jobId: 'resume-1', paths: ctx.paths, trainer: trainerConfig, onEvent: (e) => second.push(e), evaluation: { latencyRuns: 5 } });
+    const result = await runDistillJob({ spec: parseJobSpec(ctx.spec), jobId: 'resume-1', paths: ctx.paths, trainer: trainerConfig, onEvent: (e) => second.push(e), evaluation: { latencyRuns: 5 } });
     const start = second.find((e) => e.type === 'start') as Extract<TrainerEvent, { type: 'start' }>;
     expect(start.resumed_from?.stage).toBe('task_distill');
     // The teacher was fine-tuned before the stop and is not trained again.

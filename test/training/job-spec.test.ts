@@ -4,7 +4,8 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { PathsConfig } from '../../src/config.js';
 import { JobSpecError } from '../../src/training/errors.js';
-import { parseJobSpec, resolveJobSpec } from '../../src/training/resolve-spec.js';
+import { parseJobSpec } from '../../src/training/job-spec.js';
+import { resolveJobSpec } from '../../src/training/resolve-spec.js';
 
 let root: string;
 let paths: PathsConfig;

@@ -20,7 +20,7 @@ export default async function healthRoutes(app: FastifyInstance, { engine, regis
 
   r.get('/healthz', {
     config: { auth: 'none' },
-    schema: { tags: ['operations'], summary: 'Liveness: the process answers', response: { 200: HealthSchema } },
+    schema: { tags: ['operations'], summary: 'Liveness: the process answers', response: { 200: HealthSchema, ...problemResponses() } },
   }, async () => ({ status: 'ok' as const }));
 
   r.get('/readyz', {
@@ -28,7 +28,7 @@ export default async function healthRoutes(app: FastifyInstance, { engine, regis
     schema: {
       tags: ['operations'],
       summary: 'Readiness: every active model is loaded and warmed',
-      response: { 200: ReadinessSchema, ...problemResponses(503) },
+      response: { 200: ReadinessSchema, ...problemResponses('not_ready') },
     },
   }, async (request, reply) => {
     const state = engine.readiness();
@@ -55,7 +55,7 @@ export default async function healthRoutes(app: FastifyInstance, { engine, regis
       tags: ['operations'],
       summary: 'Prometheus metrics (text exposition format)',
       produces: ['text/plain'],
-      response: { 200: { description: 'Prometheus text format', content: { 'text/plain': { schema: { type: 'string' } } } } },
+      response: { 200: { description: 'Prometheus text format', content: { 'text/plain': { schema: { type: 'string' } } } }, ...problemResponses() },
     },
   }, async (_request, reply) => {
     const body = await registry.metrics();

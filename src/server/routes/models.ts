@@ -1,6 +1,7 @@
 /** The models in the registry, and the admin route that promotes or rolls back a version. */
 import type { FastifyInstance } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import type { KeyedMutex } from '../../inference/keyed-mutex.js';
 import type { ModelInfo, ServerEngine } from '../engine.js';
 import {
   ActivateBodySchema,
@@ -10,11 +11,14 @@ import {
   ModelSchema,
   activateErrorResponses,
   modelErrorResponses,
+  modelListErrorResponses,
   type ModelView,
 } from '../schemas/models.js';
 
 export interface ModelRouteOptions {
   engine: ServerEngine;
+  /** Serialises state-changing admin actions per model name (shared with other admin routes). */
+  lock: KeyedMutex;
 }
 
 /** The engine's description of a model, in the API's snake_case shape. */
@@ -40,7 +44,7 @@ export function modelView(info: ModelInfo): ModelView {
   };
 }
 
-export default async function modelRoutes(app: FastifyInstance, { engine }: ModelRouteOptions): Promise<void> {
+export default async function modelRoutes(app: FastifyInstance, { engine, lock }: ModelRouteOptions): Promise<void> {
   const r = app.withTypeProvider<TypeBoxTypeProvider>();
 
   r.get('/v1/models', {
@@ -49,7 +53,7 @@ export default async function modelRoutes(app: FastifyInstance, { engine }: Mode
       tags: ['models'],
       summary: 'List served models with their versions',
       security: [{ bearerAuth: [] }],
-      response: { 200: ModelListSchema, ...modelErrorResponses },
+      response: { 200: ModelListSchema, ...modelListErrorResponses },
     },
   }, async () => ({ models: (await engine.listModels()).map(modelView) }));
 
@@ -69,7 +73,9 @@ export default async function modelRoutes(app: FastifyInstance, { engine }: Mode
     schema: {
       tags: ['admin'],
       summary: 'Make a version active: load and warm it, then swap it in (promote or roll back)',
-      description: 'The old version keeps serving until the new one is warm; a version that fails to load is answered 422 and never replaces the active one.',
+      description:
+        'The old version keeps serving until the new one is warm; a version that fails to load is answered 422 and never replaces the active one. ' +
+        'Activations of one model take turns: activating the version that is already active succeeds with `changed: false`.',
       security: [{ bearerAuth: [] }],
       params: ModelParamsSchema,
       body: ActivateBodySchema,
@@ -77,9 +83,14 @@ export default async function modelRoutes(app: FastifyInstance, { engine }: Mode
     },
   }, async (request) => {
     const { name } = request.params;
-    const previous = (await engine.getModel(name)).active;
-    const state = await engine.activate(name, request.body.version);
-    request.log.info({ model: name, from: previous, to: state.active, role: request.role }, 'model version activated');
-    return { model: name, previous_version: previous, active_version: state.active };
+    const { version } = request.body;
+    return lock.run(name, async () => {
+      const previous = (await engine.getModel(name)).active;
+      // Even a repeat goes through activate: it makes sure this server serves what state.json names.
+      const state = await engine.activate(name, version);
+      const changed = previous !== state.active;
+      if (changed) request.log.info({ model: name, from: previous, to: state.active, role: request.role }, 'model version activated');
+      return { model: name, previous_version: previous, active_version: state.active, changed };
+    });
   });
 }

@@ -1,5 +1,5 @@
 import { Type, type Static } from '@sinclair/typebox';
-import { ModelNameSchema, VersionSchema, problemResponses } from './common.js';
+import { ADMIN_KINDS, BODY_KINDS, ModelNameSchema, VersionSchema, problemResponses } from './common.js';
 
 export const MetricsSchema = Type.Object(
   {
@@ -62,9 +62,18 @@ export const ActivateResponseSchema = Type.Object(
     model: Type.String(),
     previous_version: Type.Union([Type.Integer(), Type.Null()]),
     active_version: Type.Integer(),
+    changed: Type.Boolean({ description: 'false when the version was already active (a repeat changes nothing)' }),
   },
   { title: 'ActivateResult' },
 );
 
-export const modelErrorResponses = problemResponses(400, 401, 403, 404);
-export const activateErrorResponses = problemResponses(400, 401, 403, 404, 413, 422, 503);
+export const modelListErrorResponses = problemResponses('unauthorized');
+export const modelErrorResponses = problemResponses('validation', 'unauthorized', 'model_not_found');
+export const activateErrorResponses = problemResponses(
+  ...BODY_KINDS,
+  ...ADMIN_KINDS,
+  'model_not_found',
+  'version_not_found',
+  'model_load_failed',
+  'engine_closed',
+);
