@@ -130,7 +130,10 @@ export const Gate = Type.Object(
 export const JobSpecSchema = Type.Object(
   {
     type: Type.Literal('distill'),
-    model: Type.String({ pattern: MODEL_NAME_PATTERN, description: 'name to publish the new version under' }),
+    model: Type.String({
+      pattern: MODEL_NAME_PATTERN,
+      description: "name to publish the new version under: lowercase letters, digits, '.', '_' or '-', 1 to 64 characters, first and last a letter or digit",
+    }),
     task: Type.Union([Type.Literal('classification'), Type.Literal('qa')]),
     teacher: Type.Union([
       Type.Object({ path: Type.String({ minLength: 1, description: 'Hugging Face checkpoint folder inside DATA_DIR' }) }, { additionalProperties: false }),

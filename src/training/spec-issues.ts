@@ -30,7 +30,7 @@ function message(e: ValueError, root: TSchema): string {
     case ValueErrorType.ObjectRequiredProperty:
       return 'is required';
     case ValueErrorType.Literal:
-      return `must be ${JSON.stringify(s.const)}`;
+      return `must be ${JSON.stringify(s.const)}${got(e.value)}`;
     case ValueErrorType.Union:
       return `must be ${branches(s).join(' or ')}${got(e.value)}`;
     case ValueErrorType.StringPattern:

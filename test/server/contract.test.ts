@@ -12,6 +12,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openApiDocument } from '../../src/server/openapi.js';
+import { parseJobSpec } from '../../src/training/job-spec.js';
 import { ADMIN_KEY, bearer, startServer, type TestServer } from './helpers.js';
 
 let s: TestServer;
@@ -166,5 +167,43 @@ describe('5. content-type: application/json without a body', () => {
     expect(res.statusCode).toBe(400);
     expect(res.json().detail).toMatch(/body/);
     expect(res.json().detail).not.toMatch(/cannot be empty when content-type/);
+  });
+});
+
+describe('issue 15, 7: every problem of a job spec over HTTP', () => {
+  it('a typo in task, a misspelt field and a wrong type are all listed, each saying what is right', async () => {
+    const res = await s.app.inject({ method: 'POST', url: '/v1/jobs', headers: admin, payload: { ...spec(), task: 'clasification', studnet: {}, seed: 'x' } });
+    expect(res.statusCode).toBe(400);
+    expect(res.json().type).toBe('urn:distillery:problem:invalid-spec');
+    expect(res.json().errors).toEqual(expect.arrayContaining([
+      { field: 'body/task', message: 'must be "classification" or "qa", not "clasification"' },
+      { field: 'body/studnet', message: 'is not a known field; did you mean "student"?' },
+      { field: 'body/seed', message: 'must be an integer, not "x"' },
+    ]));
+  });
+
+  it('an empty body is refused as a spec that must be an object', async () => {
+    const res = await s.app.inject({ method: 'POST', url: '/v1/jobs', headers: { ...admin, 'content-type': 'application/json' } });
+    expect(res.statusCode).toBe(400);
+    expect(res.json().detail).toMatch(/must be a JSON object/);
+  });
+});
+
+describe('issue 15, 10: the POST /v1/jobs example runs as it stands', () => {
+  it('is the README\'s example spec, valid and free of placeholders', async () => {
+    const doc = (await openApiDocument()) as any;
+    const media = doc.paths['/v1/jobs'].post.requestBody.content['application/json'];
+    const example = media.example ?? Object.values(media.examples ?? {})[0];
+    const file = JSON.parse(await fs.readFile(path.resolve(import.meta.dirname, '../../examples/distill-support-intent.json'), 'utf8'));
+    expect(example).toEqual(file);
+    expect(() => parseJobSpec(example)).not.toThrow();
+    expect(JSON.stringify(example)).not.toMatch(/"string"/);
+  });
+
+  it('the README\'s full spec under "The job spec" is accepted', async () => {
+    const readme = await fs.readFile(path.resolve(import.meta.dirname, '../../README.md'), 'utf8');
+    const block = /### The job spec[\s\S]*?```json\n([\s\S]*?)```/.exec(readme)?.[1];
+    expect(block).toBeDefined();
+    expect(() => parseJobSpec(JSON.parse(block!))).not.toThrow();
   });
 });

@@ -66,10 +66,21 @@ describe('job spec', () => {
 
   it('names unknown fields and wrong types', async () => {
     const issues = await issuesOf({ ...baseSpec(), epochs: 3, student: { heads: 'four' } });
-    expect(issues).toContainEqual({ path: '/epochs', message: expect.stringMatching(/Unexpected property/) });
+    expect(issues).toContainEqual({ path: '/epochs', message: expect.stringMatching(/is not a known field/) });
     expect(issues.some((i) => i.path === '/student/heads')).toBe(true);
     const dropout = await issuesOf({ ...baseSpec(), student: { dropout: 0.95 } });
     expect(dropout).toContainEqual({ path: '/student/dropout', message: expect.stringMatching(/0\.9/) });
+  });
+
+  it('lists every schema problem, each saying what would be right', async () => {
+    const issues = await issuesOf({ ...baseSpec(), type: 'distil', task: 'clasification', studnet: { layers: 2 }, seed: 'x', model: 'Bad Name', device: 'gpu' });
+    const by = Object.fromEntries(issues.map((i) => [i.path, i.message]));
+    expect(by['/type']).toBe('must be "distill", not "distil"');
+    expect(by['/task']).toBe('must be "classification" or "qa", not "clasification"');
+    expect(by['/studnet']).toBe('is not a known field; did you mean "student"?');
+    expect(by['/seed']).toBe('must be an integer, not "x"');
+    expect(by['/device']).toBe('must be "auto" or "cuda" or "cpu", not "gpu"');
+    expect(by['/model']).toMatch(/lowercase letters, digits/);
   });
 
   it('refuses paths that escape DATA_DIR, by .. or by symlink, and missing files', async () => {

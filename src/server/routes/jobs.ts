@@ -21,6 +21,7 @@ import {
   SubmittedSchema,
 } from '../schemas/jobs.js';
 import { renderJobReport } from '../views/job-report.js';
+import exampleSpec from '../../../examples/distill-support-intent.json' with { type: 'json' };
 
 export type ServerJobs = Pick<JobService, 'submit' | 'get' | 'list' | 'cancel' | 'logs' | 'history'>;
 
@@ -43,7 +44,8 @@ export default async function jobRoutes(app: FastifyInstance, { jobs, eventPollM
       summary: 'Submit a distillation job',
       description: 'The spec is validated and its paths resolved inside DATA_DIR before it is queued; a 400 lists every problem and nothing is queued.',
       security,
-      body: JobSpecSchema,
+      // The example is the README's (examples/distill-support-intent.json), so Try it out runs it.
+      body: { ...JobSpecSchema, examples: [exampleSpec] },
       response: { 202: SubmittedSchema, ...submitErrorResponses },
     },
     // The spec is checked by the training layer's own parser, the one every process uses: it
