@@ -92,7 +92,7 @@ describe('tokenizer parity: Python trainer vs npm tokenizers', () => {
       const c = String.fromCodePoint(cp);
       rows.push({ text: `a${c}b ${c} é${c}` });
     }
-    const input = rows.map((t) => JSON.stringify(t)).join('\n') + '\n';
+    const input = `${rows.map((t) => JSON.stringify(t)).join('\n')}\n`;
     const run = spawnSync(PYTHON, ['-m', 'distillery_trainer', 'tokenize', '--vocab', path.join(dir, 'vocab.txt')], { env: ENV, input, encoding: 'utf8', maxBuffer: 512 * 1024 * 1024 });
     expect(run.status, run.stderr).toBe(0);
     const python = run.stdout.trim().split('\n').map((l) => (JSON.parse(l) as { ids: number[] }).ids);
@@ -108,7 +108,7 @@ describe('tokenizer parity: Python trainer vs npm tokenizers', () => {
   }, 120_000);
 
   it(`gives identical ids, type ids and offsets on ${COUNT} generated texts`, async () => {
-    const input = texts.map((t) => JSON.stringify(t)).join('\n') + '\n';
+    const input = `${texts.map((t) => JSON.stringify(t)).join('\n')}\n`;
     const run = spawnSync(PYTHON, ['-m', 'distillery_trainer', 'tokenize', '--vocab', path.join(dir, 'vocab.txt')], { env: ENV, input, encoding: 'utf8', maxBuffer: 256 * 1024 * 1024 });
     expect(run.status, run.stderr).toBe(0);
     const python = run.stdout.trim().split('\n').map((l) => JSON.parse(l) as { ids: number[]; type_ids: number[]; offsets: Array<[number, number]> });

@@ -43,7 +43,7 @@ function parseJsonBody(text: string): unknown {
 /** Replaces Fastify's application/json parser on `app` (call before routes are registered). */
 export function useJsonBodyParser(app: FastifyInstance, bodyLimitBytes: number): void {
   app.removeContentTypeParser('application/json');
-  app.addContentTypeParser('application/json', { parseAs: 'string', bodyLimit: bodyLimitBytes }, (request, body, done) => {
+  app.addContentTypeParser('application/json', { parseAs: 'string', bodyLimit: bodyLimitBytes }, (_request, body, done) => {
     try {
       done(null, parseJsonBody(body as string));
     } catch (err) {

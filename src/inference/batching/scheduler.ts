@@ -225,7 +225,7 @@ export class Scheduler {
       m?.batchDuration.observe({ model, bucket }, seconds);
       const rate = batch.rows / Math.max(seconds, 1e-6);
       this.rowsPerSecond = this.rowsPerSecond === 0 ? rate : 0.8 * this.rowsPerSecond + 0.2 * rate;
-      entries.forEach((e, i) => e.deliver(sliceRow(outputs, i)));
+      for (const [i, e] of entries.entries()) e.deliver(sliceRow(outputs, i));
     } catch (err) {
       this.opts.logger?.error({ err, model, rows: entries.length }, 'batch failed');
       const error =

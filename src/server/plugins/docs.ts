@@ -28,7 +28,10 @@ export const API_DESCRIPTION = [
 export function defaultedNotRequired<T>(doc: T): T {
   const copy = structuredClone(doc);
   const visit = (node: unknown): void => {
-    if (Array.isArray(node)) return node.forEach(visit);
+    if (Array.isArray(node)) {
+      for (const item of node) visit(item);
+      return;
+    }
     if (typeof node !== 'object' || node === null) return;
     const schema = node as { properties?: Record<string, { default?: unknown }>; required?: string[] };
     if (schema.properties && Array.isArray(schema.required)) {
