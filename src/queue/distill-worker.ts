@@ -11,7 +11,7 @@
 import { type Job, UnrecoverableError, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
-import type { PathsConfig, QueueConfig, TrainerConfig } from '../config.js';
+import type { InferenceConfig, PathsConfig, QueueConfig, TrainerConfig } from '../config.js';
 import { runDistillJob } from '../training/distill-job.js';
 import { describeLocation, TrainerStoppedError, TrainingError } from '../training/errors.js';
 import { parseJobSpec } from '../training/job-spec.js';
@@ -30,6 +30,8 @@ export interface DistillWorkerOptions {
   queue: QueueConfig;
   paths: PathsConfig;
   trainer: TrainerConfig;
+  /** Inference settings for scoring the outputs through the serving code. */
+  inference?: InferenceConfig;
   logger: Logger;
   metrics?: WorkerMetrics;
 }
@@ -145,6 +147,7 @@ export class DistillWorker {
         jobId,
         paths: this.opts.paths,
         trainer: this.opts.trainer,
+        ...(this.opts.inference ? { evaluation: { inference: this.opts.inference } } : {}),
         signal: controller.signal,
         onEvent: forward,
         onLog: (line) => log.debug({ trainer: line }),

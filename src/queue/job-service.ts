@@ -35,8 +35,8 @@ const BULL_TYPES: Record<JobState, JobType[]> = {
   cancelled: ['failed'],
 };
 
+/** What the cancelled-jobs hash holds per job: the job as it ended. */
 interface CancelRecord {
-  cancelled_at: string;
   view: JobView;
 }
 
@@ -149,7 +149,7 @@ export class JobService {
       if (state === 'completed' || state === 'failed' || state === 'cancelled') throw alreadyEnded(id, state);
       const view = this.view(job, state);
       const now = new Date().toISOString();
-      const record: CancelRecord = { cancelled_at: now, view: { ...view, state: 'cancelled', error: CANCELLED_REASON, finished_at: now } };
+      const record: CancelRecord = { view: { ...view, state: 'cancelled', error: CANCELLED_REASON, finished_at: now } };
       const first = (await this.redis.hsetnx(this.names.cancelled, id, JSON.stringify(record))) === 1;
       if (!first) return view;
       if (state === 'queued') {

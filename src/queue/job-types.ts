@@ -14,8 +14,6 @@ export interface JobProgress {
   losses?: Record<string, number>;
   steps_per_sec?: number;
   eta_s?: number;
-  /** Whole-job progress in [0, 1], from the stages' step counts. */
-  fraction?: number;
 }
 
 export interface JobResult {

@@ -75,6 +75,7 @@ async function main(): Promise<number> {
       jobId,
       paths: config.paths,
       trainer: config.trainer,
+      evaluation: { inference: config.inference },
       signal: controller.signal,
       onEvent: (event) => {
         // One progress line every 2 s is enough for a terminal; everything else always shows.

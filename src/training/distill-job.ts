@@ -32,8 +32,8 @@ export interface DistillJobOptions {
    * or be fine-tuned later. The bundled models leave it out to stay small.
    */
   includeCheckpoint?: boolean;
-  /** Overrides for the evaluation step (tests use fewer latency runs). */
-  evaluation?: Partial<Pick<EvaluateOptions, 'latencyRuns'>>;
+  /** The evaluation step: the process's inference settings, and fewer latency runs in tests. */
+  evaluation?: Partial<Pick<EvaluateOptions, 'latencyRuns' | 'inference'>>;
 }
 
 export interface DistillJobResult {
@@ -86,6 +86,7 @@ export async function runDistillJob(opts: DistillJobOptions): Promise<DistillJob
     evalFile: resolved.data.eval,
     parameters: training.parameters ?? {},
     latencyRuns: opts.evaluation?.latencyRuns,
+    inference: opts.evaluation?.inference,
   });
   const gate = decideGate(resolved.task, spec.gate, metrics);
 

@@ -41,10 +41,6 @@ export function kindOf(error: unknown): ErrorKind {
   return 'internal';
 }
 
-export function statusOf(kind: ErrorKind): number {
-  return KINDS[kind].status;
-}
-
 export interface Problem {
   type: string;
   title: string;

@@ -1,4 +1,4 @@
-import { Type, type Static } from '@sinclair/typebox';
+import { Type } from '@sinclair/typebox';
 import { ModelNameSchema, SETTING_KEYWORD, VersionSchema, problemResponses, BODY_KINDS } from './common.js';
 import type { RequestLimits } from './limits.js';
 
@@ -48,8 +48,6 @@ export function classifyBodySchema(limits: RequestLimits) {
     { additionalProperties: false, examples: [{ model: 'support-intent', inputs: ['where is my order?'], top_k: 3 }] },
   );
 }
-
-export type ClassifyBody = Static<ReturnType<typeof classifyBodySchema>>;
 
 export const ClassifyResponseSchema = Type.Object(
   {

@@ -1,5 +1,5 @@
 /** Schemas of the job routes. The spec itself is the training layer's JobSpecSchema. */
-import { type Static, Type } from '@sinclair/typebox';
+import { Type } from '@sinclair/typebox';
 import { JOB_STATES } from '../../queue/job-types.js';
 import { ADMIN_KINDS, BODY_KINDS, problemResponses } from './common.js';
 import { MetricsSchema } from './models.js';
@@ -69,8 +69,6 @@ export const JobListSchema = Type.Object({
 });
 
 export const SubmittedSchema = Type.Object({ id: Type.String(), state: JobStateSchema });
-
-export type JobListQuery = Static<typeof JobListQuerySchema>;
 
 /** Every job route: admin key, Redis reachable. */
 const JOB_KINDS = [...ADMIN_KINDS, 'jobs_unavailable'] as const;

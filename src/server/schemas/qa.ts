@@ -1,4 +1,4 @@
-import { Type, type Static } from '@sinclair/typebox';
+import { Type } from '@sinclair/typebox';
 import { ModelNameSchema, SETTING_KEYWORD, VersionSchema, problemResponses, BODY_KINDS } from './common.js';
 import type { RequestLimits } from './limits.js';
 import { inputsOptions, textSchema, topKSchema } from './classify.js';
@@ -39,8 +39,6 @@ export function qaBodySchema(limits: RequestLimits) {
     },
   );
 }
-
-export type QaBody = Static<ReturnType<typeof qaBodySchema>>;
 
 export const QaResponseSchema = Type.Object(
   {
