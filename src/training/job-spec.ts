@@ -90,6 +90,10 @@ const Qat = Type.Object(
     lr: Type.Number({ exclusiveMinimum: 0, maximum: 1, default: 1e-5 }),
     recalibrate_every: Type.Integer({ minimum: 1, default: 1000 }),
     temperature: Type.Number({ exclusiveMinimum: 0, maximum: 100, default: 2 }),
+    observer: Type.Union([Type.Literal('minmax'), Type.Literal('moving_average')], {
+      default: 'minmax',
+      description: 'activation observers: running min/max, or a moving average of each batch\'s min/max',
+    }),
   },
   { additionalProperties: false, default: {} },
 );

@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -6,6 +7,7 @@ import type { PathsConfig } from '../../src/config.js';
 import { JobSpecError } from '../../src/training/errors.js';
 import { parseJobSpec } from '../../src/training/job-spec.js';
 import { resolveJobSpec } from '../../src/training/resolve-spec.js';
+import { TRAINER_PYTHONPATH } from '../../src/training/trainer-runner.js';
 
 let root: string;
 let paths: PathsConfig;
@@ -62,6 +64,17 @@ describe('job spec', () => {
     expect(resolved.data.train).toBe(await fs.realpath(path.join(paths.dataDir, 'train.jsonl')));
     expect(resolved.max_length).toBe(128);
     expect(resolved.teacher_path).toBe(await fs.realpath(path.join(paths.dataDir, 'teacher')));
+  });
+
+  it('the resolved spec of a minimal spec is everything the trainer reads: it has no defaults of its own', async () => {
+    const resolved = await resolveJobSpec(parseJobSpec(baseSpec()), { paths, jobId: 'j1' });
+    const check = spawnSync(
+      '/usr/bin/python3',
+      ['-c', 'import json, sys; from distillery_trainer.spec import parse_spec; parse_spec(json.load(sys.stdin)); print("ok")'],
+      { input: JSON.stringify(resolved), env: { ...process.env, PYTHONPATH: TRAINER_PYTHONPATH }, encoding: 'utf8' },
+    );
+    expect(check.stderr).toBe('');
+    expect(check.stdout.trim()).toBe('ok');
   });
 
   it('names unknown fields and wrong types', async () => {
