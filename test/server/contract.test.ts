@@ -207,3 +207,29 @@ describe('issue 15, 10: the POST /v1/jobs example runs as it stands', () => {
     expect(() => parseJobSpec(JSON.parse(block!))).not.toThrow();
   });
 });
+
+describe('the repeat rule holds for every state-changing admin route', () => {
+  /** Route (as OpenAPI names it) → a check that a repeat of the action follows the rule. */
+  const REPEATS: Record<string, () => Promise<void>> = {
+    'post /v1/models/{name}/activate': async () => {
+      const active = (await s.app.inject({ url: '/v1/models/tiny-intent', headers: admin })).json().active_version;
+      const res = await s.app.inject({ method: 'POST', url: '/v1/models/tiny-intent/activate', headers: admin, payload: { version: active } });
+      expect(res.statusCode).toBe(200);
+      expect(res.json()).toMatchObject({ previous_version: active, active_version: active, changed: false });
+    },
+    'delete /v1/jobs/{id}': async () => {
+      const id = await submit();
+      expect((await s.app.inject({ method: 'DELETE', url: `/v1/jobs/${id}`, headers: admin })).statusCode).toBe(202);
+      expect((await s.app.inject({ method: 'DELETE', url: `/v1/jobs/${id}`, headers: admin })).statusCode).toBe(409);
+    },
+  };
+
+  it('every admin route that changes state (all but GET and job submission) has its repeat check, and each holds', async () => {
+    const doc = (await openApiDocument()) as { paths: Record<string, Record<string, { responses: Record<string, unknown> }>> };
+    const admin403 = Object.entries(doc.paths).flatMap(([p, ops]) =>
+      Object.entries(ops).filter(([m, op]) => m !== 'get' && '403' in op.responses).map(([m]) => `${m} ${p}`));
+    const changing = admin403.filter((r) => r !== 'post /v1/jobs');
+    expect(changing.filter((r) => !REPEATS[r])).toEqual([]);
+    for (const route of changing) await REPEATS[route]!();
+  });
+});
