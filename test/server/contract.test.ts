@@ -8,38 +8,25 @@
  * 5. an empty body with content-type: application/json is accepted where a route takes no body.
  */
 import { promises as fs } from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openApiDocument } from '../../src/server/openapi.js';
 import { parseJobSpec } from '../../src/training/job-spec.js';
-import { ADMIN_KEY, bearer, startServer, type TestServer } from './helpers.js';
+import { ADMIN_KEY, bearer, type JobData, jobData, startServer, type TestServer } from './helpers.js';
 
 let s: TestServer;
-let dataDir: string;
+let data: JobData;
 const admin = bearer(ADMIN_KEY);
-
-/** The smallest spec that resolves against dataDir (never run: no worker listens). */
-const spec = () => ({
-  type: 'distill',
-  model: 'contract-model',
-  task: 'classification',
-  teacher: { path: 'teacher' },
-  data: { train: 'train.jsonl', eval: 'train.jsonl' },
-  student: { layers: 1, hidden: 32, heads: 2, intermediate: 64 },
-});
+const spec = () => data.spec();
 
 beforeAll(async () => {
-  dataDir = await fs.mkdtemp(path.join(os.tmpdir(), 'distillery-contract-'));
-  await fs.mkdir(path.join(dataDir, 'teacher'));
-  await fs.writeFile(path.join(dataDir, 'teacher', 'config.json'), JSON.stringify({ hidden_size: 64, num_attention_heads: 4, num_hidden_layers: 2 }));
-  await fs.writeFile(path.join(dataDir, 'train.jsonl'), '{"text":"a","label":"x"}\n{"text":"b","label":"y"}\n');
-  s = await startServer({ ADMIN_API_KEYS: ADMIN_KEY, DATA_DIR: dataDir });
+  data = await jobData('contract-model');
+  s = await startServer({ ADMIN_API_KEYS: ADMIN_KEY, DATA_DIR: data.dir });
 });
 
 afterAll(async () => {
   await s?.close();
-  await fs.rm(dataDir, { recursive: true, force: true });
+  await data?.remove();
 });
 
 async function submit(): Promise<string> {

@@ -3,6 +3,9 @@
  * test/fixtures/make-tiny-models.py, the real inference engine, and buildApp listening on port 0.
  */
 import { rmSync } from 'node:fs';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { pino } from 'pino';
 import { loadConfig, type AppConfig } from '../../src/config.js';
@@ -70,3 +73,35 @@ export async function startServer(
 }
 
 export const bearer = (key: string) => ({ authorization: `Bearer ${key}` });
+
+/** A DATA_DIR holding the smallest job a spec resolves against, and that spec (never run: no worker). */
+export interface JobData {
+  dir: string;
+  spec(over?: Record<string, unknown>): Record<string, unknown>;
+  remove(): Promise<void>;
+}
+
+/** The smallest job spec, with paths relative to the DATA_DIR jobData() writes. */
+export function jobSpec(model: string, over: Record<string, unknown> = {}): Record<string, unknown> {
+  return {
+    type: 'distill',
+    model,
+    task: 'classification',
+    teacher: { path: 'teacher' },
+    data: { train: 'train.jsonl', eval: 'train.jsonl' },
+    student: { layers: 1, hidden: 32, heads: 2, intermediate: 64 },
+    ...over,
+  };
+}
+
+export async function jobData(model = 'test-model'): Promise<JobData> {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'distillery-job-data-'));
+  await mkdir(path.join(dir, 'teacher'));
+  await writeFile(path.join(dir, 'teacher', 'config.json'), JSON.stringify({ hidden_size: 64, num_attention_heads: 4, num_hidden_layers: 2 }));
+  await writeFile(path.join(dir, 'train.jsonl'), '{"text":"a","label":"x"}\n{"text":"b","label":"y"}\n');
+  return {
+    dir,
+    spec: (over = {}) => jobSpec(model, over),
+    remove: () => rm(dir, { recursive: true, force: true }),
+  };
+}

@@ -4,12 +4,9 @@
  * parameter that is not a string is sent as the text it is on the wire, through HTTP, and must be
  * converted (a valid value is not refused; an invalid one gets a 400 naming the parameter).
  */
-import { promises as fs } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openApiDocument } from '../../src/server/openapi.js';
-import { ADMIN_KEY, bearer, startServer, type TestServer } from './helpers.js';
+import { ADMIN_KEY, bearer, type JobData, jobData, startServer, type TestServer } from './helpers.js';
 
 interface Parameter {
   name: string;
@@ -21,7 +18,7 @@ type Doc = { paths: Record<string, Record<string, { parameters?: Parameter[]; re
 
 let s: TestServer;
 let doc: Doc;
-let dataDir: string;
+let data: JobData;
 let jobId: string;
 
 /** A real value for each path parameter, so the request reaches the handler. */
@@ -49,19 +46,15 @@ function urlFor(template: string, query: Record<string, string> = {}): string {
 }
 
 beforeAll(async () => {
-  dataDir = await fs.mkdtemp(path.join(os.tmpdir(), 'distillery-params-'));
-  await fs.mkdir(path.join(dataDir, 'teacher'));
-  await fs.writeFile(path.join(dataDir, 'teacher', 'config.json'), JSON.stringify({ hidden_size: 64, num_attention_heads: 4, num_hidden_layers: 2 }));
-  await fs.writeFile(path.join(dataDir, 'train.jsonl'), '{"text":"a","label":"x"}\n{"text":"b","label":"y"}\n');
-  s = await startServer({ ADMIN_API_KEYS: ADMIN_KEY, DATA_DIR: dataDir });
+  data = await jobData('param-model');
+  s = await startServer({ ADMIN_API_KEYS: ADMIN_KEY, DATA_DIR: data.dir });
   doc = (await openApiDocument()) as Doc;
-  const spec = { type: 'distill', model: 'param-model', task: 'classification', teacher: { path: 'teacher' }, data: { train: 'train.jsonl', eval: 'train.jsonl' } };
-  jobId = (await s.app.inject({ method: 'POST', url: '/v1/jobs', headers: bearer(ADMIN_KEY), payload: spec })).json().id;
+  jobId = (await s.app.inject({ method: 'POST', url: '/v1/jobs', headers: bearer(ADMIN_KEY), payload: data.spec() })).json().id;
 });
 
 afterAll(async () => {
   await s?.close();
-  await fs.rm(dataDir, { recursive: true, force: true });
+  await data?.remove();
 });
 
 describe('query and path parameters of every route', () => {

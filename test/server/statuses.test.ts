@@ -7,12 +7,11 @@
  * of its status.
  */
 import { promises as fs } from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openApiDocument } from '../../src/server/openapi.js';
 import { KINDS, withStatusTable } from '../../src/server/status-table.js';
-import { ADMIN_KEY, bearer, INFERENCE_KEY, startServer, type TestServer } from './helpers.js';
+import { ADMIN_KEY, bearer, INFERENCE_KEY, type JobData, jobData, jobSpec, startServer, type TestServer } from './helpers.js';
 
 interface Operation {
   responses: Record<string, { description: string; content?: Record<string, { examples?: Record<string, { value: { type: string; status: number } }> }> }>;
@@ -21,22 +20,14 @@ type Doc = { paths: Record<string, Record<string, Operation>> };
 
 let s: TestServer;
 let doc: Doc;
-let dataDir: string;
+let data: JobData;
 const admin = bearer(ADMIN_KEY);
 const inference = bearer(INFERENCE_KEY);
 const json = { 'content-type': 'application/json' };
 /** Ids made in beforeAll: a queued job, a cancelled one. */
 const ids = { queued: '', cancelled: '' };
 
-const spec = (over: Record<string, unknown> = {}) => ({
-  type: 'distill',
-  model: 'status-model',
-  task: 'classification',
-  teacher: { path: 'teacher' },
-  data: { train: 'train.jsonl', eval: 'train.jsonl' },
-  student: { layers: 1, hidden: 32, heads: 2, intermediate: 64 },
-  ...over,
-});
+const spec = (over: Record<string, unknown> = {}) => jobSpec('status-model', over);
 
 interface Scenario {
   what: string;
@@ -130,11 +121,8 @@ const SCENARIOS: Record<string, Scenario[]> = {
 };
 
 beforeAll(async () => {
-  dataDir = await fs.mkdtemp(path.join(os.tmpdir(), 'distillery-statuses-'));
-  await fs.mkdir(path.join(dataDir, 'teacher'));
-  await fs.writeFile(path.join(dataDir, 'teacher', 'config.json'), JSON.stringify({ hidden_size: 64, num_attention_heads: 4, num_hidden_layers: 2 }));
-  await fs.writeFile(path.join(dataDir, 'train.jsonl'), '{"text":"a","label":"x"}\n{"text":"b","label":"y"}\n');
-  s = await startServer({ API_KEYS: INFERENCE_KEY, ADMIN_API_KEYS: ADMIN_KEY, DATA_DIR: dataDir, BODY_LIMIT_BYTES: '32768' });
+  data = await jobData('status-model');
+  s = await startServer({ API_KEYS: INFERENCE_KEY, ADMIN_API_KEYS: ADMIN_KEY, DATA_DIR: data.dir, BODY_LIMIT_BYTES: '32768' });
   // Version 3 of tiny-intent exists but cannot load: its model.onnx no longer matches the manifest.
   const v3 = path.join(s.modelDir, 'tiny-intent', '3');
   await fs.cp(path.join(s.modelDir, 'tiny-intent', '1'), v3, { recursive: true });
@@ -148,7 +136,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await s?.close();
-  await fs.rm(dataDir, { recursive: true, force: true });
+  await data?.remove();
 });
 
 describe('every status a route answers is in its OpenAPI responses', () => {
