@@ -12,14 +12,7 @@ import { type InferenceBackend, padBatch } from './backend.js';
 import { RequestControl } from './batching/request-control.js';
 import type { Reservation } from './batching/batch-queue.js';
 import { Scheduler } from './batching/scheduler.js';
-import {
-  DeadlineExceededError,
-  EngineClosedError,
-  InferenceError,
-  InvalidInputError,
-  ModelLoadError,
-  RequestAbortedError,
-} from './errors.js';
+import { DeadlineExceededError, EngineClosedError, InferenceError, InvalidInputError, ModelLoadError, RequestAbortedError } from './errors.js';
 import type { Manifest, ServingConfig } from './registry/types.js';
 import { SessionPool } from './session-pool.js';
 import { buildClassificationRows, type ClassifyInput, type LabelScore, topLabels } from './tasks/classification.js';
@@ -197,7 +190,11 @@ export class ServedVersion {
         maxWindows: this.opts.inference.maxQaWindows,
       });
       control.throwIfCancelled();
-      const outputs = await this.scheduler.submit(reservation, control, prepared.flatMap((p) => p.windows.map((w) => w.row)));
+      const outputs = await this.scheduler.submit(
+        reservation,
+        control,
+        prepared.flatMap((p) => p.windows.map((w) => w.row)),
+      );
       let k = 0;
       return prepared.map((p) => {
         const logits = p.windows.map(() => {
@@ -210,12 +207,7 @@ export class ServedVersion {
   }
 
   /** Admission, deadline/abort, accounting and metrics shared by both tasks. */
-  private async work<T>(
-    task: string,
-    rows: number,
-    options: WorkOptions,
-    body: (control: RequestControl, reservation: Reservation) => Promise<T>,
-  ): Promise<T> {
+  private async work<T>(task: string, rows: number, options: WorkOptions, body: (control: RequestControl, reservation: Reservation) => Promise<T>): Promise<T> {
     if (this.closing) throw new EngineClosedError(`${this.model}@${this.version} is closed`);
     if (rows === 0) throw new InvalidInputError('inputs must not be empty');
     const deadlineMs = options.deadlineMs ?? this.opts.inference.requestDeadlineMs;

@@ -10,15 +10,7 @@ import type { PathsConfig, QueueConfig } from '../config.js';
 import { prepareJob } from '../training/distill-job.js';
 import type { JobSpec } from '../training/job-spec.js';
 import { JobNotFoundError, JobStateError, JobsUnavailableError } from './errors.js';
-import {
-  CANCELLED_REASON,
-  type DistillJobData,
-  type HistoryPoint,
-  type JobProgress,
-  type JobResult,
-  type JobState,
-  type JobView,
-} from './job-types.js';
+import { CANCELLED_REASON, type DistillJobData, type HistoryPoint, type JobProgress, type JobResult, type JobState, type JobView } from './job-types.js';
 import { queueNames, type QueueNames } from './names.js';
 import { createRedis, isRedisReady } from './redis-connection.js';
 import { KeyedMutex } from '../inference/keyed-mutex.js';
@@ -139,30 +131,32 @@ export class JobService {
    * written once (HSETNX), so only one replica removes or signals.
    */
   async cancel(id: string): Promise<JobView> {
-    return this.cancels.run(id, () => this.call(async () => {
-      const job = await this.queue.getJob(id);
-      if (!job) {
-        if (await this.redis.hexists(this.names.cancelled, id)) throw alreadyEnded(id, 'cancelled');
-        throw new JobNotFoundError(id);
-      }
-      const state = await this.stateOf(job);
-      if (state === 'completed' || state === 'failed' || state === 'cancelled') throw alreadyEnded(id, state);
-      const view = this.view(job, state);
-      const now = new Date().toISOString();
-      const record: CancelRecord = { view: { ...view, state: 'cancelled', error: CANCELLED_REASON, finished_at: now } };
-      const first = (await this.redis.hsetnx(this.names.cancelled, id, JSON.stringify(record))) === 1;
-      if (!first) return view;
-      if (state === 'queued') {
-        try {
-          await job.remove();
-          return record.view;
-        } catch {
-          // It was picked up in the meantime: stop it like an active job below.
+    return this.cancels.run(id, () =>
+      this.call(async () => {
+        const job = await this.queue.getJob(id);
+        if (!job) {
+          if (await this.redis.hexists(this.names.cancelled, id)) throw alreadyEnded(id, 'cancelled');
+          throw new JobNotFoundError(id);
         }
-      }
-      await this.redis.publish(this.names.cancel, id);
-      return { ...view, state: 'active' };
-    }));
+        const state = await this.stateOf(job);
+        if (state === 'completed' || state === 'failed' || state === 'cancelled') throw alreadyEnded(id, state);
+        const view = this.view(job, state);
+        const now = new Date().toISOString();
+        const record: CancelRecord = { view: { ...view, state: 'cancelled', error: CANCELLED_REASON, finished_at: now } };
+        const first = (await this.redis.hsetnx(this.names.cancelled, id, JSON.stringify(record))) === 1;
+        if (!first) return view;
+        if (state === 'queued') {
+          try {
+            await job.remove();
+            return record.view;
+          } catch {
+            // It was picked up in the meantime: stop it like an active job below.
+          }
+        }
+        await this.redis.publish(this.names.cancel, id);
+        return { ...view, state: 'active' };
+      }),
+    );
   }
 
   async logs(id: string, start = 0): Promise<{ logs: string[]; count: number }> {

@@ -92,7 +92,10 @@ export async function runDistillJob(opts: DistillJobOptions): Promise<DistillJob
 
   opts.onPhase?.('publish', `writing a new version of ${resolved.model} into ${opts.paths.modelDir}`);
   const int8 = path.join(outputDir, 'model.onnx');
-  const hasInt8 = await fs.stat(int8).then(() => true, () => false);
+  const hasInt8 = await fs.stat(int8).then(
+    () => true,
+    () => false,
+  );
   const servingConfig = JSON.parse(await fs.readFile(path.join(outputDir, 'config.json'), 'utf8')) as ServingConfig;
   servingConfig.precision = hasInt8 ? 'int8' : 'fp32';
   const servingConfigFile = path.join(workDir, 'serving-config.json');

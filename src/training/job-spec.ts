@@ -92,7 +92,7 @@ const Qat = Type.Object(
     temperature: Type.Number({ exclusiveMinimum: 0, maximum: 100, default: 2 }),
     observer: Type.Union([Type.Literal('minmax'), Type.Literal('moving_average')], {
       default: 'minmax',
-      description: 'activation observers: running min/max, or a moving average of each batch\'s min/max',
+      description: "activation observers: running min/max, or a moving average of each batch's min/max",
     }),
   },
   { additionalProperties: false, default: {} },
@@ -160,7 +160,8 @@ export const JobSpecSchema = Type.Object(
     max_query_length: Type.Integer({ minimum: 4, maximum: 256, default: 64 }),
     qa_train_windows: Type.Union([Type.Literal('all'), Type.Literal('answer')], {
       default: 'all',
-      description: 'QA training windows: all, or answer (only windows holding the answer, plus the first window of unanswerable questions; saves CPU time on long contexts)',
+      description:
+        'QA training windows: all, or answer (only windows holding the answer, plus the first window of unanswerable questions; saves CPU time on long contexts)',
     }),
     student: StudentShape,
     stages: Type.Object(

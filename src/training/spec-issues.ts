@@ -112,4 +112,3 @@ function closestField(pointer: string, root: TSchema): string | undefined {
   }
   return best && best.distance <= Math.max(2, Math.floor(wrong.length / 3)) ? best.name : undefined;
 }
-

@@ -41,9 +41,11 @@ describe('KeyedMutex', () => {
 
   it('releases the key when fn throws, and forgets idle keys', async () => {
     const lock = new KeyedMutex();
-    await expect(lock.run('k', async () => {
-      throw new Error('boom');
-    })).rejects.toThrow('boom');
+    await expect(
+      lock.run('k', async () => {
+        throw new Error('boom');
+      }),
+    ).rejects.toThrow('boom');
     expect(await lock.run('k', async () => 2)).toBe(2);
     await new Promise((r) => setTimeout(r, 0));
     expect(lock.busyKeys).toBe(0);

@@ -104,8 +104,9 @@ describe('3. repeats and races of admin actions', () => {
     const other = before.versions.map((v: { version: number }) => v.version).find((v: number) => v !== before.active_version);
     expect(other, 'the tiny registry has a second version').toBeDefined();
     try {
-      const answers = await Promise.all([0, 1].map(() =>
-        s.app.inject({ method: 'POST', url: '/v1/models/tiny-intent/activate', headers: admin, payload: { version: other } })));
+      const answers = await Promise.all(
+        [0, 1].map(() => s.app.inject({ method: 'POST', url: '/v1/models/tiny-intent/activate', headers: admin, payload: { version: other } })),
+      );
       const bodies = answers.map((a) => a.json());
       expect(answers.map((a) => a.statusCode)).toEqual([200, 200]);
       const changed = bodies.find((b) => b.changed);
@@ -162,11 +163,13 @@ describe('issue 15, 7: every problem of a job spec over HTTP', () => {
     const res = await s.app.inject({ method: 'POST', url: '/v1/jobs', headers: admin, payload: { ...spec(), task: 'clasification', studnet: {}, seed: 'x' } });
     expect(res.statusCode).toBe(400);
     expect(res.json().type).toBe('urn:distillery:problem:invalid-spec');
-    expect(res.json().errors).toEqual(expect.arrayContaining([
-      { field: 'body/task', message: 'must be "classification" or "qa", not "clasification"' },
-      { field: 'body/studnet', message: 'is not a known field; did you mean "student"?' },
-      { field: 'body/seed', message: 'must be an integer, not "x"' },
-    ]));
+    expect(res.json().errors).toEqual(
+      expect.arrayContaining([
+        { field: 'body/task', message: 'must be "classification" or "qa", not "clasification"' },
+        { field: 'body/studnet', message: 'is not a known field; did you mean "student"?' },
+        { field: 'body/seed', message: 'must be an integer, not "x"' },
+      ]),
+    );
   });
 
   it('an empty body is refused as a spec that must be an object', async () => {
@@ -177,7 +180,7 @@ describe('issue 15, 7: every problem of a job spec over HTTP', () => {
 });
 
 describe('issue 15, 10: the POST /v1/jobs example runs as it stands', () => {
-  it('is the README\'s example spec, valid and free of placeholders', async () => {
+  it("is the README's example spec, valid and free of placeholders", async () => {
     const doc = (await openApiDocument()) as any;
     const media = doc.paths['/v1/jobs'].post.requestBody.content['application/json'];
     const example = media.example ?? Object.values(media.examples ?? {})[0];
@@ -214,7 +217,10 @@ describe('the repeat rule holds for every state-changing admin route', () => {
   it('every admin route that changes state (all but GET and job submission) has its repeat check, and each holds', async () => {
     const doc = (await openApiDocument()) as { paths: Record<string, Record<string, { responses: Record<string, unknown> }>> };
     const admin403 = Object.entries(doc.paths).flatMap(([p, ops]) =>
-      Object.entries(ops).filter(([m, op]) => m !== 'get' && '403' in op.responses).map(([m]) => `${m} ${p}`));
+      Object.entries(ops)
+        .filter(([m, op]) => m !== 'get' && '403' in op.responses)
+        .map(([m]) => `${m} ${p}`),
+    );
     const changing = admin403.filter((r) => r !== 'post /v1/jobs');
     expect(changing.filter((r) => !REPEATS[r])).toEqual([]);
     for (const route of changing) await REPEATS[route]!();

@@ -36,7 +36,8 @@ function validText(p: Parameter): string {
 
 function operations(): { route: string; method: string; template: string; params: Parameter[] }[] {
   return Object.entries(doc.paths).flatMap(([template, ops]) =>
-    Object.entries(ops).map(([method, op]) => ({ route: `${method} ${template}`, method, template, params: op.parameters ?? [] })));
+    Object.entries(ops).map(([method, op]) => ({ route: `${method} ${template}`, method, template, params: op.parameters ?? [] })),
+  );
 }
 
 function urlFor(template: string, query: Record<string, string> = {}): string {
@@ -75,7 +76,11 @@ describe('query and path parameters of every route', () => {
       for (const p of params.filter((q) => q.in === 'query' && q.schema.type !== 'string' && q.schema.type !== undefined)) {
         const ok = await s.app.inject({ method: method.toUpperCase() as 'GET', url: urlFor(template, { [p.name]: validText(p) }), headers: bearer(ADMIN_KEY) });
         expect(ok.statusCode, `${route} ?${p.name}=${validText(p)}: ${ok.body.slice(0, 200)}`).not.toBe(400);
-        const bad = await s.app.inject({ method: method.toUpperCase() as 'GET', url: urlFor(template, { [p.name]: 'not-a-value' }), headers: bearer(ADMIN_KEY) });
+        const bad = await s.app.inject({
+          method: method.toUpperCase() as 'GET',
+          url: urlFor(template, { [p.name]: 'not-a-value' }),
+          headers: bearer(ADMIN_KEY),
+        });
         expect(bad.statusCode).toBe(400);
         expect(bad.json().errors.map((e: { field: string }) => e.field)).toContain(`querystring/${p.name}`);
         checked++;
@@ -88,9 +93,17 @@ describe('query and path parameters of every route', () => {
     for (const { route, method, template, params } of operations()) {
       for (const p of params.filter((q) => q.in === 'path')) {
         const url = template.replace(`{${p.name}}`, 'not%20valid').replace(/\{(\w+)\}/g, (_m, n: string) => pathValue(n));
-        const res = await s.app.inject({ method: method.toUpperCase() as 'GET', url, headers: { ...bearer(ADMIN_KEY), 'content-type': 'application/json' }, ...(method === 'post' ? { payload: '{}' } : {}) });
+        const res = await s.app.inject({
+          method: method.toUpperCase() as 'GET',
+          url,
+          headers: { ...bearer(ADMIN_KEY), 'content-type': 'application/json' },
+          ...(method === 'post' ? { payload: '{}' } : {}),
+        });
         expect(res.statusCode, `${route} with ${p.name}="not valid"`).toBe(400);
-        expect(res.json().errors.map((e: { field: string }) => e.field), route).toContain(`params/${p.name}`);
+        expect(
+          res.json().errors.map((e: { field: string }) => e.field),
+          route,
+        ).toContain(`params/${p.name}`);
       }
     }
   });

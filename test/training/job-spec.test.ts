@@ -86,7 +86,15 @@ describe('job spec', () => {
   });
 
   it('lists every schema problem, each saying what would be right', async () => {
-    const issues = await issuesOf({ ...baseSpec(), type: 'distil', task: 'clasification', studnet: { layers: 2 }, seed: 'x', model: 'Bad Name', device: 'gpu' });
+    const issues = await issuesOf({
+      ...baseSpec(),
+      type: 'distil',
+      task: 'clasification',
+      studnet: { layers: 2 },
+      seed: 'x',
+      model: 'Bad Name',
+      device: 'gpu',
+    });
     const by = Object.fromEntries(issues.map((i) => [i.path, i.message]));
     expect(by['/type']).toBe('must be "distill", not "distil"');
     expect(by['/task']).toBe('must be "classification" or "qa", not "clasification"');

@@ -85,7 +85,10 @@ export class ModelRegistry {
     } catch {
       return [];
     }
-    return entries.filter((e) => e.isDirectory() && isValidModelName(e.name)).map((e) => e.name).sort();
+    return entries
+      .filter((e) => e.isDirectory() && isValidModelName(e.name))
+      .map((e) => e.name)
+      .sort();
   }
 
   modelDir(model: string): string {
@@ -99,7 +102,10 @@ export class ModelRegistry {
   }
 
   async exists(model: string): Promise<boolean> {
-    return fs.stat(this.modelDir(model)).then((s) => s.isDirectory(), () => false);
+    return fs.stat(this.modelDir(model)).then(
+      (s) => s.isDirectory(),
+      () => false,
+    );
   }
 
   async listVersions(model: string): Promise<number[]> {

@@ -31,10 +31,7 @@ export function inputsOptions(limits: RequestLimits) {
 
 export function classifyBodySchema(limits: RequestLimits) {
   const text = textSchema(limits, 'Text to classify');
-  const pair = Type.Object(
-    { text, text_pair: Type.Optional(textSchema(limits, 'Second text of a sentence pair')) },
-    { additionalProperties: false },
-  );
+  const pair = Type.Object({ text, text_pair: Type.Optional(textSchema(limits, 'Second text of a sentence pair')) }, { additionalProperties: false });
   return Type.Object(
     {
       model: ModelNameSchema,
@@ -65,5 +62,14 @@ export const ClassifyResponseSchema = Type.Object(
 
 export const classifyErrorResponses = problemResponses(
   ...BODY_KINDS,
-  'unauthorized', 'model_not_found', 'version_not_found', 'invalid_input', 'model_load_failed', 'queue_full', 'inference_failed', 'model_not_ready', 'engine_closed', 'deadline_exceeded',
+  'unauthorized',
+  'model_not_found',
+  'version_not_found',
+  'invalid_input',
+  'model_load_failed',
+  'queue_full',
+  'inference_failed',
+  'model_not_ready',
+  'engine_closed',
+  'deadline_exceeded',
 );

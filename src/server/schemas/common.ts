@@ -17,7 +17,7 @@ export const SETTING_KEYWORD = 'x-setting';
 /** RFC 9457 problem details, the body of every error response. */
 export const ProblemSchema = Type.Object(
   {
-    type: Type.String({ description: 'URI naming the kind of problem, e.g. urn:distillery:problem:queue-full (see each response\'s examples)' }),
+    type: Type.String({ description: "URI naming the kind of problem, e.g. urn:distillery:problem:queue-full (see each response's examples)" }),
     title: Type.String({ description: 'Short summary of the kind of problem' }),
     status: Type.Integer({ description: 'HTTP status code' }),
     detail: Type.String({ description: 'What went wrong with this request and what to change' }),
@@ -68,9 +68,7 @@ export function problemResponses(...kinds: ErrorKind[]): Record<number, ProblemR
   }
   const out: Record<number, ProblemResponse> = {};
   for (const [status, group] of [...byStatus].sort(([a], [b]) => a - b)) {
-    const description = group.length === 1
-      ? capitalise(KINDS[group[0]!].when)
-      : group.map((k) => `\`${k.replaceAll('_', '-')}\`: ${KINDS[k].when}`).join('; ');
+    const description = group.length === 1 ? capitalise(KINDS[group[0]!].when) : group.map((k) => `\`${k.replaceAll('_', '-')}\`: ${KINDS[k].when}`).join('; ');
     const examples: ProblemResponse['content'][string]['examples'] = {};
     for (const kind of group) {
       const { title, example } = KINDS[kind];

@@ -76,4 +76,11 @@ export const submitErrorResponses = problemResponses(...BODY_KINDS, ...JOB_KINDS
 export const listErrorResponses = problemResponses(...JOB_KINDS, 'validation');
 export const jobErrorResponses = problemResponses(...JOB_KINDS, 'validation', 'job_not_found');
 /** DELETE may carry a body (ignored), so what a body can get wrong applies too. */
-export const cancelErrorResponses = problemResponses(...JOB_KINDS, 'validation', 'job_not_found', 'job_state_conflict', 'body_too_large', 'unsupported_media_type');
+export const cancelErrorResponses = problemResponses(
+  ...JOB_KINDS,
+  'validation',
+  'job_not_found',
+  'job_state_conflict',
+  'body_too_large',
+  'unsupported_media_type',
+);

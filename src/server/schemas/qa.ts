@@ -6,10 +6,7 @@ import { inputsOptions, textSchema, topKSchema } from './classify.js';
 export function qaBodySchema(limits: RequestLimits) {
   const item = Type.Object(
     {
-      question: textSchema(
-        limits,
-        "The question; only its first max_query_length tokens (the model's config.json, 64 by default) are read, the rest is cut",
-      ),
+      question: textSchema(limits, "The question; only its first max_query_length tokens (the model's config.json, 64 by default) are read, the rest is cut"),
       context: textSchema(limits, 'The passage that may hold the answer'),
     },
     { additionalProperties: false },
@@ -62,5 +59,14 @@ export const QaResponseSchema = Type.Object(
 
 export const qaErrorResponses = problemResponses(
   ...BODY_KINDS,
-  'unauthorized', 'model_not_found', 'version_not_found', 'invalid_input', 'model_load_failed', 'queue_full', 'inference_failed', 'model_not_ready', 'engine_closed', 'deadline_exceeded',
+  'unauthorized',
+  'model_not_found',
+  'version_not_found',
+  'invalid_input',
+  'model_load_failed',
+  'queue_full',
+  'inference_failed',
+  'model_not_ready',
+  'engine_closed',
+  'deadline_exceeded',
 );
