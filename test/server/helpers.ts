@@ -33,10 +33,7 @@ export interface TestServer {
 }
 
 /** Starts the engine (load + warm) and the app on a free port, as main.ts does. */
-export async function startServer(
-  env: Record<string, string> = {},
-  opts: Pick<CreateEngineOptions, 'backendFactory'> = {},
-): Promise<TestServer> {
+export async function startServer(env: Record<string, string> = {}, opts: Pick<CreateEngineOptions, 'backendFactory'> = {}): Promise<TestServer> {
   const modelDir = tinyRegistry();
   const config = loadConfig({
     MODEL_DIR: modelDir,
@@ -51,6 +48,9 @@ export async function startServer(
   await engine.start();
   // The job routes too, as main.ts mounts them, on a queue prefix of this test's own.
   const jobs = new JobService({ queue: { ...config.queue, prefix: `dtest-server-${process.pid}-${Date.now()}` }, paths: config.paths });
+  // The job routes answer 503 until the Redis connection is up; tests start once it is, so a
+  // slow connect under load is not mistaken for a failure of the route under test.
+  await redisReady(jobs);
   const app = await buildApp({ config, engine, logger, metrics, jobs });
   await app.listen({ host: '127.0.0.1', port: 0 });
   const address = app.server.address();
@@ -73,6 +73,14 @@ export async function startServer(
 }
 
 export const bearer = (key: string) => ({ authorization: `Bearer ${key}` });
+
+async function redisReady(jobs: JobService, timeoutMs = 30_000): Promise<void> {
+  const until = Date.now() + timeoutMs;
+  while (!jobs.isAvailable()) {
+    if (Date.now() > until) throw new Error(`Redis at ${process.env.REDIS_URL ?? '127.0.0.1:6379'} did not answer within ${timeoutMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
 
 /** A DATA_DIR holding the smallest job a spec resolves against, and that spec (never run: no worker). */
 export interface JobData {
