@@ -12,6 +12,7 @@ import { loadConfig, type AppConfig } from '../../src/config.js';
 import { createMetrics, type Metrics } from '../../src/metrics.js';
 import { type CreateEngineOptions, createInferenceEngine, type InferenceEngine } from '../../src/inference/index.js';
 import { buildApp } from '../../src/server/app.js';
+import { CLIENT_CLOSED_REQUEST } from '../../src/server/status-table.js';
 import { JobService } from '../../src/queue/job-service.js';
 
 import { tinyRegistry } from '../fixtures/tiny-registry.js';
@@ -52,6 +53,7 @@ export async function startServer(env: Record<string, string> = {}, opts: Pick<C
   // slow connect under load is not mistaken for a failure of the route under test.
   await redisReady(jobs);
   const app = await buildApp({ config, engine, logger, metrics, jobs });
+  const observed = observeStatuses(app);
   await app.listen({ host: '127.0.0.1', port: 0 });
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : 0;
@@ -63,13 +65,36 @@ export async function startServer(env: Record<string, string> = {}, opts: Pick<C
     modelDir,
     url: `http://127.0.0.1:${port}`,
     async close() {
+      // The status rule, suite-wide: every status any test saw a route answer is in its OpenAPI responses.
+      const undocumented = undocumentedStatuses(app, observed);
       await app.close();
       await jobs.close();
       await engine.close();
       metrics.close();
       rmSync(modelDir, { recursive: true, force: true });
+      if (undocumented.length > 0) throw new Error(`statuses answered but missing from OpenAPI: ${undocumented.join(', ')}`);
     },
   };
+}
+
+/** Records "METHOD /route/:template status" for every answer of a route. */
+function observeStatuses(app: FastifyInstance): Set<string> {
+  const seen = new Set<string>();
+  app.addHook('onResponse', async (request, reply) => {
+    if (request.routeOptions.url !== undefined) seen.add(`${request.method} ${request.routeOptions.url} ${reply.statusCode}`);
+  });
+  return seen;
+}
+
+/** The observed statuses that the route's OpenAPI responses do not list (hidden routes and 499 aside). */
+function undocumentedStatuses(app: FastifyInstance, observed: Set<string>): string[] {
+  const doc = app.swagger() as { paths?: Record<string, Record<string, { responses?: Record<string, unknown> }>> };
+  return [...observed].filter((entry) => {
+    const [method, url, status] = entry.split(' ') as [string, string, string];
+    const operation = doc.paths?.[url.replace(/:(\w+)/g, '{$1}')]?.[method.toLowerCase()];
+    if (!operation || status === String(CLIENT_CLOSED_REQUEST)) return false;
+    return !(status in (operation.responses ?? {}));
+  });
 }
 
 export const bearer = (key: string) => ({ authorization: `Bearer ${key}` });
