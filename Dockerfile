@@ -5,10 +5,11 @@
 #   docker build --target api    -t distillery-api .     # inference API, node:20 slim, CPU
 #   docker build --target worker -t distillery-worker .  # training worker, PyTorch + CUDA
 #
-# Both run the TypeScript sources with tsx (a production dependency, as `npm start` does) after
-# the same steps as CI: `npm ci` (onnxruntime-node's extra download skipped by .npmrc) and the
-# type check `npm run build`. The runtime stages copy the sources from the `build` stage, so an
-# image can only exist for code that passed the type check.
+# Both run compiled JavaScript (dist/, as `npm start` does), built once here after the same steps
+# as CI: `npm ci` (onnxruntime-node's extra download skipped by .npmrc), the type check
+# `npm run build`, then `npm run build:dist` (tsc emit plus the session worker and the Python
+# trainer package). The runtime stages copy dist/ from the `build` stage, so an image can only
+# exist for code that passed the type check, and no TypeScript transpiler runs in production.
 
 ARG NODE_VERSION=20
 # Debian bookworm for building and running the API (node:20-bookworm has the compilers that
@@ -26,6 +27,7 @@ COPY package.json package-lock.json .npmrc ./
 RUN npm ci
 COPY . .
 RUN npm run build \
+ && npm run build:dist \
  && mkdir -p models data
 
 # ---------------------------------------------------------------------------------------------
@@ -49,8 +51,8 @@ WORKDIR /app
 # The image's `node` user (uid 1000) runs the server; the worker image uses the same uid so both
 # can write the shared registry volume.
 COPY --from=prod-deps --chown=node:node /app/node_modules ./node_modules
-COPY --from=build --chown=node:node /app/package.json /app/tsconfig.json ./
-COPY --from=build --chown=node:node /app/src ./src
+COPY --from=build --chown=node:node /app/package.json ./
+COPY --from=build --chown=node:node /app/dist ./dist
 COPY --from=build --chown=node:node /app/models ./models
 RUN mkdir -p /app/data /app/.work && chown node:node /app/data /app/.work
 USER node
@@ -59,9 +61,9 @@ EXPOSE 8080
 # loaded and warmed, so start-period must cover model loading.
 HEALTHCHECK --interval=15s --timeout=5s --start-period=120s --retries=3 \
   CMD ["node", "-e", "fetch('http://127.0.0.1:'+(process.env.PORT||8080)+'/healthz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]
-# Same program as `npm start` (tsx src/server/main.ts), run in-process so SIGTERM reaches the
-# server directly and its graceful shutdown runs.
-CMD ["node", "--import", "tsx", "src/server/main.ts"]
+# Same program as `npm start` (node dist/src/server/main.js), run without npm so SIGTERM reaches
+# the server directly and its graceful shutdown runs.
+CMD ["node", "dist/src/server/main.js"]
 
 # ---------------------------------------------------------------------------------------------
 # worker: BullMQ worker that runs the PyTorch trainer on the GPU.
@@ -95,14 +97,14 @@ WORKDIR /app
 # Production dependencies installed here, on this image's OS, with the same lock file and .npmrc.
 COPY --chown=1000:1000 package.json package-lock.json .npmrc ./
 RUN npm ci --omit=dev && npm cache clean --force && chown -R 1000:1000 /app/node_modules
-COPY --from=build --chown=1000:1000 /app/tsconfig.json ./
-COPY --from=build --chown=1000:1000 /app/src ./src
+COPY --from=build --chown=1000:1000 /app/dist ./dist
 COPY --from=build --chown=1000:1000 /app/models ./models
 RUN mkdir -p /app/data /app/.work && chown 1000:1000 /app/data /app/.work
 USER 1000:1000
 EXPOSE 9464
 HEALTHCHECK --interval=30s --timeout=5s --start-period=30s --retries=3 \
   CMD ["node", "-e", "fetch('http://127.0.0.1:'+(process.env.WORKER_METRICS_PORT||9464)+'/healthz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]
-# Same program as `npm run worker` (tsx src/queue/worker-main.ts). SIGTERM: running trainers
-# checkpoint and their jobs resume later; give the container time for it (stop_grace_period).
-CMD ["node", "--import", "tsx", "src/queue/worker-main.ts"]
+# Same program as `npm run worker` (node dist/src/queue/worker-main.js). SIGTERM: running
+# trainers checkpoint and their jobs resume later; give the container time for it
+# (stop_grace_period).
+CMD ["node", "dist/src/queue/worker-main.js"]

@@ -38,8 +38,10 @@ describe('Dockerfile', () => {
     expect(copyNpmrc).toBeGreaterThanOrEqual(0);
     expect(npmCi).toBeGreaterThan(copyNpmrc);
     expect(typeCheck).toBeGreaterThan(npmCi);
-    // tsx runs the TypeScript in production, so it must be a production dependency.
-    expect(pkg.dependencies.tsx).toBeDefined();
+    // Production runs compiled JavaScript: the image builds dist/ once, and no transpiler ships.
+    expect(pkg.scripts['build:dist']).toBeDefined();
+    expect(runs(build).some((r) => /\bnpm run build:dist\b/.test(r))).toBe(true);
+    expect(pkg.dependencies.tsx).toBeUndefined();
     for (const s of [stage('prod-deps'), stage('worker')]) {
       expect(
         runs(s).some((r) => /^npm ci --omit=dev\b/.test(r)),
@@ -52,12 +54,12 @@ describe('Dockerfile', () => {
     const api = stage('api');
     expect(api.from).toMatch(/^node:20[-.\w]*-slim$/);
     expect(api.instructions.some((i) => i.keyword === 'COPY' && /--from=prod-deps\b/.test(i.args) && /node_modules/.test(i.args))).toBe(true);
-    // Sources come from the stage that type-checked them.
-    expect(api.instructions.some((i) => i.keyword === 'COPY' && /--from=build\b.*\/app\/src/.test(i.args))).toBe(true);
+    // Compiled code comes from the stage that type-checked and built it.
+    expect(api.instructions.some((i) => i.keyword === 'COPY' && /--from=build\b.*\/app\/dist/.test(i.args))).toBe(true);
     expect(api.instructions.some((i) => i.keyword === 'COPY' && /\/app\/models/.test(i.args))).toBe(true);
     expect(last(api, 'USER')).toBe('node');
     expect(last(api, 'HEALTHCHECK')).toMatch(/\/healthz/);
-    expect(last(api, 'CMD')).toMatch(/src\/server\/main\.ts/);
+    expect(last(api, 'CMD')).toBe('["node", "dist/src/server/main.js"]');
   });
 
   it('the worker image is CUDA PyTorch with Node 20, onnx, non-root, with a health check', () => {
@@ -65,10 +67,10 @@ describe('Dockerfile', () => {
     expect(worker.from).toMatch(/^pytorch\/pytorch:2\.[\d.]+-cuda12\.[\d.]+-cudnn9-runtime$/);
     expect(runs(worker).some((r) => /pip install .*onnx/.test(r))).toBe(true);
     expect(worker.instructions.some((i) => i.keyword === 'COPY' && /--from=build\b.*\/usr\/local\/bin\/node/.test(i.args))).toBe(true);
-    expect(worker.instructions.some((i) => i.keyword === 'COPY' && /--from=build\b.*\/app\/src/.test(i.args))).toBe(true);
+    expect(worker.instructions.some((i) => i.keyword === 'COPY' && /--from=build\b.*\/app\/dist/.test(i.args))).toBe(true);
     expect(last(worker, 'USER')).toMatch(/^1000(:1000)?$/);
     expect(last(worker, 'HEALTHCHECK')).toMatch(/\/healthz/);
-    expect(last(worker, 'CMD')).toMatch(/src\/queue\/worker-main\.ts/);
+    expect(last(worker, 'CMD')).toBe('["node", "dist/src/queue/worker-main.js"]');
     const env = worker.instructions
       .filter((i) => i.keyword === 'ENV')
       .map((i) => i.args)

@@ -1,7 +1,8 @@
 /**
  * Real Distillery processes for lifecycle tests: the API (src/server/main.ts) and workers
- * (src/queue/worker-main.ts), each started as `node --import tsx` like `npm start` and
- * `npm run worker`, on free ports, with the environment a test gives them.
+ * (src/queue/worker-main.ts), each started from the sources as `node --import tsx` (the compiled
+ * entry that `npm start` runs is tested in test/server/main.test.ts), on free ports, with the
+ * environment a test gives them.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createServer } from 'node:net';

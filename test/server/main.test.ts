@@ -1,22 +1,32 @@
-/** The process entry (npm start): bad settings, start-up order, graceful shutdown on signals. */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { rmSync } from 'node:fs';
+/**
+ * The process entry as production runs it (npm start, the Dockerfile): the compiled JavaScript in
+ * dist/, built by the same script `npm start` runs first. Bad settings, start-up order, graceful
+ * shutdown on signals, and the files the compiled code loads from beside itself.
+ */
+import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
-import { afterAll, describe, expect, it } from 'vitest';
+import { pathToFileURL } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { tinyRegistry } from './helpers.js';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
+const MAIN_JS = 'dist/src/server/main.js';
 const cleanups: Array<() => void> = [];
 afterAll(() => {
   for (const cleanup of cleanups) cleanup();
 });
 
+beforeAll(() => {
+  // What `npm start` runs before the entry (incremental: quick when dist/ is current).
+  execFileSync(process.execPath, ['scripts/build-dist.mjs'], { cwd: ROOT, stdio: 'pipe' });
+}, 180_000);
+
 function startMain(env: Record<string, string>): { child: ChildProcess; lines: Array<Record<string, unknown>>; stderr: () => string } {
-  // As the Dockerfile runs it: in-process, so signals reach main.ts directly. (The tsx CLI relays
-  // signals and SIGKILLs a child that does not acknowledge within 30 ms, which a busy machine
-  // can miss.)
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/server/main.ts'], {
+  // As the Dockerfile runs it: node itself, no npm or transpiler in between, so signals reach
+  // main.js directly.
+  const child = spawn(process.execPath, [MAIN_JS], {
     cwd: ROOT,
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -50,7 +60,26 @@ async function waitForLine(lines: Line[], msg: string, match: (l: Line) => boole
   }
 }
 
-describe('the server process (src/server/main.ts)', () => {
+describe('the compiled build (dist/)', () => {
+  it('is what npm start and the images run, with no transpiler at run time', () => {
+    const pkg = JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string> };
+    expect(pkg.scripts.start).toBe(`node ${MAIN_JS}`);
+    expect(pkg.scripts.prestart).toBe('node scripts/build-dist.mjs');
+    expect(pkg.scripts.worker).toBe('node dist/src/queue/worker-main.js');
+    expect(pkg.scripts.distill).toBe('node dist/src/training/cli.js');
+  });
+
+  it('holds the non-TypeScript files the compiled code loads: the session worker and the Python trainer', async () => {
+    expect(existsSync(path.join(ROOT, 'dist/src/inference/session-worker.mjs'))).toBe(true);
+    const runner = (await import(pathToFileURL(path.join(ROOT, 'dist/src/training/trainer-runner.js')).href)) as { TRAINER_PYTHONPATH: string };
+    expect(runner.TRAINER_PYTHONPATH).toBe(path.join(ROOT, 'dist/src/training/python'));
+    expect(existsSync(path.join(runner.TRAINER_PYTHONPATH, 'distillery_trainer', '__main__.py'))).toBe(true);
+    // The trainer's own tests stay out of the build.
+    expect(existsSync(path.join(runner.TRAINER_PYTHONPATH, 'tests'))).toBe(false);
+  });
+});
+
+describe(`the server process (${MAIN_JS})`, () => {
   it('exits 1 naming the variable when a setting is bad', async () => {
     const { child, stderr } = startMain({ PORT: 'eighty' });
     expect(await exited(child)).toBe(1);
