@@ -149,6 +149,29 @@ export interface ServerConfig {
 }
 
 /**
+ * ONNX Runtime's memory behaviour per session. Our inputs have dynamic shapes (rows x bucket
+ * length), which is where ONNX Runtime's defaults cost resident memory: see docs/benchmarks.md
+ * (memory) for what each costs and saves with the bundled models.
+ */
+export interface OrtMemoryOptions {
+  /**
+   * The CPU arena (ORT_CPU_MEM_ARENA): a per-session pool that grows to the largest batch's
+   * tensors and never gives memory back. Off, tensors are allocated and freed per run.
+   */
+  cpuMemArena: boolean;
+  /**
+   * Memory patterns (ORT_MEM_PATTERN): ONNX Runtime plans one block per input shape it has seen
+   * and caches the plan; with many bucket x rows shapes that is many cached plans.
+   */
+  memPattern: boolean;
+  /**
+   * Weight prepacking (ORT_PREPACKING; session.disable_prepacking when false): MatMul weights
+   * re-laid out once for the kernels, kept beside the original weights.
+   */
+  prepacking: boolean;
+}
+
+/**
  * The inference engine (src/inference): sessions, batching, admission, registry watching.
  * Per-request input limits (MAX_INPUTS_PER_REQUEST, MAX_TEXT_CHARS, MAX_TOP_K) live in
  * ServerConfig; the engine only bounds what depends on the model (windows, queue, batch).
@@ -180,6 +203,8 @@ export interface InferenceConfig {
    * answers should win, or the sessions starve for the rows it has not yet queued.
    */
   sessionThreadNiceness: number;
+  /** How ONNX Runtime sessions hold memory (ORT_CPU_MEM_ARENA, ORT_MEM_PATTERN, ORT_PREPACKING); see OrtMemoryOptions. */
+  ortMemory: OrtMemoryOptions;
   /** Execution providers in order of preference (EXECUTION_PROVIDERS: cpu, or cuda = CUDA with CPU fallback; default cpu). */
   executionProviders: Array<'cpu' | 'cuda'>;
   /** Length bucket edges in tokens, increasing (BUCKETS, default 8,12,16,24,32,48,64,128,256,512: fine at the short end, where chat traffic is). A row joins the smallest bucket that holds it. */
@@ -328,6 +353,11 @@ export function loadInferenceConfig(r: EnvReader, cpus = os.availableParallelism
     interOpThreads: r.int('INTER_OP_THREADS', 1, { min: 1, max: 256 }),
     intraOpSpinning: r.bool('INTRA_OP_SPINNING', false),
     sessionThreadNiceness: r.int('SESSION_THREAD_NICENESS', 10, { min: 0, max: 19 }),
+    ortMemory: {
+      cpuMemArena: r.bool('ORT_CPU_MEM_ARENA', true),
+      memPattern: r.bool('ORT_MEM_PATTERN', true),
+      prepacking: r.bool('ORT_PREPACKING', true),
+    },
     executionProviders,
     buckets: r.intList('BUCKETS', [8, 12, 16, 24, 32, 48, 64, 128, 256, 512]),
     maxBatchTokens: r.int('MAX_BATCH_TOKENS', 4096, { min: 1 }),

@@ -67,6 +67,7 @@ if (import.meta.filename === process.argv[1]) {
     intraOpThreads: inference.intraOpThreads,
     interOpThreads: inference.interOpThreads,
     intraOpSpinning: inference.intraOpSpinning,
+    ortMemory: inference.ortMemory,
     niceness: inference.sessionThreadNiceness,
     executionProviders: inference.executionProviders,
     inputs: config.inputs,

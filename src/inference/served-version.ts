@@ -89,6 +89,7 @@ export class ServedVersion {
           intraOpThreads: inf.intraOpThreads,
           interOpThreads: inf.interOpThreads,
           intraOpSpinning: inf.intraOpSpinning,
+          ortMemory: inf.ortMemory,
           niceness: inf.sessionThreadNiceness,
           executionProviders: inf.executionProviders,
           inputs: opts.config.inputs,

@@ -7,6 +7,7 @@
  */
 import { Worker } from 'node:worker_threads';
 import type ort from 'onnxruntime-node';
+import type { OrtMemoryOptions } from '../config.js';
 import type { BatchOutputs, InferenceBackend, PaddedBatch } from './backend.js';
 
 export interface SessionPoolOptions {
@@ -18,6 +19,8 @@ export interface SessionPoolOptions {
   intraOpSpinning: boolean;
   /** Nice value for the session threads, 0 = unchanged (see InferenceConfig.sessionThreadNiceness). */
   niceness: number;
+  /** Arena, memory patterns and prepacking (see OrtMemoryOptions). */
+  ortMemory: OrtMemoryOptions;
   executionProviders: ReadonlyArray<'cpu' | 'cuda'>;
   /** Names of the graph's inputs, checked against the file: input_ids, attention_mask, token_type_ids. */
   inputs: readonly string[];
@@ -27,7 +30,7 @@ export interface SessionPoolOptions {
 
 /** The session options every session of a pool gets (also what bench contenders use). */
 export function ortSessionOptions(
-  opts: Pick<SessionPoolOptions, 'executionProviders' | 'intraOpThreads' | 'interOpThreads' | 'intraOpSpinning'>,
+  opts: Pick<SessionPoolOptions, 'executionProviders' | 'intraOpThreads' | 'interOpThreads' | 'intraOpSpinning' | 'ortMemory'>,
 ): ort.InferenceSession.SessionOptions {
   const spin = opts.intraOpSpinning ? '1' : '0';
   return {
@@ -36,8 +39,16 @@ export function ortSessionOptions(
     interOpNumThreads: opts.interOpThreads,
     graphOptimizationLevel: 'all',
     executionMode: 'sequential',
+    enableCpuMemArena: opts.ortMemory.cpuMemArena,
+    enableMemPattern: opts.ortMemory.memPattern,
     // Session config entries (onnxruntime_session_options_config_keys.h), passed as strings.
-    extra: { session: { intra_op: { allow_spinning: spin }, inter_op: { allow_spinning: spin } } },
+    extra: {
+      session: {
+        intra_op: { allow_spinning: spin },
+        inter_op: { allow_spinning: spin },
+        disable_prepacking: opts.ortMemory.prepacking ? '0' : '1',
+      },
+    },
   };
 }
 

@@ -34,6 +34,7 @@ describe('SessionPool', () => {
       intraOpThreads: 1,
       interOpThreads: 1,
       intraOpSpinning: false,
+      ortMemory: { cpuMemArena: true, memPattern: true, prepacking: true },
       niceness,
       executionProviders: ['cpu'],
       inputs: ['input_ids', 'attention_mask', 'token_type_ids'],
@@ -71,14 +72,26 @@ describe('SessionPool', () => {
     }
   });
 
+  const ortBase = {
+    executionProviders: ['cpu'] as const,
+    intraOpThreads: 2,
+    interOpThreads: 1,
+    ortMemory: { cpuMemArena: true, memPattern: true, prepacking: true },
+  };
+
   it('turns ONNX Runtime spinning on or off through session config entries', () => {
-    const base = { executionProviders: ['cpu'] as const, intraOpThreads: 2, interOpThreads: 1 };
-    expect(ortSessionOptions({ ...base, intraOpSpinning: false }).extra).toEqual({
-      session: { intra_op: { allow_spinning: '0' }, inter_op: { allow_spinning: '0' } },
+    expect(ortSessionOptions({ ...ortBase, intraOpSpinning: false }).extra).toEqual({
+      session: { intra_op: { allow_spinning: '0' }, inter_op: { allow_spinning: '0' }, disable_prepacking: '0' },
     });
-    expect(ortSessionOptions({ ...base, intraOpSpinning: true }).extra).toEqual({
+    expect(ortSessionOptions({ ...ortBase, intraOpSpinning: true }).extra).toMatchObject({
       session: { intra_op: { allow_spinning: '1' }, inter_op: { allow_spinning: '1' } },
     });
-    expect(ortSessionOptions({ ...base, intraOpSpinning: true })).toMatchObject({ intraOpNumThreads: 2, interOpNumThreads: 1 });
+    expect(ortSessionOptions({ ...ortBase, intraOpSpinning: true })).toMatchObject({ intraOpNumThreads: 2, interOpNumThreads: 1 });
+  });
+
+  it('passes the memory settings: arena, memory patterns, prepacking', () => {
+    const lean = ortSessionOptions({ ...ortBase, intraOpSpinning: false, ortMemory: { cpuMemArena: false, memPattern: false, prepacking: false } });
+    expect(lean).toMatchObject({ enableCpuMemArena: false, enableMemPattern: false, extra: { session: { disable_prepacking: '1' } } });
+    expect(ortSessionOptions({ ...ortBase, intraOpSpinning: false })).toMatchObject({ enableCpuMemArena: true, enableMemPattern: true });
   });
 });

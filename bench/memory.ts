@@ -1,0 +1,292 @@
+/**
+ * Memory benchmark (npm run bench:memory): resident memory of the API process with the bundled
+ * models, the compiled entry that `npm start` runs, side by side over variants in one run.
+ *
+ * Per variant a fresh server process (its own settings), and from its /proc/<pid>/status:
+ * - idle after start: RSS once it listens (models loaded and, with WARMUP=true, warmed) and
+ *   has sat idle for a moment;
+ * - peak: the kernel's high-water mark (VmHWM) after a mixed load: classify requests of the
+ *   serving bench's chatbot mix, and QA requests on long contexts (several help-center passages
+ *   joined, up to MAX_TEXT_CHARS, so up to MAX_QA_WINDOWS windows of the QA model's max_length);
+ * - after the load: RSS once the load has stopped (what stays);
+ * - growth: with --seconds of 120 or more, RSS at the end against RSS after the first minute.
+ * Components are told apart by difference: a bare Node process, the API with no models, one
+ * session per model, each ONNX Runtime memory setting alone, the sources under tsx.
+ *
+ * RSS does not depend on how busy the CPU is, so these numbers hold on a shared machine; the
+ * req/s printed beside them do not (they only show that a variant kept serving).
+ *
+ * Options: --seconds N (mixed load per variant, default 20), --clients N (default 16),
+ * --only name,name (variants by name), --model-dir DIR, --out FILE (JSON results).
+ */
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { createInterface } from 'node:readline';
+import { parseArgs } from 'node:util';
+import { buildDatasets } from '../tools/datagen/generate.js';
+import { Rng } from '../tools/datagen/index.js';
+
+const ROOT = path.resolve(import.meta.dirname, '..');
+
+const { values: args } = parseArgs({
+  options: {
+    seconds: { type: 'string', default: '20' },
+    clients: { type: 'string', default: '16' },
+    only: { type: 'string' },
+    'model-dir': { type: 'string', default: process.env.MODEL_DIR ?? 'models' },
+    out: { type: 'string', default: path.join(ROOT, 'bench/results/memory.json') },
+  },
+});
+const SECONDS = Number(args.seconds);
+const CLIENTS = Number(args.clients);
+const MODEL_DIR = path.resolve(args['model-dir']);
+
+/** Memory of one process, in MiB, from /proc/<pid>/status. */
+interface ProcMemory {
+  rss: number;
+  /** High-water mark of RSS since the process started. */
+  hwm: number;
+  anon: number;
+  file: number;
+  threads: number;
+}
+
+function procMemory(pid: number): ProcMemory {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const kb = (key: string) => Number(new RegExp(`^${key}:\\s+(\\d+)`, 'm').exec(status)?.[1] ?? Number.NaN);
+  return { rss: kb('VmRSS') / 1024, hwm: kb('VmHWM') / 1024, anon: kb('RssAnon') / 1024, file: kb('RssFile') / 1024, threads: kb('Threads') };
+}
+
+interface Variant {
+  name: string;
+  /** What it tells apart. */
+  note: string;
+  env?: Record<string, string>;
+  /** Run the sources through tsx instead of dist/. */
+  tsx?: boolean;
+  /** An empty registry instead of MODEL_DIR. */
+  noModels?: boolean;
+  /** Measure idle only (no load). */
+  idleOnly?: boolean;
+}
+
+const VARIANTS: Variant[] = [
+  { name: 'defaults', note: 'both bundled models, every setting at its default' },
+  { name: 'no-warmup', note: 'loaded, not warmed (WARMUP=false)', env: { WARMUP: 'false' }, idleOnly: true },
+  { name: 'no-models', note: 'the API and its libraries, an empty registry', noModels: true, idleOnly: true },
+  { name: 'tsx', note: 'the sources through tsx (npm start before dist/)', tsx: true, idleOnly: true },
+  { name: 'sessions-1', note: 'one session per model (SESSIONS_PER_MODEL=1)', env: { SESSIONS_PER_MODEL: '1' } },
+  { name: 'arena-off', note: 'ORT_CPU_MEM_ARENA=false', env: { ORT_CPU_MEM_ARENA: 'false' } },
+  { name: 'mem-pattern-off', note: 'ORT_MEM_PATTERN=false', env: { ORT_MEM_PATTERN: 'false' } },
+  { name: 'prepacking-off', note: 'ORT_PREPACKING=false', env: { ORT_PREPACKING: 'false' } },
+  { name: 'malloc-arenas-2', note: 'glibc MALLOC_ARENA_MAX=2 (fewer per-thread malloc arenas)', env: { MALLOC_ARENA_MAX: '2' } },
+  { name: 'lean', note: 'ORT_MEM_PATTERN=false, MALLOC_ARENA_MAX=2', env: { ORT_MEM_PATTERN: 'false', MALLOC_ARENA_MAX: '2' } },
+  {
+    name: 'no-arena-mmap',
+    note: 'ORT_CPU_MEM_ARENA=false, ORT_MEM_PATTERN=false, MALLOC_ARENA_MAX=2, MALLOC_MMAP_THRESHOLD_=65536 (large tensors mapped and unmapped per run)',
+    env: { ORT_CPU_MEM_ARENA: 'false', ORT_MEM_PATTERN: 'false', MALLOC_ARENA_MAX: '2', MALLOC_MMAP_THRESHOLD_: '65536' },
+  },
+  {
+    name: 'lean-2048',
+    note: 'lean, MAX_BATCH_TOKENS=2048 (smaller largest batch)',
+    env: { ORT_MEM_PATTERN: 'false', MALLOC_ARENA_MAX: '2', MAX_BATCH_TOKENS: '2048', BUCKETS: '8,12,16,24,32,48,64,128' },
+  },
+];
+
+interface Server {
+  child: ChildProcess;
+  base: string;
+  stop(): Promise<void>;
+}
+
+/** Start the API (dist/ or the sources) on a free port and wait until it accepts requests. */
+async function startServer(variant: Variant, modelDir: string): Promise<Server> {
+  const entry = variant.tsx ? ['--import', 'tsx', 'src/server/main.ts'] : ['dist/src/server/main.js'];
+  const child = spawn(process.execPath, entry, {
+    cwd: ROOT,
+    env: {
+      PATH: process.env.PATH ?? '',
+      HOME: process.env.HOME ?? '',
+      MODEL_DIR: modelDir,
+      HOST: '127.0.0.1',
+      PORT: '0',
+      JOBS_ENABLED: 'false',
+      REGISTRY_WATCH: 'false',
+      REGISTRY_POLL_MS: '0',
+      LOG_LEVEL: 'info',
+      ...variant.env,
+    },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const base = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`${variant.name}: the server did not listen within 180 s`)), 180_000);
+    void exited.then(() => reject(new Error(`${variant.name}: the server exited before listening`)));
+    createInterface({ input: child.stdout! }).on('line', (line) => {
+      if (!line.includes('"accepting requests"')) return;
+      clearTimeout(timer);
+      resolve(String((JSON.parse(line) as { address: string }).address));
+    });
+  });
+  return {
+    child,
+    base,
+    async stop() {
+      child.kill('SIGTERM');
+      const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
+      await exited;
+      clearTimeout(timer);
+    },
+  };
+}
+
+/** The mixed requests: 3 of 4 classify (1-8 texts of the chatbot mix), 1 of 4 QA on a long context. */
+function mixedRequests(): Array<{ path: string; body: string }> {
+  const { intents, qa } = buildDatasets(7);
+  const rng = Rng.fromSeed(11);
+  const texts = intents.train.map((e) => e.text);
+  const passages = qa.train;
+  const requests: Array<{ path: string; body: string }> = [];
+  for (let i = 0; i < 400; i++) {
+    if (i % 4 !== 3) {
+      const n = rng.int(1, 8);
+      const inputs = Array.from({ length: n }, () => texts[rng.int(0, texts.length - 1)]!);
+      requests.push({ path: '/v1/classify', body: JSON.stringify({ model: 'support-intent', inputs }) });
+      continue;
+    }
+    // Long contexts: 2 to 40 passages joined, cut to the default MAX_TEXT_CHARS (20 000).
+    const count = rng.int(2, 40);
+    const first = passages[rng.int(0, passages.length - 1)]!;
+    const context = Array.from({ length: count }, () => passages[rng.int(0, passages.length - 1)]!.context)
+      .join('\n\n')
+      .slice(0, 20_000);
+    const question = first.qas[0]?.question ?? 'How long do refunds take?';
+    requests.push({ path: '/v1/qa', body: JSON.stringify({ model: 'support-qa', inputs: [{ question, context }], top_k: 1 }) });
+  }
+  return requests;
+}
+
+interface LoadOutcome {
+  answered: number;
+  errors: number;
+  reqPerS: number;
+  /** RSS samples (MiB), one a second. */
+  samples: number[];
+}
+
+/** A closed loop of CLIENTS clients for SECONDS seconds, sampling the server's RSS every second. */
+async function mixedLoad(server: Server, requests: ReadonlyArray<{ path: string; body: string }>): Promise<LoadOutcome> {
+  const pid = server.child.pid!;
+  const until = Date.now() + SECONDS * 1000;
+  let next = 0;
+  let answered = 0;
+  let errors = 0;
+  const samples: number[] = [];
+  const sampler = setInterval(() => samples.push(procMemory(pid).rss), 1000);
+  const client = async () => {
+    while (Date.now() < until) {
+      const req = requests[next++ % requests.length]!;
+      try {
+        const res = await fetch(server.base + req.path, { method: 'POST', headers: { 'content-type': 'application/json' }, body: req.body });
+        await res.arrayBuffer();
+        if (res.ok) answered++;
+        else errors++;
+      } catch {
+        errors++;
+      }
+    }
+  };
+  const started = Date.now();
+  await Promise.all(Array.from({ length: CLIENTS }, client));
+  clearInterval(sampler);
+  return { answered, errors, reqPerS: answered / ((Date.now() - started) / 1000), samples };
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+interface VariantResult {
+  name: string;
+  note: string;
+  idle: ProcMemory;
+  peak?: number;
+  afterLoad?: ProcMemory;
+  load?: Omit<LoadOutcome, 'samples'>;
+  /** RSS at the end against after the first minute (MiB and %); only with --seconds >= 120. */
+  growth?: { afterFirstMinute: number; end: number; percent: number };
+}
+
+async function measure(variant: Variant, requests: ReadonlyArray<{ path: string; body: string }>): Promise<VariantResult> {
+  const emptyDir = variant.noModels ? mkdtempSync(path.join(os.tmpdir(), 'distillery-empty-registry-')) : undefined;
+  const server = await startServer(variant, emptyDir ?? MODEL_DIR);
+  try {
+    await sleep(3000);
+    const pid = server.child.pid!;
+    const idle = procMemory(pid);
+    if (variant.idleOnly) return { name: variant.name, note: variant.note, idle };
+    const { samples, ...load } = await mixedLoad(server, requests);
+    const peak = procMemory(pid).hwm;
+    await sleep(3000);
+    const afterLoad = procMemory(pid);
+    let growth: VariantResult['growth'];
+    if (SECONDS >= 120 && samples.length > 60) {
+      const afterFirstMinute = samples[59]!;
+      const end = samples.at(-1)!;
+      growth = { afterFirstMinute, end, percent: ((end - afterFirstMinute) / afterFirstMinute) * 100 };
+    }
+    return { name: variant.name, note: variant.note, idle, peak, afterLoad, load, ...(growth ? { growth } : {}) };
+  } finally {
+    await server.stop();
+    if (emptyDir) rmSync(emptyDir, { recursive: true, force: true });
+  }
+}
+
+/** RSS of a bare Node process doing nothing: the floor under every variant. */
+async function bareNode(): Promise<ProcMemory> {
+  const child = spawn(process.execPath, ['-e', 'setInterval(() => {}, 1e6)'], { stdio: 'ignore' });
+  await sleep(1000);
+  const mem = procMemory(child.pid!);
+  child.kill('SIGKILL');
+  return mem;
+}
+
+const mib = (n: number | undefined) => (n === undefined ? '' : n.toFixed(0));
+
+function render(bare: ProcMemory, results: VariantResult[]): string {
+  const lines = [
+    `bare node: ${mib(bare.rss)} MiB RSS`,
+    '',
+    '| variant | what | idle after start (MiB) | anon / file | threads | peak after mixed load | after load | growth after 1st min | req/s | errors |',
+    '|---|---|---:|---:|---:|---:|---:|---:|---:|---:|',
+  ];
+  for (const r of results) {
+    lines.push(
+      `| ${r.name} | ${r.note} | ${mib(r.idle.rss)} | ${mib(r.idle.anon)} / ${mib(r.idle.file)} | ${r.idle.threads} | ${mib(r.peak)} | ${mib(r.afterLoad?.rss)} | ${
+        r.growth ? `${r.growth.percent.toFixed(1)}% (${mib(r.growth.afterFirstMinute)} -> ${mib(r.growth.end)})` : ''
+      } | ${r.load ? r.load.reqPerS.toFixed(0) : ''} | ${r.load ? r.load.errors : ''} |`,
+    );
+  }
+  return lines.join('\n');
+}
+
+async function main(): Promise<void> {
+  // The entry `npm start` runs, current with the sources.
+  execFileSync(process.execPath, ['scripts/build-dist.mjs'], { cwd: ROOT, stdio: 'inherit' });
+  const only = args.only?.split(',').map((s) => s.trim());
+  const variants = only ? VARIANTS.filter((v) => only.includes(v.name)) : VARIANTS;
+  if (only && variants.length !== only.length) throw new Error(`unknown variant in --only; known: ${VARIANTS.map((v) => v.name).join(', ')}`);
+  const requests = mixedRequests();
+  const bare = await bareNode();
+  const results: VariantResult[] = [];
+  for (const variant of variants) {
+    process.stderr.write(`memory: ${variant.name} ...\n`);
+    results.push(await measure(variant, requests));
+  }
+  const report = render(bare, results);
+  process.stdout.write(`${report}\n`);
+  mkdirSync(path.dirname(args.out), { recursive: true });
+  writeFileSync(args.out, JSON.stringify({ date: new Date().toISOString(), seconds: SECONDS, clients: CLIENTS, bare, results }, null, 2));
+}
+
+await main();
