@@ -41,7 +41,11 @@ RUN npm ci --omit=dev && npm cache clean --force
 # api: the inference server. Models are baked in from models/ (the bundled registry) and are
 # usually mounted over by a volume (compose seeds an empty volume from them on first start).
 FROM ${NODE_RUNTIME_IMAGE} AS api
+# MALLOC_ARENA_MAX=2: glibc otherwise keeps a malloc arena per thread that allocates (a session
+# thread each, plus ONNX Runtime's and libuv's), about 35 MiB of resident memory with the
+# bundled models for no measured speed (docs/benchmarks.md, memory).
 ENV NODE_ENV=production \
+    MALLOC_ARENA_MAX=2 \
     PORT=8080 \
     HOST=0.0.0.0 \
     MODEL_DIR=/app/models \

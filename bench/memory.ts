@@ -74,24 +74,20 @@ interface Variant {
 
 const VARIANTS: Variant[] = [
   { name: 'defaults', note: 'both bundled models, every setting at its default' },
+  { name: 'image', note: 'as the api image runs it: defaults, MALLOC_ARENA_MAX=2', env: { MALLOC_ARENA_MAX: '2' } },
+  { name: 'before', note: 'the settings before issue 12: ORT_MEM_PATTERN=true, MAX_BATCH_TOKENS=4096', env: { ORT_MEM_PATTERN: 'true', MAX_BATCH_TOKENS: '4096' } },
   { name: 'no-warmup', note: 'loaded, not warmed (WARMUP=false)', env: { WARMUP: 'false' }, idleOnly: true },
   { name: 'no-models', note: 'the API and its libraries, an empty registry', noModels: true, idleOnly: true },
   { name: 'tsx', note: 'the sources through tsx (npm start before dist/)', tsx: true, idleOnly: true },
   { name: 'sessions-1', note: 'one session per model (SESSIONS_PER_MODEL=1)', env: { SESSIONS_PER_MODEL: '1' } },
-  { name: 'arena-off', note: 'ORT_CPU_MEM_ARENA=false', env: { ORT_CPU_MEM_ARENA: 'false' } },
-  { name: 'mem-pattern-off', note: 'ORT_MEM_PATTERN=false', env: { ORT_MEM_PATTERN: 'false' } },
+  { name: 'mem-pattern-on', note: 'ORT_MEM_PATTERN=true', env: { ORT_MEM_PATTERN: 'true' } },
+  { name: 'tokens-4096', note: 'MAX_BATCH_TOKENS=4096 (32 x 128 QA batches)', env: { MAX_BATCH_TOKENS: '4096' } },
   { name: 'prepacking-off', note: 'ORT_PREPACKING=false', env: { ORT_PREPACKING: 'false' } },
-  { name: 'malloc-arenas-2', note: 'glibc MALLOC_ARENA_MAX=2 (fewer per-thread malloc arenas)', env: { MALLOC_ARENA_MAX: '2' } },
-  { name: 'lean', note: 'ORT_MEM_PATTERN=false, MALLOC_ARENA_MAX=2', env: { ORT_MEM_PATTERN: 'false', MALLOC_ARENA_MAX: '2' } },
+  { name: 'arena-off', note: 'ORT_CPU_MEM_ARENA=false', env: { ORT_CPU_MEM_ARENA: 'false' } },
   {
-    name: 'no-arena-mmap',
-    note: 'ORT_CPU_MEM_ARENA=false, ORT_MEM_PATTERN=false, MALLOC_ARENA_MAX=2, MALLOC_MMAP_THRESHOLD_=65536 (large tensors mapped and unmapped per run)',
-    env: { ORT_CPU_MEM_ARENA: 'false', ORT_MEM_PATTERN: 'false', MALLOC_ARENA_MAX: '2', MALLOC_MMAP_THRESHOLD_: '65536' },
-  },
-  {
-    name: 'lean-2048',
-    note: 'lean, MAX_BATCH_TOKENS=2048 (smaller largest batch)',
-    env: { ORT_MEM_PATTERN: 'false', MALLOC_ARENA_MAX: '2', MAX_BATCH_TOKENS: '2048', BUCKETS: '8,12,16,24,32,48,64,128' },
+    name: 'arena-off-mmap',
+    note: 'ORT_CPU_MEM_ARENA=false, MALLOC_ARENA_MAX=2, MALLOC_MMAP_THRESHOLD_=65536 (large tensors mapped and unmapped per run)',
+    env: { ORT_CPU_MEM_ARENA: 'false', MALLOC_ARENA_MAX: '2', MALLOC_MMAP_THRESHOLD_: '65536' },
   },
 ];
 

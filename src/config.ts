@@ -160,8 +160,9 @@ export interface OrtMemoryOptions {
    */
   cpuMemArena: boolean;
   /**
-   * Memory patterns (ORT_MEM_PATTERN): ONNX Runtime plans one block per input shape it has seen
-   * and caches the plan; with many bucket x rows shapes that is many cached plans.
+   * Memory patterns (ORT_MEM_PATTERN, default false): ONNX Runtime plans one block per input
+   * shape it has seen and caches it; with our many bucket x rows shapes that raised the peak
+   * after a mixed load by about 150 MiB, for no measurable speed (same time per batch, A/B).
    */
   memPattern: boolean;
   /**
@@ -209,7 +210,12 @@ export interface InferenceConfig {
   executionProviders: Array<'cpu' | 'cuda'>;
   /** Length bucket edges in tokens, increasing (BUCKETS, default 8,12,16,24,32,48,64,128,256,512: fine at the short end, where chat traffic is). A row joins the smallest bucket that holds it. */
   buckets: number[];
-  /** Token budget of one batch, padded length x rows (MAX_BATCH_TOKENS, default 4096; at least the largest bucket). */
+  /**
+   * Token budget of one batch, padded length x rows (MAX_BATCH_TOKENS, default 2048; at least the
+   * largest bucket). Each session's ONNX Runtime arena grows to the largest batch it has run and
+   * keeps it: 4096 cost about 100 MiB more resident memory than 2048 with the bundled models
+   * (4 sessions), and 16 x 128 rows ran no slower per row than 32 x 128 (docs/benchmarks.md, memory).
+   */
   maxBatchTokens: number;
   /** Rows in one batch at most (MAX_BATCH_ROWS, default 32). */
   maxBatchRows: number;
@@ -355,12 +361,12 @@ export function loadInferenceConfig(r: EnvReader, cpus = os.availableParallelism
     sessionThreadNiceness: r.int('SESSION_THREAD_NICENESS', 10, { min: 0, max: 19 }),
     ortMemory: {
       cpuMemArena: r.bool('ORT_CPU_MEM_ARENA', true),
-      memPattern: r.bool('ORT_MEM_PATTERN', true),
+      memPattern: r.bool('ORT_MEM_PATTERN', false),
       prepacking: r.bool('ORT_PREPACKING', true),
     },
     executionProviders,
     buckets: r.intList('BUCKETS', [8, 12, 16, 24, 32, 48, 64, 128, 256, 512]),
-    maxBatchTokens: r.int('MAX_BATCH_TOKENS', 4096, { min: 1 }),
+    maxBatchTokens: r.int('MAX_BATCH_TOKENS', 2048, { min: 1 }),
     maxBatchRows: r.int('MAX_BATCH_ROWS', 32, { min: 1, max: 4096 }),
     maxBatchDelayMs: r.number('MAX_BATCH_DELAY_MS', 2, { min: 0, max: 10_000 }),
     maxQueuedRows: r.int('MAX_QUEUED_ROWS', 1024, { min: 1 }),

@@ -50,6 +50,10 @@ export interface Metrics {
   readonly modelLoadDuration: Histogram<'model'>;
   readonly modelLoadFailures: Counter<'model' | 'stage'>;
   readonly modelSwaps: Counter<'model'>;
+  /** Bytes of the ONNX file of every loaded version (active, pinned, canary), set while it is loaded. */
+  readonly modelFileBytes: Gauge<'model' | 'version'>;
+  /** ONNX Runtime sessions (each in its own worker thread) of every loaded version. */
+  readonly modelSessions: Gauge<'model' | 'version'>;
   readonly eventLoopLag: Gauge;
   /** Stops the event-loop monitor; safe to call twice. */
   close(): void;
@@ -170,6 +174,18 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
       name: `${p}model_swaps_total`,
       help: 'Hot swaps of the active version of a model',
       labelNames: ['model'],
+      registers,
+    }),
+    modelFileBytes: new Gauge({
+      name: `${p}model_file_bytes`,
+      help: 'Size of the ONNX file of each loaded model version, in bytes (each of its sessions holds the weights once more, prepacked)',
+      labelNames: ['model', 'version'],
+      registers,
+    }),
+    modelSessions: new Gauge({
+      name: `${p}model_sessions`,
+      help: 'ONNX Runtime sessions of each loaded model version, each in its own worker thread with its own memory arena',
+      labelNames: ['model', 'version'],
       registers,
     }),
     eventLoopLag,

@@ -4,6 +4,7 @@
  * directly from a folder. Requests count themselves in and out so that a retired version closes
  * only after its last request is answered.
  */
+import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { Logger } from 'pino';
 import type { InferenceConfig } from '../config.js';
@@ -118,6 +119,15 @@ export class ServedVersion {
         await served.close();
         throw fail('warmup', err);
       }
+    }
+    if (opts.metrics) {
+      const labels = { model: opts.model, version: String(opts.version) };
+      const bytes = await stat(path.join(opts.dir, opts.onnxFile)).then(
+        (s) => s.size,
+        () => 0,
+      );
+      opts.metrics.modelFileBytes.set(labels, bytes);
+      opts.metrics.modelSessions.set(labels, backend.concurrency);
     }
     return served;
   }
@@ -277,6 +287,9 @@ export class ServedVersion {
       } catch (err) {
         this.opts.logger?.warn({ err, model: this.model }, 'session release failed');
       }
+      const labels = { model: this.model, version: String(this.version) };
+      this.opts.metrics?.modelFileBytes.remove(labels);
+      this.opts.metrics?.modelSessions.remove(labels);
     })();
     return this.closing;
   }

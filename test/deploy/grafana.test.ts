@@ -74,6 +74,8 @@ describe('dashboard', () => {
       'distillery_model_version_info',
       'distillery_model_swaps_total',
       'distillery_process_resident_memory_bytes',
+      'distillery_model_file_bytes', // what explains the memory: loaded model files
+      'distillery_model_sessions', // and sessions per model version
       'distillery_event_loop_lag_p99_seconds',
       'distillery_job_queue_depth',
       'distillery_jobs_total',

@@ -15,7 +15,8 @@ describe('InferenceConfig', () => {
       sessionThreadNiceness: 10,
       executionProviders: ['cpu'],
       buckets: [8, 12, 16, 24, 32, 48, 64, 128, 256, 512],
-      maxBatchTokens: 4096,
+      maxBatchTokens: 2048,
+      ortMemory: { cpuMemArena: true, memPattern: false, prepacking: true },
     });
   });
   it('refuses contradictions and says what to change', () => {

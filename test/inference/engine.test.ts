@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { appendFileSync, cpSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, cpSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -20,6 +20,7 @@ const logger = pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
 let dir: string;
 let engine: InferenceEngine;
 let metrics: Metrics;
+const engineConfig = testConfig({ BUCKETS: '16,32,64', MAX_BATCH_TOKENS: '512', REGISTRY_POLL_MS: '100', MAX_BATCH_DELAY_MS: '1' });
 
 beforeAll(async () => {
   dir = tinyRegistry();
@@ -27,7 +28,7 @@ beforeAll(async () => {
   engine = createInferenceEngine({
     config: {
       paths: { modelDir: dir },
-      inference: testConfig({ BUCKETS: '16,32,64', MAX_BATCH_TOKENS: '512', REGISTRY_POLL_MS: '100', MAX_BATCH_DELAY_MS: '1' }),
+      inference: engineConfig,
     },
     logger,
     metrics,
@@ -132,6 +133,17 @@ describe('inference engine over real ONNX sessions', () => {
     expect((await engine.getModel('tiny-intent')).serving).toBe(2);
     expect(await metrics.registry.getSingleMetricAsString('distillery_model_version_info')).toContain('version="2"} 1');
     expect(await metrics.registry.getSingleMetricAsString('distillery_model_version_info')).not.toContain('model="tiny-intent",version="1"');
+
+    // What explains the memory: the loaded version's file bytes and sessions, gone with the
+    // version once the retired one has released its sessions.
+    const gauge = async (name: string, version: number) =>
+      (await metrics.registry.getSingleMetric(name)!.get()).values.find((v) => v.labels.model === 'tiny-intent' && v.labels.version === String(version))?.value;
+    const onnxBytes = statSync(path.join(dir, 'tiny-intent', '2', 'model.onnx')).size;
+    expect(await gauge('distillery_model_file_bytes', 2)).toBe(onnxBytes);
+    expect(await gauge('distillery_model_sessions', 2)).toBe(engineConfig.sessionsPerModel);
+    for (let i = 0; i < 200 && (await gauge('distillery_model_sessions', 1)) !== undefined; i++) await tick(25);
+    expect(await gauge('distillery_model_sessions', 1)).toBeUndefined();
+    expect(await gauge('distillery_model_file_bytes', 1)).toBeUndefined();
   });
 
   it('serves a pinned (non-active) version on demand', async () => {
