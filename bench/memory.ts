@@ -75,7 +75,11 @@ interface Variant {
 const VARIANTS: Variant[] = [
   { name: 'defaults', note: 'both bundled models, every setting at its default' },
   { name: 'image', note: 'as the api image runs it: defaults, MALLOC_ARENA_MAX=2', env: { MALLOC_ARENA_MAX: '2' } },
-  { name: 'before', note: 'the settings before issue 12: ORT_MEM_PATTERN=true, MAX_BATCH_TOKENS=4096', env: { ORT_MEM_PATTERN: 'true', MAX_BATCH_TOKENS: '4096' } },
+  {
+    name: 'before',
+    note: 'the settings before issue 12: ORT_MEM_PATTERN=true, MAX_BATCH_TOKENS=4096',
+    env: { ORT_MEM_PATTERN: 'true', MAX_BATCH_TOKENS: '4096' },
+  },
   { name: 'no-warmup', note: 'loaded, not warmed (WARMUP=false)', env: { WARMUP: 'false' }, idleOnly: true },
   { name: 'no-models', note: 'the API and its libraries, an empty registry', noModels: true, idleOnly: true },
   { name: 'tsx', note: 'the sources through tsx (npm start before dist/)', tsx: true, idleOnly: true },

@@ -1,0 +1,151 @@
+/**
+ * Compression benchmark (npm run bench:compression): the seed's claim side by side in one run on
+ * this CPU. FP32 BERT-base (12 x 768, random weights, exported by our exporter), an FP32 student
+ * of the bundled students' shape (4 x 312, random weights, same exporter) and the bundled INT8
+ * student (support-intent): file size, parameters, batch-1 latency at 128 and 256 tokens with 1
+ * and 2 threads, batch-32 throughput at 128 tokens, and resident memory of a process that loaded
+ * only that model. Every model runs in its own child process, one at a time, with the session
+ * options the server uses (src/inference/session-pool.ts).
+ *
+ * Options: --threads 1,2 --seconds S (per timing, default 3) --model-dir DIR --out FILE.
+ */
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { runChild } from '../serving/child.js';
+import type { MeasureResult, MeasureSpec } from './measure.js';
+
+const ROOT = path.resolve(import.meta.dirname, '../..');
+const { values: args } = parseArgs({
+  options: {
+    threads: { type: 'string', default: '1,2' },
+    seconds: { type: 'string', default: '3' },
+    'model-dir': { type: 'string', default: process.env.MODEL_DIR ?? 'models' },
+    out: { type: 'string', default: path.join(ROOT, 'bench/results/compression.json') },
+  },
+});
+const THREADS = args.threads.split(',').map(Number);
+const LENGTHS = [128, 256];
+const MODEL_DIR = path.resolve(args['model-dir']);
+const EXPORT_DIR = path.join(ROOT, 'bench/results/compression-models');
+
+interface Contender {
+  name: string;
+  file: string;
+}
+
+function contenders(): Contender[] {
+  const state = JSON.parse(readFileSync(path.join(MODEL_DIR, 'support-intent', 'state.json'), 'utf8')) as { active: number };
+  const versionDir = path.join(MODEL_DIR, 'support-intent', String(state.active));
+  return [
+    { name: 'BERT-base FP32', file: path.join(EXPORT_DIR, 'bert-base-fp32.onnx') },
+    { name: 'student FP32', file: path.join(EXPORT_DIR, 'student-fp32.onnx') },
+    { name: 'student INT8 (bundled)', file: path.join(versionDir, 'model.onnx') },
+  ];
+}
+
+/** Exports the FP32 models once (cached in bench/results) and counts every file's parameters. */
+function exportAndCount(list: Contender[]): Record<string, { bytes: number; parameters: number }> {
+  const intent = list[2]!.file;
+  const config = JSON.parse(readFileSync(path.join(path.dirname(intent), 'config.json'), 'utf8')) as { labels: string[] };
+  const vocab = readFileSync(path.join(path.dirname(intent), 'vocab.txt'), 'utf8')
+    .split('\n')
+    .filter(Boolean).length;
+  const out = execFileSync(
+    process.env.TRAINER_PYTHON ?? '/usr/bin/python3',
+    [
+      path.join(ROOT, 'bench/compression/export_models.py'),
+      '--out',
+      EXPORT_DIR,
+      '--labels',
+      String(config.labels.length),
+      '--vocab-size',
+      String(vocab),
+      '--count',
+      intent,
+    ],
+    { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] },
+  );
+  const counted = JSON.parse(out.trim().split('\n').at(-1)!) as Record<string, { bytes: number; parameters: number }>;
+  return Object.fromEntries(Object.entries(counted).map(([f, v]) => [path.resolve(f), v]));
+}
+
+function cpuInfo(): { model: string; flags: string[] } {
+  const text = readFileSync('/proc/cpuinfo', 'utf8');
+  const model = /^model name\s*:\s*(.+)$/m.exec(text)?.[1] ?? 'unknown';
+  const flags = [...new Set(text.match(/\b(avx512_vnni|avx512f|avx_vnni|avx2)\b/g) ?? [])].sort();
+  return { model, flags };
+}
+
+const fmt = (n: number, d = 1) => (n >= 100 ? n.toFixed(0) : n.toFixed(d));
+
+async function main(): Promise<void> {
+  const list = contenders();
+  const sizes = exportAndCount(list);
+  const loadBefore = os.loadavg();
+  const results: Record<string, Record<number, MeasureResult>> = {};
+  for (const threads of THREADS) {
+    for (const c of list) {
+      process.stderr.write(`compression: ${c.name}, ${threads} thread(s) ...\n`);
+      const spec: MeasureSpec = {
+        modelPath: c.file,
+        threads,
+        lengths: LENGTHS,
+        batchRows: 32,
+        batchLength: 128,
+        seconds: Number(args.seconds),
+        minRuns: 5,
+        maxRuns: 500,
+      };
+      const byThreads = results[c.name] ?? {};
+      results[c.name] = byThreads;
+      byThreads[threads] = await runChild<MeasureResult>({ script: '../compression/measure.ts', spec, timeoutMs: 30 * 60_000 });
+    }
+  }
+  const loadAfter = os.loadavg();
+  const cpu = cpuInfo();
+
+  const lines: string[] = [];
+  lines.push(
+    `CPU: ${cpu.model} (${os.availableParallelism()} cores; ${cpu.flags.join(', ') || 'no AVX2'}); load average before ${loadBefore.map((l) => l.toFixed(2)).join(' ')}, after ${loadAfter.map((l) => l.toFixed(2)).join(' ')}`,
+  );
+  lines.push('');
+  const latencyCols = THREADS.flatMap((t) => LENGTHS.map((l) => `b1 ${l} tok ${t}T ms`));
+  lines.push(`| model | file MB | parameters | ${latencyCols.join(' | ')} | b32x128 rows/s 1T | RSS no model / loaded / after b1 MiB | peak after b32 MiB |`);
+  lines.push(`|---|---:|---:|${latencyCols.map(() => '---:').join('|')}|---:|---:|---:|`);
+  for (const c of list) {
+    const r = results[c.name]!;
+    const one = r[THREADS[0]!]!;
+    const s = sizes[path.resolve(c.file)]!;
+    const lat = THREADS.flatMap((t) => LENGTHS.map((l) => fmt(r[t]!.batch1[l]!.medianMs, 2)));
+    lines.push(
+      `| ${c.name} | ${(s.bytes / 1e6).toFixed(1)} | ${(s.parameters / 1e6).toFixed(2)} M | ${lat.join(' | ')} | ${fmt(one.batch.rowsPerS)} | ${fmt(one.rssBefore)} / ${fmt(one.rssLoaded)} / ${fmt(one.rssAfterBatch1)} | ${fmt(one.peakAfterBatch32)} |`,
+    );
+  }
+  lines.push('');
+  const [base, fp32, int8] = list.map((c) => c.name) as [string, string, string];
+  const ratio = (of: string, to: string, pick: (r: Record<number, MeasureResult>, s: { bytes: number; parameters: number }) => number) =>
+    pick(results[of]!, sizes[path.resolve(list.find((c) => c.name === of)!.file)]!) /
+    pick(results[to]!, sizes[path.resolve(list.find((c) => c.name === to)!.file)]!);
+  lines.push(
+    `| ratio (BERT-base / model) | file | parameters | ${latencyCols.join(' | ')} | b32 throughput (model / BERT-base) | RSS after b1 | RSS after b1 above the no-model process | peak after b32 |`,
+  );
+  lines.push(`|---|---:|---:|${latencyCols.map(() => '---:').join('|')}|---:|---:|---:|---:|`);
+  for (const to of [fp32, int8]) {
+    const lat = THREADS.flatMap((t) => LENGTHS.map((l) => `${ratio(base, to, (r) => r[t]!.batch1[l]!.medianMs).toFixed(1)}x`));
+    lines.push(
+      `| ${to} | ${ratio(base, to, (_r, s) => s.bytes).toFixed(1)}x | ${ratio(base, to, (_r, s) => s.parameters).toFixed(1)}x | ${lat.join(' | ')} | ${(1 / ratio(base, to, (r) => r[THREADS[0]!]!.batch.rowsPerS)).toFixed(1)}x | ${ratio(base, to, (r) => r[THREADS[0]!]!.rssAfterBatch1).toFixed(1)}x | ${ratio(base, to, (r) => r[THREADS[0]!]!.rssAfterBatch1 - r[THREADS[0]!]!.rssBefore).toFixed(1)}x | ${ratio(base, to, (r) => r[THREADS[0]!]!.peakAfterBatch32).toFixed(1)}x |`,
+    );
+  }
+  const int8VsFp32 = THREADS.flatMap((t) => LENGTHS.map((l) => `${l} tok ${t}T ${ratio(fp32, int8, (r) => r[t]!.batch1[l]!.medianMs).toFixed(2)}x`));
+  lines.push('');
+  lines.push(`INT8 student vs FP32 student, batch-1 latency: ${int8VsFp32.join(', ')}; file ${ratio(fp32, int8, (_r, s) => s.bytes).toFixed(1)}x.`);
+  const report = lines.join('\n');
+  process.stdout.write(`${report}\n`);
+  mkdirSync(path.dirname(args.out), { recursive: true });
+  writeFileSync(args.out, JSON.stringify({ date: new Date().toISOString(), cpu, loadBefore, loadAfter, sizes, results, report }, null, 2));
+}
+
+await main();
