@@ -9,7 +9,8 @@ shape: 4 layers, hidden 312, 12 heads, intermediate 1200, our 8000-token vocabul
 classifiers with random weights (speed, size and memory depend on the shape, not the values)
 through distillery_trainer.export.export_onnx, the exporter the trainer uses. Prints one JSON
 object: {file: {"bytes", "parameters"}} for the files written and every --count file, where
-parameters counts the elements of the graph's weight initializers (int8 ones included).
+parameters counts the elements of the graph's weight initializers (int8 ones included), and
+"ops" counts its nodes by operator type.
 """
 
 from __future__ import annotations
@@ -63,7 +64,10 @@ def count(path: str) -> dict:
         if node.op_type in ("DequantizeLinear", "QuantizeLinear"):
             qparams.update(n for n in node.input[1:] if n in names)
     params = sum(int(np.prod(i.dims)) for i in model.graph.initializer if i.name not in qparams)
-    return {"bytes": os.path.getsize(path), "parameters": params}
+    ops: dict = {}
+    for node in model.graph.node:
+        ops[node.op_type] = ops.get(node.op_type, 0) + 1
+    return {"bytes": os.path.getsize(path), "parameters": params, "ops": ops}
 
 
 def main() -> None:
@@ -72,9 +76,10 @@ def main() -> None:
     parser.add_argument("--labels", type=int, required=True)
     parser.add_argument("--vocab-size", type=int, required=True)
     parser.add_argument("--count", nargs="*", default=[])
+    parser.add_argument("--count-only", action="store_true", help="export nothing, only count the --count files")
     args = parser.parse_args()
     os.makedirs(args.out, exist_ok=True)
-    files = export(args.out, args.labels, args.vocab_size) + args.count
+    files = ([] if args.count_only else export(args.out, args.labels, args.vocab_size)) + args.count
     print(json.dumps({f: count(f) for f in files}))
 
 
