@@ -54,7 +54,18 @@ for (const m of models) {
 const counted = JSON.parse(
   execFileSync(
     process.env.TRAINER_PYTHON ?? '/usr/bin/python3',
-    [path.join(ROOT, 'bench/compression/export_models.py'), '--out', EXPORT_DIR, '--labels', '1', '--vocab-size', '1', '--count-only', '--count', ...files.map((f) => f.file)],
+    [
+      path.join(ROOT, 'bench/compression/export_models.py'),
+      '--out',
+      EXPORT_DIR,
+      '--labels',
+      '1',
+      '--vocab-size',
+      '1',
+      '--count-only',
+      '--count',
+      ...files.map((f) => f.file),
+    ],
     { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] },
   ),
 ) as Record<string, { ops: Record<string, number> }>;
