@@ -171,6 +171,8 @@ function mixedRequests(): Array<{ path: string; body: string }> {
 interface LoadOutcome {
   answered: number;
   errors: number;
+  /** Errors by HTTP status (or "network"). */
+  errorStatuses: Record<string, number>;
   reqPerS: number;
   /** RSS samples (MiB), one a second. */
   samples: number[];
@@ -183,6 +185,11 @@ async function mixedLoad(server: Server, requests: ReadonlyArray<{ path: string;
   let next = 0;
   let answered = 0;
   let errors = 0;
+  const errorStatuses: Record<string, number> = {};
+  const fail = (key: string) => {
+    errors++;
+    errorStatuses[key] = (errorStatuses[key] ?? 0) + 1;
+  };
   const samples: number[] = [];
   const sampler = setInterval(() => samples.push(procMemory(pid).rss), 1000);
   const client = async () => {
@@ -192,16 +199,16 @@ async function mixedLoad(server: Server, requests: ReadonlyArray<{ path: string;
         const res = await fetch(server.base + req.path, { method: 'POST', headers: { 'content-type': 'application/json' }, body: req.body });
         await res.arrayBuffer();
         if (res.ok) answered++;
-        else errors++;
+        else fail(String(res.status));
       } catch {
-        errors++;
+        fail('network');
       }
     }
   };
   const started = Date.now();
   await Promise.all(Array.from({ length: CLIENTS }, client));
   clearInterval(sampler);
-  return { answered, errors, reqPerS: answered / ((Date.now() - started) / 1000), samples };
+  return { answered, errors, errorStatuses, reqPerS: answered / ((Date.now() - started) / 1000), samples };
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -264,7 +271,13 @@ function render(bare: ProcMemory, results: VariantResult[]): string {
     lines.push(
       `| ${r.name} | ${r.note} | ${mib(r.idle.rss)} | ${mib(r.idle.anon)} / ${mib(r.idle.file)} | ${r.idle.threads} | ${mib(r.peak)} | ${mib(r.afterLoad?.rss)} | ${
         r.growth ? `${r.growth.percent.toFixed(1)}% (${mib(r.growth.afterFirstMinute)} -> ${mib(r.growth.end)})` : ''
-      } | ${r.load ? r.load.reqPerS.toFixed(0) : ''} | ${r.load ? r.load.errors : ''} |`,
+      } | ${r.load ? r.load.reqPerS.toFixed(0) : ''} | ${
+        r.load
+          ? Object.entries(r.load.errorStatuses)
+              .map(([status, n]) => `${n} x ${status}`)
+              .join(', ') || '0'
+          : ''
+      } |`,
     );
   }
   return lines.join('\n');

@@ -7,7 +7,8 @@
  * only that model. Every model runs in its own child process, one at a time, with the session
  * options the server uses (src/inference/session-pool.ts).
  *
- * Options: --threads 1,2 --seconds S (per timing, default 3) --model-dir DIR --out FILE.
+ * Options: --threads 1,2 --seconds S (per timing, default 2) --rounds N (default 3: the models
+ * interleaved N times, medians over rounds) --model-dir DIR --out FILE.
  */
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -15,18 +16,20 @@ import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { runChild } from '../serving/child.js';
-import type { MeasureResult, MeasureSpec } from './measure.js';
+import type { MeasureResult, MeasureSpec, Timing } from './measure.js';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
 const { values: args } = parseArgs({
   options: {
     threads: { type: 'string', default: '1,2' },
-    seconds: { type: 'string', default: '3' },
+    seconds: { type: 'string', default: '2' },
+    rounds: { type: 'string', default: '3' },
     'model-dir': { type: 'string', default: process.env.MODEL_DIR ?? 'models' },
     out: { type: 'string', default: path.join(ROOT, 'bench/results/compression.json') },
   },
 });
 const THREADS = args.threads.split(',').map(Number);
+const ROUNDS = Number(args.rounds);
 const LENGTHS = [128, 256];
 const MODEL_DIR = path.resolve(args['model-dir']);
 const EXPORT_DIR = path.join(ROOT, 'bench/results/compression-models');
@@ -79,31 +82,66 @@ function cpuInfo(): { model: string; flags: string[] } {
   return { model, flags };
 }
 
+const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
+
+/** Every number of the result, the median over rounds (timings' runs summed). */
+function medianOfRounds(rounds: Array<Record<string, Record<number, MeasureResult>>>): Record<string, Record<number, MeasureResult>> {
+  const first = rounds[0]!;
+  const out: Record<string, Record<number, MeasureResult>> = {};
+  for (const [name, byThreads] of Object.entries(first)) {
+    out[name] = {};
+    for (const t of Object.keys(byThreads).map(Number)) {
+      const all = rounds.map((r) => r[name]![t]!);
+      const timing = (pick: (m: MeasureResult) => Timing): Timing => ({
+        runs: all.reduce((n, m) => n + pick(m).runs, 0),
+        medianMs: median(all.map((m) => pick(m).medianMs)),
+        p90Ms: median(all.map((m) => pick(m).p90Ms)),
+      });
+      out[name][t] = {
+        rssBefore: median(all.map((m) => m.rssBefore)),
+        rssLoaded: median(all.map((m) => m.rssLoaded)),
+        rssAfterBatch1: median(all.map((m) => m.rssAfterBatch1)),
+        peakAfterBatch32: median(all.map((m) => m.peakAfterBatch32)),
+        batch1: Object.fromEntries(Object.keys(all[0]!.batch1).map((l) => [l, timing((m) => m.batch1[l]!)])),
+        batch: { ...timing((m) => m.batch), rowsPerS: median(all.map((m) => m.batch.rowsPerS)) },
+      };
+    }
+  }
+  return out;
+}
+
 const fmt = (n: number, d = 1) => (n >= 100 ? n.toFixed(0) : n.toFixed(d));
 
 async function main(): Promise<void> {
   const list = contenders();
   const sizes = exportAndCount(list);
   const loadBefore = os.loadavg();
-  const results: Record<string, Record<number, MeasureResult>> = {};
-  for (const threads of THREADS) {
-    for (const c of list) {
-      process.stderr.write(`compression: ${c.name}, ${threads} thread(s) ...\n`);
-      const spec: MeasureSpec = {
-        modelPath: c.file,
-        threads,
-        lengths: LENGTHS,
-        batchRows: 32,
-        batchLength: 128,
-        seconds: Number(args.seconds),
-        minRuns: 5,
-        maxRuns: 500,
-      };
-      const byThreads = results[c.name] ?? {};
-      results[c.name] = byThreads;
-      byThreads[threads] = await runChild<MeasureResult>({ script: '../compression/measure.ts', spec, timeoutMs: 30 * 60_000 });
+  // Rounds interleave the models, so a slow spell of a shared machine falls on all of them; each
+  // figure is the median over rounds of the per-round median.
+  const rounds: Array<Record<string, Record<number, MeasureResult>>> = [];
+  for (let round = 0; round < ROUNDS; round++) {
+    const results: Record<string, Record<number, MeasureResult>> = {};
+    rounds.push(results);
+    for (const threads of THREADS) {
+      for (const c of list) {
+        process.stderr.write(`compression: round ${round + 1}/${ROUNDS}, ${c.name}, ${threads} thread(s) ...\n`);
+        const spec: MeasureSpec = {
+          modelPath: c.file,
+          threads,
+          lengths: LENGTHS,
+          batchRows: 32,
+          batchLength: 128,
+          seconds: Number(args.seconds),
+          minRuns: 5,
+          maxRuns: 500,
+        };
+        const byThreads = results[c.name] ?? {};
+        results[c.name] = byThreads;
+        byThreads[threads] = await runChild<MeasureResult>({ script: '../compression/measure.ts', spec, timeoutMs: 30 * 60_000 });
+      }
     }
   }
+  const results = medianOfRounds(rounds);
   const loadAfter = os.loadavg();
   const cpu = cpuInfo();
 
@@ -145,7 +183,7 @@ async function main(): Promise<void> {
   const report = lines.join('\n');
   process.stdout.write(`${report}\n`);
   mkdirSync(path.dirname(args.out), { recursive: true });
-  writeFileSync(args.out, JSON.stringify({ date: new Date().toISOString(), cpu, loadBefore, loadAfter, sizes, results, report }, null, 2));
+  writeFileSync(args.out, JSON.stringify({ date: new Date().toISOString(), cpu, loadBefore, loadAfter, sizes, results, rounds, report }, null, 2));
 }
 
 await main();
