@@ -5,8 +5,9 @@
  */
 import { readFileSync } from 'node:fs';
 import ort from 'onnxruntime-node';
-import { ortSessionOptions } from '../../src/inference/session-pool.js';
+
 import { announceResult, childSpec } from '../serving/child.js';
+import { benchSessionOptions } from './session-options.js';
 
 export interface MeasureSpec {
   modelPath: string;
@@ -71,16 +72,7 @@ async function time(session: ort.InferenceSession, feed: Record<string, ort.Tens
 
 const spec = childSpec<MeasureSpec>();
 const rssBefore = mib('VmRSS');
-const session = await ort.InferenceSession.create(
-  spec.modelPath,
-  ortSessionOptions({
-    executionProviders: ['cpu'],
-    intraOpThreads: spec.threads,
-    interOpThreads: 1,
-    intraOpSpinning: false,
-    ortMemory: { cpuMemArena: true, memPattern: false, prepacking: true },
-  }),
-);
+const session = await ort.InferenceSession.create(spec.modelPath, benchSessionOptions(spec.threads));
 const rssLoaded = mib('VmRSS');
 const batch1: Record<string, Timing> = {};
 for (const length of spec.lengths) batch1[length] = await time(session, feeds(1, length), spec);

@@ -9,7 +9,7 @@ import { readdirSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import ort from 'onnxruntime-node';
-import { ortSessionOptions } from '../../src/inference/session-pool.js';
+import { benchSessionOptions } from './session-options.js';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
 const MODEL_DIR = path.resolve(process.env.MODEL_DIR ?? 'models');
@@ -40,13 +40,7 @@ const byModel: Record<string, Record<string, number>> = {};
 for (const m of models) {
   const prefix = path.join(os.tmpdir(), `distillery-profile-${process.pid}-${path.basename(m.file, '.onnx')}`);
   const session = await ort.InferenceSession.create(m.file, {
-    ...ortSessionOptions({
-      executionProviders: ['cpu'],
-      intraOpThreads: 1,
-      interOpThreads: 1,
-      intraOpSpinning: false,
-      ortMemory: { cpuMemArena: true, memPattern: false, prepacking: true },
-    }),
+    ...benchSessionOptions(1),
     enableProfiling: true,
     profileFilePrefix: prefix,
   });
