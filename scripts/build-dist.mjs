@@ -10,7 +10,7 @@
  * Plain JavaScript on purpose: it must run before anything is compiled, without tsx.
  */
 import { spawnSync } from 'node:child_process';
-import { cpSync, mkdirSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
@@ -23,7 +23,11 @@ const outDir = path.resolve(ROOT, values['out-dir']);
 const ASSETS = ['src/inference/session-worker.mjs', 'src/training/python/distillery_trainer'];
 
 const tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc');
-const args = [tsc, '-p', path.join(ROOT, 'tsconfig.build.json'), '--outDir', outDir, '--tsBuildInfoFile', path.join(outDir, '.tsbuildinfo')];
+const buildInfo = path.join(outDir, '.tsbuildinfo');
+// tsc trusts its build info: if compiled files were deleted but it survived, nothing would be
+// emitted again. An entry missing means the output is not whole: build from scratch.
+if (!['src/server/main.js', 'src/queue/worker-main.js', 'src/training/cli.js'].every((f) => existsSync(path.join(outDir, f)))) rmSync(buildInfo, { force: true });
+const args = [tsc, '-p', path.join(ROOT, 'tsconfig.build.json'), '--outDir', outDir, '--tsBuildInfoFile', buildInfo];
 const result = spawnSync(process.execPath, args, { stdio: 'inherit' });
 if (result.status !== 0) {
   console.error(`build-dist: tsc failed (exit ${result.status ?? result.signal}); nothing was started`);
