@@ -220,8 +220,8 @@ interface VariantResult {
   peak?: number;
   afterLoad?: ProcMemory;
   load?: Omit<LoadOutcome, 'samples'>;
-  /** RSS at the end against after the first minute (MiB and %); only with --seconds >= 120. */
-  growth?: { afterFirstMinute: number; end: number; percent: number };
+  /** RSS at the end against after the first minute (MiB and %), and RSS every 10 s; only with --seconds >= 120. */
+  growth?: { afterFirstMinute: number; end: number; percent: number; every10s: number[] };
 }
 
 async function measure(variant: Variant, requests: ReadonlyArray<{ path: string; body: string }>): Promise<VariantResult> {
@@ -240,7 +240,12 @@ async function measure(variant: Variant, requests: ReadonlyArray<{ path: string;
     if (SECONDS >= 120 && samples.length > 60) {
       const afterFirstMinute = samples[59]!;
       const end = samples.at(-1)!;
-      growth = { afterFirstMinute, end, percent: ((end - afterFirstMinute) / afterFirstMinute) * 100 };
+      growth = {
+        afterFirstMinute,
+        end,
+        percent: ((end - afterFirstMinute) / afterFirstMinute) * 100,
+        every10s: samples.filter((_, i) => i % 10 === 9).map((v) => Math.round(v)),
+      };
     }
     return { name: variant.name, note: variant.note, idle, peak, afterLoad, load, ...(growth ? { growth } : {}) };
   } finally {
