@@ -81,13 +81,23 @@ async function main(): Promise<void> {
     app = await buildApp({ config, engine, logger, metrics, ...(jobs ? { jobs } : {}) });
     if (jobs) {
       // A worker published or activated a version: look at the registry now, not at the next poll.
-      modelEvents = await subscribeModelEvents({
+      // Never awaits Redis: with Redis down at boot the port opens anyway (job routes answer 503).
+      const sync = (why: string): void => {
+        engine.syncRegistry().catch((err: unknown) => logger.error({ err }, `registry sync after ${why} failed`));
+      };
+      modelEvents = subscribeModelEvents({
         redisUrl: config.queue.redisUrl,
         channel: jobs.names.modelEvents,
         onError: onRedisError,
+        onConnected: () => {
+          if (lastRedisWarning > 0) logger.info({ redis: config.queue.redisUrl }, 'Redis reachable again: job routes are back');
+          lastRedisWarning = 0;
+          // Events published while Redis was away are lost: look at the registry now.
+          sync('a Redis reconnect');
+        },
         onEvent: (event) => {
           logger.info({ event }, 'model event: syncing the registry');
-          engine.syncRegistry().catch((err: unknown) => logger.error({ err }, 'registry sync after a model event failed'));
+          sync('a model event');
         },
       });
     }
