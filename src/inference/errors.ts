@@ -37,6 +37,22 @@ export class ModelNotReadyError extends InferenceError {
   }
 }
 
+/**
+ * The model exists but has no active version (no state.json: e.g. its only version failed its
+ * quality gate). Waiting does not help; activating a version or pinning one does.
+ */
+export class NoActiveVersionError extends InferenceError {
+  readonly code = 'no_active_version';
+  readonly retryable = false;
+  constructor(readonly model: string, readonly versions: readonly number[]) {
+    super(
+      versions.length
+        ? `model ${JSON.stringify(model)} has no active version; activate one of its versions (${versions.join(', ')}) with POST /v1/models/${model}/activate, or pin one with "version"`
+        : `model ${JSON.stringify(model)} has no versions yet`,
+    );
+  }
+}
+
 /** Admission control: too many rows waiting; refused before any work. */
 export class QueueFullError extends InferenceError {
   readonly code = 'queue_full';

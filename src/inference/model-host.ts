@@ -10,7 +10,7 @@ import type { Logger } from 'pino';
 import type { InferenceConfig } from '../config.js';
 import type { Metrics } from '../metrics.js';
 import type { InferenceBackend } from './backend.js';
-import { EngineClosedError, InvalidInputError, ModelLoadError, ModelNotFoundError, ModelNotReadyError, VersionNotFoundError } from './errors.js';
+import { EngineClosedError, InvalidInputError, ModelLoadError, ModelNotFoundError, ModelNotReadyError, NoActiveVersionError, VersionNotFoundError } from './errors.js';
 import { RegistryReader, verifyManifestFiles } from './registry/reader.js';
 import type { Manifest, ModelState, ServingConfig } from './registry/types.js';
 import { RegistryWatcher } from './registry/watcher.js';
@@ -209,6 +209,10 @@ export class ModelHost {
     if (version === undefined || slot?.active?.version === version) {
       if (slot?.active) return slot.active;
       if (!(await this.registry.exists(model).catch(() => false))) throw new ModelNotFoundError(model);
+      // No state.json: nothing will load by waiting, so no 503 with Retry-After.
+      if ((await this.registry.readState(model).catch(() => null)) === undefined) {
+        throw new NoActiveVersionError(model, await this.registry.listVersions(model).catch(() => []));
+      }
       throw new ModelNotReadyError(model, slot?.status === 'failed' ? `has no working version (${slot.error ?? 'load failed'})` : 'is not loaded yet');
     }
     if (!(await this.registry.exists(model).catch(() => false))) throw new ModelNotFoundError(model);

@@ -8,6 +8,7 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import type { PathsConfig, TrainerConfig } from '../config.js';
 import { publishVersion, sha256File } from '../inference/registry/publish.js';
+import { RegistryReader } from '../inference/registry/reader.js';
 import type { Manifest, ModelMetrics, ServingConfig } from '../inference/registry/types.js';
 import { type EvaluateOptions, evaluateArtifacts } from './evaluation/evaluate.js';
 import { type JobSpec, } from './job-spec.js';
@@ -84,7 +85,8 @@ export async function runDistillJob(opts: DistillJobOptions): Promise<DistillJob
     parameters: training.parameters ?? {},
     latencyRuns: opts.evaluation?.latencyRuns,
   });
-  const gate = decideGate(resolved.task, spec.gate, metrics);
+  const state = await new RegistryReader(opts.paths.modelDir).readState(resolved.model).catch(() => undefined);
+  const gate = decideGate(resolved.task, spec.gate, metrics, { model: resolved.model, active: state?.active });
 
   opts.onPhase?.('publish', `writing a new version of ${resolved.model} into ${opts.paths.modelDir}`);
   const int8 = path.join(outputDir, 'model.onnx');

@@ -179,7 +179,7 @@ describe('job lifecycle', () => {
     const done = await waitForState(json.id, ['completed', 'failed']);
     expect(done.state).toBe('completed');
     expect(done.result?.gate.passed).toBe(false);
-    expect(done.result?.gate.reason).toMatch(/gate failed: .*active version is unchanged/);
+    expect(done.result?.gate.reason).toMatch(/gate failed: .*version 2 stays active/);
     const model = await call('GET', '/v1/models/life-intent');
     expect(model.json.active_version).toBe(2);
     expect(model.json.versions.map((v: { version: number }) => v.version)).toContain(done.result?.version);

@@ -36,6 +36,7 @@ const KINDS = {
   route_not_found: { status: 404, title: 'Not found', expose: true },
   method_not_allowed: { status: 405, title: 'Method not allowed', expose: true },
   job_state_conflict: { status: 409, title: 'Conflict with the job state', expose: true },
+  no_active_version: { status: 409, title: 'No active version', expose: true },
   body_too_large: { status: 413, title: 'Request body too large', expose: true },
   unsupported_media_type: { status: 415, title: 'Unsupported media type', expose: true },
   model_load_failed: { status: 422, title: 'Version cannot be loaded', expose: true },

@@ -65,4 +65,4 @@ export const ClassifyResponseSchema = Type.Object(
   { title: 'ClassifyResponse' },
 );
 
-export const classifyErrorResponses = problemResponses(400, 401, 403, 404, 413, 429, 503, 504);
+export const classifyErrorResponses = problemResponses(400, 401, 403, 404, 409, 413, 429, 503, 504);

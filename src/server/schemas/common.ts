@@ -47,7 +47,7 @@ const problemDescriptions: Record<number, string> = {
   401: 'Missing or unknown API key (Authorization: Bearer <key>)',
   403: 'The key may not use this route',
   404: 'No such model, version or job',
-  409: 'The job is in a state that does not allow this (e.g. cancelling a finished job)',
+  409: 'The model or job is in a state that does not allow this (a model with no active version; cancelling a finished job)',
   413: 'Request body larger than BODY_LIMIT_BYTES',
   422: 'The version exists but cannot be loaded; the active version is kept',
   429: 'Too many requests queued; retry after Retry-After seconds',

@@ -59,4 +59,4 @@ export const QaResponseSchema = Type.Object(
   { title: 'QaResponse' },
 );
 
-export const qaErrorResponses = problemResponses(400, 401, 403, 404, 413, 429, 503, 504);
+export const qaErrorResponses = problemResponses(400, 401, 403, 404, 409, 413, 429, 503, 504);
