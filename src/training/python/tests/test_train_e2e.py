@@ -1,5 +1,5 @@
 """End-to-end `train` runs as the TypeScript runner starts them: a subprocess, JSON events on
-stdout, exit codes, output files; SIGTERM then resume; bad input."""
+stdout, exit codes, output files; SIGTERM or SIGINT then resume; bad input."""
 
 import json
 import os
@@ -137,7 +137,10 @@ def test_rerun_of_a_finished_work_dir_skips_everything(full_run, make_spec):
     assert events[-1]["type"] == "done"
 
 
-def test_sigterm_then_resume_completes(make_spec, tmp_path):
+@pytest.mark.parametrize("stop_signal", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
+def test_stop_signal_then_resume_completes(make_spec, tmp_path, stop_signal):
+    """SIGINT is what Ctrl-C sends to the whole foreground process group: it must checkpoint
+    like SIGTERM, not end in a KeyboardInterrupt that loses the steps since the last one."""
     spec = make_spec(
         stages={
             **json.loads(json.dumps(__import__("conftest").BASE_SPEC["stages"])),
@@ -157,7 +160,7 @@ def test_sigterm_then_resume_completes(make_spec, tmp_path):
         lines.append(line)
         event = json.loads(line)
         if event["type"] == "progress" and event["stage"] == "task_distill" and event["step"] >= 3:
-            proc.send_signal(signal.SIGTERM)
+            proc.send_signal(stop_signal)
             break
     rest, _ = proc.communicate(timeout=300)
     events = parse_events("".join(lines) + rest)
