@@ -38,18 +38,55 @@ function formatEvent(event: TrainerEvent): string | null {
   }
 }
 
-async function main(): Promise<number> {
-  const { values } = parseArgs({
-    options: {
-      spec: { type: 'string' },
-      'job-id': { type: 'string' },
-      verbose: { type: 'boolean', default: false },
-    },
-  });
-  if (!values.spec) {
-    process.stderr.write('usage: npm run distill -- --spec FILE [--job-id ID] [--verbose]\n');
-    return 2;
+const USAGE = `usage: npm run distill -- --spec FILE [--job-id ID] [--verbose]
+
+  --spec FILE    the job spec (JSON), e.g. examples/distill-support-intent.json
+  --job-id ID    name the run; the same id again resumes a stopped run from its checkpoint
+  --verbose      also print the trainer's log lines and every progress step
+  --help         this text
+
+Exit codes: 0 done, 1 failed, 2 invalid spec or data, 3 stopped (resumable).
+`;
+
+const OPTIONS = {
+  spec: { type: 'string' },
+  'job-id': { type: 'string' },
+  verbose: { type: 'boolean', default: false },
+  help: { type: 'boolean', short: 'h', default: false },
+} as const;
+
+/**
+ * The command line, or a message for the user: a usage error names what was wrong and, when
+ * npm took the options for itself (`npm run distill --spec F` without the `--`), says so.
+ */
+function readArgs(argv: string[]): { values: { spec?: string; 'job-id'?: string; verbose: boolean; help: boolean } } | { message: string; code: number } {
+  let values;
+  try {
+    ({ values } = parseArgs({ args: argv, options: OPTIONS }));
+  } catch (err) {
+    return { message: `${(err as Error).message}\n${npmAteOptions()}${USAGE}`, code: 2 };
   }
+  if (values.help) return { message: USAGE, code: 0 };
+  if (!values.spec) return { message: `missing --spec FILE\n${npmAteOptions()}${USAGE}`, code: 2 };
+  return { values };
+}
+
+/** npm keeps `--name value` before a `--` as its own config and exports it as npm_config_name. */
+function npmAteOptions(): string {
+  const eaten = Object.keys(OPTIONS).filter((name) => process.env[`npm_config_${name.replace(/-/g, '_')}`] !== undefined);
+  return eaten.length
+    ? `npm took ${eaten.map((n) => `--${n}`).join(', ')} for itself: put -- before the options (npm run distill -- --spec FILE)\n`
+    : '';
+}
+
+async function main(): Promise<number> {
+  const args = readArgs(process.argv.slice(2));
+  if ('message' in args) {
+    (args.code === 0 ? process.stdout : process.stderr).write(args.message);
+    return args.code;
+  }
+  const { values } = args;
+  if (!values.spec) return 2;
   const config = loadConfigOrExit(2);
   let spec: unknown;
   try {
