@@ -225,6 +225,11 @@ export interface QueueConfig {
   workerMetricsPort: number;
   /** Interface of the worker's /metrics listener (WORKER_METRICS_HOST, default 0.0.0.0). */
   workerMetricsHost: string;
+  /**
+   * Hours a failed or cancelled job's work folder (checkpoints, outputs) is kept for a look
+   * before it is removed; a completed job's goes at once (WORK_RETENTION_HOURS, default 24; 0 = at once).
+   */
+  workRetentionHours: number;
 }
 
 export interface AppConfig {
@@ -257,6 +262,7 @@ export function loadQueueConfig(r: EnvReader): QueueConfig {
     stalledIntervalMs,
     workerMetricsPort: r.int('WORKER_METRICS_PORT', 9464, { min: 0, max: 65_535 }),
     workerMetricsHost: r.string('WORKER_METRICS_HOST', '0.0.0.0'),
+    workRetentionHours: r.number('WORK_RETENTION_HOURS', 24, { min: 0, max: 24 * 365 }),
   };
 }
 

@@ -12,6 +12,7 @@ import { loadConfigOrExit } from '../config.js';
 import { runDistillJob } from './distill-job.js';
 import { TrainingError } from './errors.js';
 import type { TrainerEvent } from './trainer-events.js';
+import { type EndedOutcome, finishWorkDir, reopenWorkDir, sweepWorkDirs } from './work-dirs.js';
 
 function formatEvent(event: TrainerEvent): string | null {
   switch (event.type) {
@@ -103,6 +104,13 @@ async function main(): Promise<number> {
   };
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);
+  // The work folder: this run's is live again; ended runs past WORK_RETENTION_HOURS go.
+  const retentionHours = config.queue.workRetentionHours;
+  await reopenWorkDir(config.paths, jobId);
+  const swept = await sweepWorkDirs({ paths: config.paths, retentionHours }).catch(() => []);
+  if (swept.length) process.stderr.write(`removed ${swept.length} work folder(s) of runs that ended over ${retentionHours} h ago\n`);
+  const finish = (outcome: EndedOutcome): Promise<unknown> =>
+    finishWorkDir({ paths: config.paths, jobId, outcome, retentionHours }).catch((err: Error) => process.stderr.write(`could not clean up the work folder: ${err.message}\n`));
   let lastProgress = 0;
   try {
     process.stderr.write(`job ${jobId}\n`);
@@ -128,6 +136,7 @@ async function main(): Promise<number> {
     process.stdout.write(
       `${JSON.stringify({ job_id: jobId, model: result.model, version: result.version, gate: result.gate, metrics: result.metrics }, null, 2)}\n`,
     );
+    await finish('completed');
     return 0;
   } catch (err) {
     if (err instanceof TrainingError) {
@@ -136,6 +145,7 @@ async function main(): Promise<number> {
         process.stderr.write(`resume with: npm run distill -- --spec ${values.spec} --job-id ${jobId}\n`);
         return 3;
       }
+      await finish('failed');
       return err.retryable ? 1 : 2;
     }
     throw err;

@@ -16,6 +16,7 @@ import { decideGate, type GateDecision } from './quality-gate.js';
 import { parseJobSpec, type ResolvedSpec, resolveJobSpec } from './resolve-spec.js';
 import type { TrainerEvent } from './trainer-events.js';
 import { runTraining } from './trainer-runner.js';
+import { jobWorkDir } from './work-dirs.js';
 
 export interface DistillJobOptions {
   /** The user's spec as received (validated here). */
@@ -52,9 +53,6 @@ export async function prepareJob(spec: unknown, jobId: string, paths: PathsConfi
   return { spec: parsed, resolved: await resolveJobSpec(parsed, { paths, jobId }) };
 }
 
-export function jobWorkDir(paths: PathsConfig, jobId: string): string {
-  return path.join(paths.workDir, 'jobs', jobId.replace(/[^A-Za-z0-9._-]/g, '_'));
-}
 
 function describeTeacher(spec: JobSpec, resolved: ResolvedSpec): string {
   return 'model' in spec.teacher ? spec.teacher.model : resolved.teacher_path;

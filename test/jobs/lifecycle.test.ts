@@ -4,7 +4,7 @@
  * API (hot swap, no restart); a failing gate; cancel; a worker killed with SIGKILL whose job
  * another worker resumes from the checkpoint; invalid specs refused and never queued.
  */
-import { promises as fs } from 'node:fs';
+import { existsSync, promises as fs, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Redis } from 'ioredis';
@@ -132,6 +132,8 @@ describe('job lifecycle', () => {
     expect(done.state).toBe('completed');
     expect(done.result?.version).toBe(1);
     expect(done.result?.gate.activated).toBe(true);
+    // Its checkpoints are in the registry now: the work folder is gone (WORK_RETENTION_HOURS).
+    await waitFor('the work folder to go', async () => !existsSync(path.join(env.WORK_DIR!, 'jobs', id)), 10_000);
     const served = await waitFor('the API to serve version 1', async () => {
       const res = await fetch(`${base}/v1/classify`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: 'life-intent', inputs: ['my invoice is wrong'] }) });
       return res.ok ? ((await res.json()) as { version: number; results: { label: string }[][] }) : undefined;
@@ -192,6 +194,10 @@ describe('job lifecycle', () => {
     expect(cancel.status).toBe(202);
     const done = await waitForState(json.id, ['cancelled', 'failed', 'completed'], 60_000);
     expect(done.state).toBe('cancelled');
+    // Kept for WORK_RETENTION_HOURS to look at, marked so the sweep removes it after that.
+    const marker = path.join(env.WORK_DIR!, 'jobs', json.id, 'ended.json');
+    const ended = await waitFor('the end marker', async () => existsSync(marker) && JSON.parse(readFileSync(marker, 'utf8')), 10_000);
+    expect(ended).toMatchObject({ outcome: 'cancelled' });
     const logs = workers.map((w) => w.output()).join('');
     expect(logs).toMatch(/cancel requested/);
   }, 240_000);
