@@ -156,6 +156,11 @@ export class JobService {
     });
   }
 
+  /** The spec as submitted (defaults filled), or null when the job is gone (cancelled while queued). */
+  async spec(id: string): Promise<DistillJobData['spec'] | null> {
+    return this.call(async () => (await this.queue.getJob(id))?.data.spec ?? null);
+  }
+
   async logs(id: string, start = 0): Promise<{ logs: string[]; count: number }> {
     return this.call(async () => {
       const { logs, count } = await this.queue.getJobLogs(id, start, -1, true);

@@ -29,6 +29,7 @@ const noJobs: ServerJobs = {
   cancel: describeOnly,
   logs: describeOnly,
   history: describeOnly,
+  spec: describeOnly,
 };
 
 export async function openApiDocument(server: ServerConfig = loadServerConfig(new EnvReader({}))): Promise<unknown> {

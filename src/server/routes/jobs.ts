@@ -18,7 +18,7 @@ import {
 } from '../schemas/jobs.js';
 import { renderJobReport } from '../views/job-report.js';
 
-export type ServerJobs = Pick<JobService, 'submit' | 'get' | 'list' | 'cancel' | 'logs' | 'history'>;
+export type ServerJobs = Pick<JobService, 'submit' | 'get' | 'list' | 'cancel' | 'logs' | 'history' | 'spec'>;
 
 export interface JobRouteOptions {
   jobs: ServerJobs;
@@ -99,8 +99,8 @@ export default async function jobRoutes(app: FastifyInstance, { jobs, eventPollM
     },
   }, async (request, reply) => {
     const job = await jobs.get(request.params.id);
-    const history = await jobs.history(job.id);
-    return reply.type('text/html; charset=utf-8').send(renderJobReport(job, history));
+    const [history, spec] = await Promise.all([jobs.history(job.id), jobs.spec(job.id)]);
+    return reply.type('text/html; charset=utf-8').send(renderJobReport({ job, history, spec }));
   });
 
   r.get('/v1/jobs/:id/events', {
