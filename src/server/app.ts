@@ -29,7 +29,7 @@ export interface BuildAppOptions {
   /** pino logger; without one the app logs nothing (tests). */
   logger?: FastifyBaseLogger;
   /** The job queue; without it the /v1/jobs routes and the queue dashboard are not mounted. */
-  jobs?: ServerJobs & { bullQueue?: DashboardQueue };
+  jobs?: ServerJobs & { bullQueue?: DashboardQueue; isAvailable?: () => boolean };
 }
 
 export const REQUEST_ID_HEADER = 'x-request-id';
@@ -90,7 +90,14 @@ export async function buildApp({ config, engine, metrics, logger, jobs }: BuildA
   await app.register(modelRoutes, { engine });
   if (jobs) {
     await app.register(jobRoutes, { jobs });
-    if (jobs.bullQueue) await app.register(queueDashboard, { queue: jobs.bullQueue, basePath: '/admin/queues', adminEnabled: settings.adminApiKeys.length > 0 });
+    if (jobs.bullQueue) {
+      await app.register(queueDashboard, {
+        queue: jobs.bullQueue,
+        basePath: '/admin/queues',
+        adminEnabled: settings.adminApiKeys.length > 0,
+        ...(jobs.isAvailable ? { available: () => jobs.isAvailable?.() ?? true } : {}),
+      });
+    }
   }
   return app;
 }
