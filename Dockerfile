@@ -6,10 +6,12 @@
 #   docker build --target worker -t distillery-worker .  # training worker, PyTorch + CUDA
 #
 # Both run the TypeScript sources with tsx (a production dependency, as `npm start` does) after
-# the same steps as CI: `npm ci` (onnxruntime-node's extra download skipped by .npmrc) and the
+# the same steps as CI: `npm ci` without dependency install scripts (see below) and the
 # type check `npm run build`. The runtime stages copy the sources from the `build` stage, so an
 # image can only exist for code that passed the type check.
 
+# The Node line is the one CI tests (README, "Node.js line"): package.json engines, .npmrc
+# engine-strict (npm ci refuses a Node or a dependency outside it) and this default move together.
 ARG NODE_VERSION=20
 # Debian bookworm for building and running the API (node:20-bookworm has the compilers that
 # optional native add-ons may need; the slim variant runs what it built, same glibc).
@@ -23,7 +25,10 @@ ARG TORCH_IMAGE=pytorch/pytorch:2.5.1-cuda12.4-cudnn9-runtime
 FROM ${NODE_BUILD_IMAGE} AS build
 WORKDIR /app
 COPY package.json package-lock.json .npmrc ./
-RUN npm ci
+# No dependency install scripts, as on CI: npm 11 skips them by package.json's allowScripts (among
+# them onnxruntime-node's optional CUDA download); the npm 10 of the node:20 images runs every
+# script unless told, so --ignore-scripts gives the same node_modules.
+RUN npm ci --ignore-scripts
 COPY . .
 RUN npm run build \
  && mkdir -p models data
@@ -33,7 +38,7 @@ RUN npm run build \
 FROM ${NODE_BUILD_IMAGE} AS prod-deps
 WORKDIR /app
 COPY package.json package-lock.json .npmrc ./
-RUN npm ci --omit=dev && npm cache clean --force
+RUN npm ci --omit=dev --ignore-scripts && npm cache clean --force
 
 # ---------------------------------------------------------------------------------------------
 # api: the inference server. Models are baked in from models/ (the bundled registry) and are
@@ -92,9 +97,10 @@ RUN ln -s ../lib/node_modules/npm/bin/npm-cli.js /usr/local/bin/npm \
 RUN (getent group 1000 >/dev/null || groupadd --gid 1000 distillery) \
  && (getent passwd 1000 >/dev/null || useradd --uid 1000 --gid 1000 --create-home --shell /usr/sbin/nologin distillery)
 WORKDIR /app
-# Production dependencies installed here, on this image's OS, with the same lock file and .npmrc.
+# Production dependencies installed here, on this image's OS, with the same lock file and .npmrc
+# (and, as everywhere, without dependency install scripts).
 COPY --chown=1000:1000 package.json package-lock.json .npmrc ./
-RUN npm ci --omit=dev && npm cache clean --force && chown -R 1000:1000 /app/node_modules
+RUN npm ci --omit=dev --ignore-scripts && npm cache clean --force && chown -R 1000:1000 /app/node_modules
 COPY --from=build --chown=1000:1000 /app/tsconfig.json ./
 COPY --from=build --chown=1000:1000 /app/src ./src
 COPY --from=build --chown=1000:1000 /app/models ./models
