@@ -145,7 +145,11 @@ export const JobSpecSchema = Type.Object(
       },
       { additionalProperties: false, description: 'paths inside DATA_DIR' },
     ),
-    labels: Type.Optional(Type.Array(Type.String({ minLength: 1 }), { minItems: 2, uniqueItems: true })),
+    labels: Type.Optional(
+      Type.Union([Type.Null(), Type.Array(Type.String({ minLength: 1 }), { minItems: 2, uniqueItems: true })], {
+        description: "classification: the classifier's label order; null or absent: the sorted labels of the training data",
+      }),
+    ),
     max_length: Type.Optional(Type.Integer({ minimum: 16, maximum: 512, description: 'default 128 (classification) or 384 (qa)' })),
     doc_stride: Type.Integer({ minimum: 8, maximum: 512, default: 128 }),
     max_query_length: Type.Integer({ minimum: 4, maximum: 256, default: 64 }),

@@ -151,7 +151,7 @@ export async function resolveJobSpec(spec: JobSpec, { paths, jobId }: ResolveOpt
   if (spec.stages.general_distill.enabled && spec.data.unlabeled === undefined) {
     issues.push({ path: '/data/unlabeled', message: 'stages.general_distill is enabled but data.unlabeled is not set' });
   }
-  if (spec.labels !== undefined && spec.task !== 'classification') {
+  if (spec.labels !== undefined && spec.labels !== null && spec.task !== 'classification') {
     issues.push({ path: '/labels', message: 'labels apply to classification only' });
   }
 
