@@ -60,7 +60,7 @@ const OPTIONS = {
  * The command line, or a message for the user: a usage error names what was wrong and, when
  * npm took the options for itself (`npm run distill --spec F` without the `--`), says so.
  */
-function readArgs(argv: string[]): { values: { spec?: string; 'job-id'?: string; verbose: boolean; help: boolean } } | { message: string; code: number } {
+function readArgs(argv: string[]): { values: { spec: string; 'job-id'?: string; verbose: boolean } } | { message: string; code: number } {
   let values;
   try {
     ({ values } = parseArgs({ args: argv, options: OPTIONS }));
@@ -69,7 +69,7 @@ function readArgs(argv: string[]): { values: { spec?: string; 'job-id'?: string;
   }
   if (values.help) return { message: USAGE, code: 0 };
   if (!values.spec) return { message: `missing --spec FILE\n${npmAteOptions()}${USAGE}`, code: 2 };
-  return { values };
+  return { values: { ...values, spec: values.spec } };
 }
 
 /** npm keeps `--name value` before a `--` as its own config and exports it as npm_config_name. */
@@ -87,7 +87,6 @@ async function main(): Promise<number> {
     return args.code;
   }
   const { values } = args;
-  if (!values.spec) return 2;
   const config = loadConfigOrExit(2);
   let spec: unknown;
   try {
