@@ -202,3 +202,26 @@ def test_student_with_more_heads_than_teacher_is_bad_input(make_spec, tmp_path):
     result = run_cli(["train", "--spec", spec, "--work-dir", str(tmp_path / "w")], timeout=120)
     assert result.returncode == 2
     assert "heads" in parse_events(result.stdout)[-1]["message"]
+
+
+def test_same_seed_same_run(make_spec, tmp_path):
+    """A job is reproducible: the same spec and seed give the same losses at every step and the
+    same evaluation metrics (what makes a gate result, e.g. the README example's, repeatable)."""
+    spec = make_spec(
+        stages={
+            **json.loads(json.dumps(__import__("conftest").BASE_SPEC["stages"])),
+            "general_distill": {"enabled": False, "epochs": 1, "batch_size": 16, "lr": 1e-3, "temperature": 5},
+            "augment": {"enabled": False, "methods": ["wordnet"], "copies": 1, "replace_prob": 0.3, "max_examples": 10},
+        },
+        max_steps_per_stage=12,
+        checkpoint_every=1000,
+    )
+    runs = []
+    for name in ("first", "second"):
+        result = run_cli(["train", "--spec", spec, "--work-dir", str(tmp_path / name)], timeout=600)
+        assert result.returncode == 0, result.stderr[-3000:]
+        events = parse_events(result.stdout)
+        runs.append([(e["stage"], e["step"], e["losses"]) for e in _by_type(events, "progress")]
+                    + [(e["stage"], e["role"], e["metrics"]) for e in _by_type(events, "eval")])
+    assert len(runs[0]) > 10
+    assert runs[0] == runs[1]
