@@ -137,19 +137,25 @@ def test_rerun_of_a_finished_work_dir_skips_everything(full_run, make_spec):
     assert events[-1]["type"] == "done"
 
 
-@pytest.mark.parametrize("stop_signal", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
-def test_stop_signal_then_resume_completes(make_spec, tmp_path, stop_signal):
-    """SIGINT is what Ctrl-C sends to the whole foreground process group: it must checkpoint
-    like SIGTERM, not end in a KeyboardInterrupt that loses the steps since the last one."""
-    spec = make_spec(
+def _short_run_spec(make_spec, max_steps_per_stage):
+    """A spec without general distillation and augmentation, capped per stage, with no periodic
+    checkpoint inside the cap."""
+    return make_spec(
         stages={
             **json.loads(json.dumps(__import__("conftest").BASE_SPEC["stages"])),
             "general_distill": {"enabled": False, "epochs": 1, "batch_size": 16, "lr": 1e-3, "temperature": 5},
             "augment": {"enabled": False, "methods": ["wordnet"], "copies": 1, "replace_prob": 0.3, "max_examples": 10},
         },
-        max_steps_per_stage=30,
+        max_steps_per_stage=max_steps_per_stage,
         checkpoint_every=1000,
     )
+
+
+@pytest.mark.parametrize("stop_signal", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
+def test_stop_signal_then_resume_completes(make_spec, tmp_path, stop_signal):
+    """SIGINT is what Ctrl-C sends to the whole foreground process group: it must checkpoint
+    like SIGTERM, not end in a KeyboardInterrupt that loses the steps since the last one."""
+    spec = _short_run_spec(make_spec, max_steps_per_stage=30)
     work = str(tmp_path / "work")
     env = {**os.environ, "PYTHONPATH": PACKAGE_ROOT, "DISTILLERY_TORCH_THREADS": "1", "PYTHONUNBUFFERED": "1"}
     proc = subprocess.Popen([sys.executable, "-m", "distillery_trainer", "train", "--spec", spec, "--work-dir", work],
@@ -207,15 +213,7 @@ def test_student_with_more_heads_than_teacher_is_bad_input(make_spec, tmp_path):
 def test_same_seed_same_run(make_spec, tmp_path):
     """A job is reproducible: the same spec and seed give the same losses at every step and the
     same evaluation metrics (what makes a gate result, e.g. the README example's, repeatable)."""
-    spec = make_spec(
-        stages={
-            **json.loads(json.dumps(__import__("conftest").BASE_SPEC["stages"])),
-            "general_distill": {"enabled": False, "epochs": 1, "batch_size": 16, "lr": 1e-3, "temperature": 5},
-            "augment": {"enabled": False, "methods": ["wordnet"], "copies": 1, "replace_prob": 0.3, "max_examples": 10},
-        },
-        max_steps_per_stage=12,
-        checkpoint_every=1000,
-    )
+    spec = _short_run_spec(make_spec, max_steps_per_stage=12)
     runs = []
     for name in ("first", "second"):
         result = run_cli(["train", "--spec", spec, "--work-dir", str(tmp_path / name)], timeout=600)
