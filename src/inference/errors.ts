@@ -23,7 +23,10 @@ export class ModelNotFoundError extends InferenceError {
 export class VersionNotFoundError extends InferenceError {
   readonly code = 'version_not_found';
   readonly retryable = false;
-  constructor(readonly model: string, readonly version: number) {
+  constructor(
+    readonly model: string,
+    readonly version: number,
+  ) {
     super(`model ${JSON.stringify(model)} has no version ${version}`);
   }
 }
@@ -32,7 +35,11 @@ export class VersionNotFoundError extends InferenceError {
 export class ModelNotReadyError extends InferenceError {
   readonly code = 'model_not_ready';
   readonly retryable = true;
-  constructor(readonly model: string, detail = 'is not loaded yet', readonly retryAfterSeconds = 5) {
+  constructor(
+    readonly model: string,
+    detail = 'is not loaded yet',
+    readonly retryAfterSeconds = 5,
+  ) {
     super(`model ${JSON.stringify(model)} ${detail}`);
   }
 }
@@ -44,7 +51,10 @@ export class ModelNotReadyError extends InferenceError {
 export class NoActiveVersionError extends InferenceError {
   readonly code = 'no_active_version';
   readonly retryable = false;
-  constructor(readonly model: string, readonly versions: readonly number[]) {
+  constructor(
+    readonly model: string,
+    readonly versions: readonly number[],
+  ) {
     super(
       versions.length
         ? `model ${JSON.stringify(model)} has no active version; activate one of its versions (${versions.join(', ')}) with POST /v1/models/${model}/activate, or pin one with "version"`
@@ -57,7 +67,10 @@ export class NoActiveVersionError extends InferenceError {
 export class QueueFullError extends InferenceError {
   readonly code = 'queue_full';
   readonly retryable = true;
-  constructor(readonly model: string, readonly retryAfterSeconds: number) {
+  constructor(
+    readonly model: string,
+    readonly retryAfterSeconds: number,
+  ) {
     super(`the queue for ${JSON.stringify(model)} is full; retry in ${retryAfterSeconds}s`);
   }
 }

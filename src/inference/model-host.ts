@@ -10,7 +10,15 @@ import type { Logger } from 'pino';
 import type { InferenceConfig } from '../config.js';
 import type { Metrics } from '../metrics.js';
 import type { InferenceBackend } from './backend.js';
-import { EngineClosedError, InvalidInputError, ModelLoadError, ModelNotFoundError, ModelNotReadyError, NoActiveVersionError, VersionNotFoundError } from './errors.js';
+import {
+  EngineClosedError,
+  InvalidInputError,
+  ModelLoadError,
+  ModelNotFoundError,
+  ModelNotReadyError,
+  NoActiveVersionError,
+  VersionNotFoundError,
+} from './errors.js';
 import { RegistryReader, verifyManifestFiles } from './registry/reader.js';
 import type { Manifest, ModelState, ServingConfig } from './registry/types.js';
 import { RegistryWatcher } from './registry/watcher.js';
@@ -136,7 +144,10 @@ export class ModelHost {
       slot.failed = { version: state.active, updatedAt: state.updated_at };
       slot.error = (err as Error).message;
       if (!slot.active) slot.status = 'failed';
-      this.opts.logger.error({ err, model: slot.name, version: state.active }, slot.active ? `version failed to load; ${slot.active.version} keeps serving` : 'version failed to load');
+      this.opts.logger.error(
+        { err, model: slot.name, version: state.active },
+        slot.active ? `version failed to load; ${slot.active.version} keeps serving` : 'version failed to load',
+      );
       throw err;
     } finally {
       if (slot.loading?.promise === promise) slot.loading = undefined;
@@ -237,7 +248,10 @@ export class ModelHost {
     while (this.pinned.size > this.opts.inference.maxPinnedVersions) {
       const [key, oldest] = [...this.pinned.entries()].sort((a, b) => a[1].lastUsed - b[1].lastUsed)[0]!;
       this.pinned.delete(key);
-      void oldest.promise.then((v) => v.retire(), () => {});
+      void oldest.promise.then(
+        (v) => v.retire(),
+        () => {},
+      );
     }
   }
 

@@ -66,7 +66,8 @@ async function main(): Promise<void> {
     });
   } catch (err) {
     const e = err as NodeJS.ErrnoException;
-    const why = e.code === 'EADDRINUSE' ? `port ${port} on ${host} is already in use` : e.code === 'EACCES' ? `no permission to listen on port ${port}` : e.message;
+    const why =
+      e.code === 'EADDRINUSE' ? `port ${port} on ${host} is already in use` : e.code === 'EACCES' ? `no permission to listen on port ${port}` : e.message;
     logger.fatal(`the worker's metrics server cannot listen: ${why}; set WORKER_METRICS_PORT (and WORKER_METRICS_HOST) to a free port, or 0 for any`);
     logger.flush();
     await countsQueue.close().catch(() => undefined);

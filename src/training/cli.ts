@@ -75,9 +75,7 @@ function readArgs(argv: string[]): { values: { spec: string; 'job-id'?: string; 
 /** npm keeps `--name value` before a `--` as its own config and exports it as npm_config_name. */
 function npmAteOptions(): string {
   const eaten = Object.keys(OPTIONS).filter((name) => process.env[`npm_config_${name.replace(/-/g, '_')}`] !== undefined);
-  return eaten.length
-    ? `npm took ${eaten.map((n) => `--${n}`).join(', ')} for itself: put -- before the options (npm run distill -- --spec FILE)\n`
-    : '';
+  return eaten.length ? `npm took ${eaten.map((n) => `--${n}`).join(', ')} for itself: put -- before the options (npm run distill -- --spec FILE)\n` : '';
 }
 
 async function main(): Promise<number> {
@@ -95,7 +93,12 @@ async function main(): Promise<number> {
     process.stderr.write(`cannot read the spec ${values.spec}: ${(err as Error).message}\n`);
     return 2;
   }
-  const jobId = values['job-id'] ?? `local-${new Date().toISOString().replace(/[-:.TZ]/g, '').slice(0, 14)}`;
+  const jobId =
+    values['job-id'] ??
+    `local-${new Date()
+      .toISOString()
+      .replace(/[-:.TZ]/g, '')
+      .slice(0, 14)}`;
   const controller = new AbortController();
   const stop = (): void => {
     process.stderr.write('stopping: the trainer saves a checkpoint first\n');
@@ -109,7 +112,9 @@ async function main(): Promise<number> {
   const swept = await sweepWorkDirs({ paths: config.paths, retentionHours }).catch(() => []);
   if (swept.length) process.stderr.write(`removed ${swept.length} work folder(s) of runs that ended over ${retentionHours} h ago\n`);
   const finish = (outcome: EndedOutcome): Promise<unknown> =>
-    finishWorkDir({ paths: config.paths, jobId, outcome, retentionHours }).catch((err: Error) => process.stderr.write(`could not clean up the work folder: ${err.message}\n`));
+    finishWorkDir({ paths: config.paths, jobId, outcome, retentionHours }).catch((err: Error) =>
+      process.stderr.write(`could not clean up the work folder: ${err.message}\n`),
+    );
   let lastProgress = 0;
   try {
     process.stderr.write(`job ${jobId}\n`);

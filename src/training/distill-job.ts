@@ -11,7 +11,7 @@ import { publishVersion, sha256File } from '../inference/registry/publish.js';
 import { RegistryReader } from '../inference/registry/reader.js';
 import type { Manifest, ModelMetrics, ServingConfig } from '../inference/registry/types.js';
 import { type EvaluateOptions, evaluateArtifacts } from './evaluation/evaluate.js';
-import { type JobSpec, } from './job-spec.js';
+import { type JobSpec } from './job-spec.js';
 import { decideGate, type GateDecision } from './quality-gate.js';
 import { parseJobSpec, type ResolvedSpec, resolveJobSpec } from './resolve-spec.js';
 import type { TrainerEvent } from './trainer-events.js';
@@ -53,7 +53,6 @@ export async function prepareJob(spec: unknown, jobId: string, paths: PathsConfi
   return { spec: parsed, resolved: await resolveJobSpec(parsed, { paths, jobId }) };
 }
 
-
 function describeTeacher(spec: JobSpec, resolved: ResolvedSpec): string {
   return 'model' in spec.teacher ? spec.teacher.model : resolved.teacher_path;
 }
@@ -88,7 +87,10 @@ export async function runDistillJob(opts: DistillJobOptions): Promise<DistillJob
 
   opts.onPhase?.('publish', `writing a new version of ${resolved.model} into ${opts.paths.modelDir}`);
   const int8 = path.join(outputDir, 'model.onnx');
-  const hasInt8 = await fs.stat(int8).then(() => true, () => false);
+  const hasInt8 = await fs.stat(int8).then(
+    () => true,
+    () => false,
+  );
   const servingConfig = JSON.parse(await fs.readFile(path.join(outputDir, 'config.json'), 'utf8')) as ServingConfig;
   servingConfig.precision = hasInt8 ? 'int8' : 'fp32';
   const servingConfigFile = path.join(workDir, 'serving-config.json');

@@ -9,7 +9,6 @@
 import { type Static, Type } from '@sinclair/typebox';
 import { MODEL_NAME_PATTERN } from '../inference/registry/types.js';
 
-
 const TeacherFinetune = Type.Object(
   {
     enabled: Type.Union([Type.Boolean(), Type.Literal('auto')], {
@@ -155,7 +154,8 @@ export const JobSpecSchema = Type.Object(
     max_query_length: Type.Integer({ minimum: 4, maximum: 256, default: 64 }),
     qa_train_windows: Type.Union([Type.Literal('all'), Type.Literal('answer')], {
       default: 'all',
-      description: 'QA training windows: all, or answer (only windows holding the answer, plus the first window of unanswerable questions; saves CPU time on long contexts)',
+      description:
+        'QA training windows: all, or answer (only windows holding the answer, plus the first window of unanswerable questions; saves CPU time on long contexts)',
     }),
     student: StudentShape,
     stages: Type.Object(

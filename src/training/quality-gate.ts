@@ -22,12 +22,7 @@ export interface CurrentVersion {
   active: number | undefined;
 }
 
-export function decideGate(
-  task: Task,
-  gate: JobSpec['gate'],
-  metrics: Record<string, ModelMetrics>,
-  current?: CurrentVersion,
-): GateDecision {
+export function decideGate(task: Task, gate: JobSpec['gate'], metrics: Record<string, ModelMetrics>, current?: CurrentVersion): GateDecision {
   const key = headlineMetric(task);
   const served = metrics.student_int8 ?? metrics.student_fp32;
   const servedName = metrics.student_int8 ? 'INT8 student' : 'FP32 student';

@@ -44,7 +44,13 @@ export async function finishWorkDir(opts: FinishWorkDirOptions): Promise<boolean
     await fs.rm(dir, { recursive: true, force: true });
     return true;
   }
-  if (!(await fs.stat(dir).then((s) => s.isDirectory(), () => false))) return true;
+  if (
+    !(await fs.stat(dir).then(
+      (s) => s.isDirectory(),
+      () => false,
+    ))
+  )
+    return true;
   const record: EndedRecord = { outcome: opts.outcome, ended_at: (opts.now ?? new Date()).toISOString() };
   await writeFileAtomic(path.join(dir, ENDED_MARKER), `${JSON.stringify(record)}\n`);
   return false;

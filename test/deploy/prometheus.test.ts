@@ -70,7 +70,15 @@ describe('alerts', () => {
 
   it('covers errors, latency, saturation, model loads, jobs and memory', () => {
     const names = rules.map((r) => r.alert);
-    for (const n of ['DistilleryHighErrorRate', 'DistilleryLatencyP99OverSLO', 'DistilleryRequestsRejected', 'DistilleryBatchQueueSaturated', 'DistilleryModelLoadFailed', 'DistilleryJobFailed', 'DistilleryMemoryGrowth']) {
+    for (const n of [
+      'DistilleryHighErrorRate',
+      'DistilleryLatencyP99OverSLO',
+      'DistilleryRequestsRejected',
+      'DistilleryBatchQueueSaturated',
+      'DistilleryModelLoadFailed',
+      'DistilleryJobFailed',
+      'DistilleryMemoryGrowth',
+    ]) {
       expect(names).toContain(n);
     }
   });

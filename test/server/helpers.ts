@@ -30,10 +30,7 @@ export interface TestServer {
 }
 
 /** Starts the engine (load + warm) and the app on a free port, as main.ts does. */
-export async function startServer(
-  env: Record<string, string> = {},
-  opts: Pick<CreateEngineOptions, 'backendFactory'> = {},
-): Promise<TestServer> {
+export async function startServer(env: Record<string, string> = {}, opts: Pick<CreateEngineOptions, 'backendFactory'> = {}): Promise<TestServer> {
   const modelDir = tinyRegistry();
   const config = loadConfig({
     MODEL_DIR: modelDir,

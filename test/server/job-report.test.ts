@@ -89,7 +89,10 @@ describe('job report page (DOM)', () => {
   it("shows the spec's notes, escaped", () => {
     const doc = dom(renderJobReport({ job: job(), history, spec: { notes: { ticket: 'SUP-1234 <b>retrain</b>', dataset: { rows: 7820 } } } }));
     const cells = [...doc.querySelectorAll('table.notes tr')].map((r) => [r.querySelector('th')?.textContent, r.querySelector('td')?.textContent]);
-    expect(cells).toEqual([['ticket', 'SUP-1234 <b>retrain</b>'], ['dataset', '{"rows":7820}']]);
+    expect(cells).toEqual([
+      ['ticket', 'SUP-1234 <b>retrain</b>'],
+      ['dataset', '{"rows":7820}'],
+    ]);
     expect(doc.querySelector('table.notes b')).toBeNull();
   });
 });

@@ -61,7 +61,10 @@ function evalTable(history: HistoryPoint[]): string {
   const evals = history.filter((p): p is Extract<HistoryPoint, { kind: 'eval' }> => p.kind === 'eval');
   const metrics = [...new Set(evals.flatMap((p) => Object.keys(p.metrics)))];
   const rows = evals
-    .map((p, i) => `<tr><td>${i + 1}</td><th>${escapeHtml(p.stage)}</th><th>${escapeHtml(p.role)}</th>${metrics.map((m) => `<td>${p.metrics[m] === undefined ? '-' : (100 * (p.metrics[m] as number)).toFixed(2)}</td>`).join('')}</tr>`)
+    .map(
+      (p, i) =>
+        `<tr><td>${i + 1}</td><th>${escapeHtml(p.stage)}</th><th>${escapeHtml(p.role)}</th>${metrics.map((m) => `<td>${p.metrics[m] === undefined ? '-' : (100 * (p.metrics[m] as number)).toFixed(2)}</td>`).join('')}</tr>`,
+    )
     .join('');
   return `<table class="evals"><thead><tr><th>#</th><th>stage</th><th>role</th>${metrics.map((m) => `<th>${escapeHtml(m)} (%)</th>`).join('')}</tr></thead><tbody>${rows}</tbody></table>`;
 }
@@ -85,15 +88,20 @@ function comparison(metrics: Record<string, ModelMetrics> | undefined, task: str
   const rows = ROLES.filter(([role]) => metrics[role])
     .map(([role, label]) => {
       const m = metrics[role] as ModelMetrics;
-      return `<tr><th>${label}</th>${qualityKeys.map((k) => `<td>${cell(m[k], (v) => (100 * v).toFixed(2))}</td>`).join('')}` +
+      return (
+        `<tr><th>${label}</th>${qualityKeys.map((k) => `<td>${cell(m[k], (v) => (100 * v).toFixed(2))}</td>`).join('')}` +
         `<td>${cell(m.parameters, (v) => (v / 1e6).toFixed(2))}</td><td>${cell(m.file_bytes, (v) => (v / 1e6).toFixed(2))}</td>` +
-        `<td>${cell(m.latency_ms_b1_128, (v) => v.toFixed(2))}</td></tr>`;
+        `<td>${cell(m.latency_ms_b1_128, (v) => v.toFixed(2))}</td></tr>`
+      );
     })
     .join('');
   const table = `<table><thead><tr><th>model</th>${qualityKeys.map((k) => `<th>${k} (%)</th>`).join('')}<th>parameters (M)</th><th>file (MB)</th><th>latency b1/128 (ms)</th></tr></thead><tbody>${rows}</tbody></table>`;
   const groups = [
     ...qualityKeys.map((k) => ({ label: String(k), values: ROLES.map(([role, name]) => ({ name, value: metrics[role]?.[k] })) })),
-    { label: 'file size', values: ROLES.map(([role, name]) => ({ name, value: metrics[role]?.file_bytes === undefined ? undefined : (metrics[role]?.file_bytes as number) / 1e6 })) },
+    {
+      label: 'file size',
+      values: ROLES.map(([role, name]) => ({ name, value: metrics[role]?.file_bytes === undefined ? undefined : (metrics[role]?.file_bytes as number) / 1e6 })),
+    },
     { label: 'latency', values: ROLES.map(([role, name]) => ({ name, value: metrics[role]?.latency_ms_b1_128 })) },
   ];
   const chart = barChart(groups, 'teacher vs students', (label) => (label === 'file size' ? 'MB' : label === 'latency' ? 'ms' : ''));
