@@ -14,6 +14,7 @@ import { EngineClosedError, InvalidInputError, ModelLoadError, ModelNotFoundErro
 import { RegistryReader, verifyManifestFiles } from './registry/reader.js';
 import type { Manifest, ModelState, ServingConfig } from './registry/types.js';
 import { RegistryWatcher } from './registry/watcher.js';
+import type { Activation } from './rollout/plan.js';
 import { ServedVersion } from './served-version.js';
 
 export interface ModelHostOptions {
@@ -23,6 +24,8 @@ export interface ModelHostOptions {
   metrics?: Metrics;
   /** Backend factory replacing ONNX Runtime (tests). */
   backendFactory?: (model: string, version: number, config: ServingConfig) => InferenceBackend;
+  /** Called with every state.json read by a sync (the roll-out plans follow it). */
+  onState?: (model: string, state: ModelState | undefined) => Promise<void>;
 }
 
 export type ModelStatus = 'loading' | 'ready' | 'failed' | 'inactive';
@@ -99,9 +102,10 @@ export class ModelHost {
         const slot = this.slot(name);
         if (!state) {
           if (!slot.active) slot.status = 'inactive';
-          return;
+        } else {
+          await this.ensureActive(slot, state).catch(() => {});
         }
-        await this.ensureActive(slot, state).catch(() => {});
+        await this.opts.onState?.(name, state).catch((err: unknown) => this.opts.logger.error({ err, model: name }, 'roll-out sync failed'));
       }),
     );
   }
@@ -162,8 +166,11 @@ export class ModelHost {
     m?.modelVersionInfo.set({ model: slot.name, version: String(served.version) }, 1);
   }
 
-  /** Read, verify hashes, open sessions, warm up. Every failure is a ModelLoadError with its stage. */
-  async load(model: string, version: number): Promise<ServedVersion> {
+  /**
+   * Read, verify hashes, open sessions, warm up. Every failure is a ModelLoadError with its stage.
+   * `inference` replaces the host's settings (a shadow candidate runs with fewer, niced sessions).
+   */
+  async load(model: string, version: number, inference: InferenceConfig = this.opts.inference): Promise<ServedVersion> {
     const started = performance.now();
     const m = this.opts.metrics;
     try {
@@ -189,7 +196,7 @@ export class ModelHost {
         onnxFile: 'model.onnx',
         config,
         manifest,
-        inference: this.opts.inference,
+        inference,
         logger: this.opts.logger,
         ...(m ? { metrics: m } : {}),
         ...(this.opts.backendFactory ? { backend: this.opts.backendFactory(model, version, config) } : {}),
@@ -249,13 +256,13 @@ export class ModelHost {
    * Make `version` active: it is loaded and warmed first (a broken version throws here and
    * state.json is left alone), then state.json is written atomically and the version swapped in.
    */
-  async activate(model: string, version: number): Promise<ModelState> {
+  async activate(model: string, version: number, activation: Activation = { by: 'admin' }): Promise<ModelState> {
     if (this.closing) throw new EngineClosedError();
     if (!(await this.registry.exists(model))) throw new ModelNotFoundError(model);
     if (!(await this.registry.listVersions(model)).includes(version)) throw new VersionNotFoundError(model, version);
     const slot = this.slot(model);
     const ready = slot.active?.version === version ? slot.active : await (this.takePinned(model, version) ?? this.load(model, version));
-    const state = await this.registry.activate(model, version);
+    const state = await this.registry.activate(model, version, activation);
     if (slot.active !== ready) {
       if (this.closing) {
         await ready.close();

@@ -6,6 +6,7 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { ModelNotFoundError, VersionNotFoundError } from '../errors.js';
+import type { Activation } from '../rollout/plan.js';
 import { listVersionNumbers, sha256File, writeModelState } from './publish.js';
 import { type Manifest, MODEL_NAME_RE, type ModelState, type ServingConfig } from './types.js';
 
@@ -120,10 +121,13 @@ export class RegistryReader {
     return validateServingConfig(c, `${model}/${version}/config.json`);
   }
 
-  /** Make `version` the active one: state.json replaced atomically (readers see old or new). */
-  async activate(model: string, version: number): Promise<ModelState> {
+  /**
+   * Make `version` the active one: state.json replaced atomically (readers see old or new); a
+   * canary or shadow of that version ends, with `activation` recorded in the history.
+   */
+  async activate(model: string, version: number, activation: Activation = { by: 'admin' }): Promise<ModelState> {
     const versions = await this.listVersions(model);
     if (!versions.includes(version)) throw new VersionNotFoundError(model, version);
-    return writeModelState(this.root, model, version);
+    return writeModelState(this.root, model, version, activation);
   }
 }

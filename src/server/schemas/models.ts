@@ -31,6 +31,122 @@ export const ModelStatusSchema = Type.Union(
   { description: 'ready: serving; loading: first load running; failed: no working version; inactive: no active version' },
 );
 
+export const RolloutRulesSchema = Type.Object(
+  {
+    min_requests: Type.Integer({ minimum: 1, description: 'Decide once the candidate has this many requests (canary: answered; shadow: replayed)' }),
+    min_agreement: Type.Optional(Type.Number({ minimum: 0, maximum: 1, description: 'Shadow only: top-1 (classification) or exact-match (QA) agreement with the active version at least this' })),
+    max_error_rate: Type.Optional(Type.Number({ minimum: 0, maximum: 1, description: "The candidate's errors / requests at most this" })),
+    max_p99_ratio: Type.Optional(Type.Number({ exclusiveMinimum: 0, description: "The candidate's p99 latency at most this many times the active version's" })),
+    on_pass: Type.Union([Type.Literal('promote'), Type.Literal('none')], { default: 'promote', description: 'promote: the candidate becomes active' }),
+    on_fail: Type.Union([Type.Literal('abort'), Type.Literal('none')], { default: 'abort', description: 'abort: the plan ends, the active version stays' }),
+  },
+  { additionalProperties: false, title: 'RolloutRules', description: 'Every threshold given must hold for a pass; decided once per plan, by one replica' },
+);
+
+export const CanaryBodySchema = Type.Object(
+  {
+    version: { ...VersionSchema, description: 'Candidate version (not the active one)' },
+    weight: Type.Number({ exclusiveMinimum: 0, exclusiveMaximum: 1, description: 'Share of the unpinned requests the candidate answers' }),
+    rules: Type.Optional(RolloutRulesSchema),
+  },
+  { additionalProperties: false, examples: [{ version: 2, weight: 0.1, rules: { min_requests: 500, max_error_rate: 0.01, max_p99_ratio: 1.5 } }] },
+);
+
+export const ShadowBodySchema = Type.Object(
+  {
+    version: { ...VersionSchema, description: 'Candidate version (not the active one)' },
+    sample: Type.Number({ exclusiveMinimum: 0, maximum: 1, description: "Share of the active version's requests also replayed on the candidate" }),
+    rules: Type.Optional(RolloutRulesSchema),
+  },
+  { additionalProperties: false, examples: [{ version: 2, sample: 0.25, rules: { min_requests: 1000, min_agreement: 0.97 } }] },
+);
+
+export const RolloutPlanSchema = Type.Object(
+  {
+    id: Type.String({ description: 'New for every change of the plan; its evidence and decision belong to this id' }),
+    version: Type.Integer(),
+    weight: Type.Optional(Type.Number()),
+    sample: Type.Optional(Type.Number()),
+    rules: Type.Optional(RolloutRulesSchema),
+    started_at: Type.String(),
+    started_by: Type.String({ description: 'admin, job:<id>, or rules' }),
+  },
+  { title: 'RolloutPlan' },
+);
+
+const RoleEvidenceSchema = Type.Object({
+  version: Type.Integer(),
+  requests: Type.Integer(),
+  errors: Type.Integer(),
+  error_rate: Type.Number(),
+  p50_ms: Type.Union([Type.Number(), Type.Null()]),
+  p99_ms: Type.Union([Type.Number(), Type.Null()]),
+});
+
+export const EvidenceSchema = Type.Object(
+  {
+    plan_id: Type.String(),
+    since: Type.String(),
+    active: RoleEvidenceSchema,
+    candidate: RoleEvidenceSchema,
+    agreement: Type.Optional(
+      Type.Object({
+        compared: Type.Integer({ description: 'Inputs compared' }),
+        top1_agreement: Type.Optional(Type.Number()),
+        mean_abs_score_diff: Type.Optional(Type.Number({ description: "Mean |difference| of the score of the active version's top label" })),
+        exact_match: Type.Optional(Type.Number()),
+        token_f1: Type.Optional(Type.Number()),
+        no_answer_agreement: Type.Optional(Type.Number()),
+      }),
+    ),
+    dropped: Type.Optional(Type.Integer({ description: 'Shadow: sampled requests dropped because its queue was full' })),
+  },
+  { title: 'RolloutEvidence', description: "This replica's evidence since the plan started (latency over the most recent 4096 requests)" },
+);
+
+const PlanViewSchema = Type.Object({
+  plan: RolloutPlanSchema,
+  loaded: Type.Boolean({ description: 'The candidate is loaded on this replica' }),
+  load_error: Type.Optional(Type.String()),
+  evidence: EvidenceSchema,
+});
+
+const AnyObject = Type.Unsafe<Record<string, unknown>>({ type: 'object', additionalProperties: true });
+
+export const RolloutEventSchema = Type.Object(
+  {
+    plan_id: Type.String(),
+    role: Type.Union([Type.Literal('canary'), Type.Literal('shadow')]),
+    version: Type.Integer(),
+    action: Type.Union(['started', 'replaced', 'ended', 'promoted', 'aborted'].map((a) => Type.Literal(a))),
+    by: Type.String({ description: 'admin, job:<id>, rules, or what activated the version' }),
+    at: Type.String(),
+    reason: Type.Optional(Type.String()),
+    evidence: Type.Optional({ ...AnyObject, description: 'The evidence when it happened (RolloutEvidence)' }),
+  },
+  { title: 'RolloutEvent' },
+);
+
+export const RolloutSchema = Type.Object(
+  {
+    canary: Type.Union([PlanViewSchema, Type.Null()]),
+    shadow: Type.Union([PlanViewSchema, Type.Null()]),
+    history: Type.Array(RolloutEventSchema, { description: 'Oldest first, the last 200' }),
+  },
+  { title: 'Rollout' },
+);
+
+export const RolloutChangeSchema = Type.Object(
+  {
+    model: Type.String(),
+    role: Type.Union([Type.Literal('canary'), Type.Literal('shadow')]),
+    changed: Type.Boolean({ description: 'False for a repeat whose effect already held (identical plan, or no plan to end)' }),
+    plan: Type.Union([RolloutPlanSchema, Type.Null()], { description: 'The plan now running (null after DELETE)' }),
+    previous: Type.Union([RolloutPlanSchema, Type.Null()], { description: 'The plan before this request' }),
+  },
+  { title: 'RolloutChange' },
+);
+
 export const ModelSchema = Type.Object(
   {
     name: Type.String(),
@@ -42,6 +158,7 @@ export const ModelSchema = Type.Object(
     max_length: Type.Optional(Type.Integer({ description: 'Longest input in tokens, special tokens included' })),
     labels: Type.Optional(Type.Array(Type.String(), { description: 'Classification: label names of the active version' })),
     versions: Type.Array(ModelVersionSchema, { description: 'Every version in the registry, oldest first' }),
+    rollout: RolloutSchema,
   },
   { title: 'Model' },
 );
@@ -62,9 +179,11 @@ export const ActivateResponseSchema = Type.Object(
     model: Type.String(),
     previous_version: Type.Union([Type.Integer(), Type.Null()]),
     active_version: Type.Integer(),
+    changed: Type.Boolean({ description: 'False when the version was already active (a repeat)' }),
   },
   { title: 'ActivateResult' },
 );
 
 export const modelErrorResponses = problemResponses(400, 401, 403, 404);
 export const activateErrorResponses = problemResponses(400, 401, 403, 404, 413, 422, 503);
+export const rolloutErrorResponses = problemResponses(400, 401, 403, 404, 413, 422, 503);
