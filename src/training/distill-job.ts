@@ -8,6 +8,7 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import type { PathsConfig, TrainerConfig } from '../config.js';
 import { publishVersion, sha256File } from '../inference/registry/publish.js';
+import { startJobRollout } from './job-rollout.js';
 import type { Manifest, ModelMetrics, ServingConfig } from '../inference/registry/types.js';
 import { type EvaluateOptions, evaluateArtifacts } from './evaluation/evaluate.js';
 import { type JobSpec, } from './job-spec.js';
@@ -119,9 +120,16 @@ export async function runDistillJob(opts: DistillJobOptions): Promise<DistillJob
       },
       shapes: training.shapes ?? { student: spec.student },
       metrics,
-      gate,
+      // With a roll-out the version is not activated here; its plan's rules (or an operator) decide.
+      gate: gate.activated && spec.gate.rollout
+        ? { ...gate, activated: false, reason: `${gate.reason.replace(/; activated$/, '')}; published as a ${spec.gate.rollout.mode}` }
+        : gate,
     },
-    activate: gate.activated,
+    activate: gate.activated && !spec.gate.rollout,
+    activatedBy: `job:${opts.jobId}`,
   });
-  return { model: resolved.model, version: published.version, metrics, gate, manifest: published.manifest, outputDir };
+  const decided = gate.activated && spec.gate.rollout
+    ? await startJobRollout({ modelDir: opts.paths.modelDir, model: resolved.model, version: published.version, jobId: opts.jobId, gate, rollout: spec.gate.rollout })
+    : gate;
+  return { model: resolved.model, version: published.version, metrics, gate: decided, manifest: published.manifest, outputDir };
 }

@@ -8,6 +8,7 @@
  */
 import { type Static, Type } from '@sinclair/typebox';
 import { MODEL_NAME_PATTERN } from '../inference/registry/types.js';
+import { RolloutRulesSchema } from '../inference/rollout/schema.js';
 
 
 const TeacherFinetune = Type.Object(
@@ -121,6 +122,32 @@ export const Gate = Type.Object(
       description: 'activate only if the INT8 student is within this of the teacher (accuracy, or F1 for QA; 0.02 = 2 points)',
     }),
     activate: Type.Boolean({ default: true, description: 'activate the new version when the gate passes' }),
+    rollout: Type.Optional(
+      Type.Union(
+        [
+          Type.Object(
+            {
+              mode: Type.Literal('canary'),
+              weight: Type.Number({ exclusiveMinimum: 0, exclusiveMaximum: 1, description: 'share of the unpinned requests the new version answers' }),
+              rules: Type.Optional(RolloutRulesSchema),
+            },
+            { additionalProperties: false },
+          ),
+          Type.Object(
+            {
+              mode: Type.Literal('shadow'),
+              sample: Type.Number({ exclusiveMinimum: 0, maximum: 1, description: "share of the active version's requests replayed on the new version" }),
+              rules: Type.Optional(RolloutRulesSchema),
+            },
+            { additionalProperties: false },
+          ),
+        ],
+        {
+          description:
+            'when the gate passes, publish the new version as a canary or shadow of the active version (with rules that promote or abort it on live evidence) instead of activating it; a model with no active version is activated as usual',
+        },
+      ),
+    ),
   },
   { additionalProperties: false, default: {} },
 );

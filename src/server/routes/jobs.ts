@@ -17,6 +17,7 @@ import {
   SubmittedSchema,
 } from '../schemas/jobs.js';
 import { renderJobReport } from '../views/job-report.js';
+import type { RolloutEvent } from '../../inference/registry/types.js';
 
 export type ServerJobs = Pick<JobService, 'submit' | 'get' | 'list' | 'cancel' | 'logs' | 'history'>;
 
@@ -24,11 +25,13 @@ export interface JobRouteOptions {
   jobs: ServerJobs;
   /** How often the event stream looks for news (ms). */
   eventPollMs?: number;
+  /** A model's roll-out history, for the report (empty when the model is unknown). */
+  rolloutHistory?: (model: string) => Promise<RolloutEvent[]>;
 }
 
 const FINAL = new Set(['completed', 'failed', 'cancelled']);
 
-export default async function jobRoutes(app: FastifyInstance, { jobs, eventPollMs = 1000 }: JobRouteOptions): Promise<void> {
+export default async function jobRoutes(app: FastifyInstance, { jobs, eventPollMs = 1000, rolloutHistory }: JobRouteOptions): Promise<void> {
   const r = app.withTypeProvider<TypeBoxTypeProvider>();
   const security = [{ bearerAuth: [] }];
 
@@ -100,7 +103,8 @@ export default async function jobRoutes(app: FastifyInstance, { jobs, eventPollM
   }, async (request, reply) => {
     const job = await jobs.get(request.params.id);
     const history = await jobs.history(job.id);
-    return reply.type('text/html; charset=utf-8').send(renderJobReport(job, history));
+    const rollout = job.result && rolloutHistory ? await rolloutHistory(job.result.model).catch(() => []) : [];
+    return reply.type('text/html; charset=utf-8').send(renderJobReport(job, history, rollout));
   });
 
   r.get('/v1/jobs/:id/events', {

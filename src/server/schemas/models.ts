@@ -1,4 +1,5 @@
 import { Type, type Static } from '@sinclair/typebox';
+import { RolloutRulesSchema } from '../../inference/rollout/schema.js';
 import { ModelNameSchema, VersionSchema, problemResponses } from './common.js';
 
 export const MetricsSchema = Type.Object(
@@ -29,18 +30,6 @@ export const ModelVersionSchema = Type.Object({
 export const ModelStatusSchema = Type.Union(
   [Type.Literal('loading'), Type.Literal('ready'), Type.Literal('failed'), Type.Literal('inactive')],
   { description: 'ready: serving; loading: first load running; failed: no working version; inactive: no active version' },
-);
-
-export const RolloutRulesSchema = Type.Object(
-  {
-    min_requests: Type.Integer({ minimum: 1, description: 'Decide once the candidate has this many requests (canary: answered; shadow: replayed)' }),
-    min_agreement: Type.Optional(Type.Number({ minimum: 0, maximum: 1, description: 'Shadow only: top-1 (classification) or exact-match (QA) agreement with the active version at least this' })),
-    max_error_rate: Type.Optional(Type.Number({ minimum: 0, maximum: 1, description: "The candidate's errors / requests at most this" })),
-    max_p99_ratio: Type.Optional(Type.Number({ exclusiveMinimum: 0, description: "The candidate's p99 latency at most this many times the active version's" })),
-    on_pass: Type.Union([Type.Literal('promote'), Type.Literal('none')], { default: 'promote', description: 'promote: the candidate becomes active' }),
-    on_fail: Type.Union([Type.Literal('abort'), Type.Literal('none')], { default: 'abort', description: 'abort: the plan ends, the active version stays' }),
-  },
-  { additionalProperties: false, title: 'RolloutRules', description: 'Every threshold given must hold for a pass; decided once per plan, by one replica' },
 );
 
 export const CanaryBodySchema = Type.Object(

@@ -3,7 +3,7 @@
  * submitted it: state, loss curves per stage, eval metrics over time, and the teacher / FP32
  * student / INT8 student comparison as a table and a chart.
  */
-import type { ModelMetrics } from '../../inference/registry/types.js';
+import type { ModelMetrics, RolloutEvent } from '../../inference/registry/types.js';
 import type { HistoryPoint, JobView } from '../../queue/job-types.js';
 import { barChart, escapeHtml, lineChart, type Series } from './svg-chart.js';
 
@@ -76,7 +76,24 @@ function comparison(metrics: Record<string, ModelMetrics> | undefined, task: str
   return table + chart;
 }
 
-export function renderJobReport(job: JobView, history: HistoryPoint[]): string {
+/** The roll-out events of the job's version: who started, promoted or aborted it, when, on what evidence. */
+function rolloutSection(events: readonly RolloutEvent[]): string {
+  if (events.length === 0) return '';
+  const evidence = (e: RolloutEvent): string => {
+    const ev = e.evidence as { candidate?: { requests?: number; error_rate?: number; p99_ms?: number | null }; agreement?: { top1_agreement?: number; exact_match?: number } } | undefined;
+    if (!ev?.candidate) return '-';
+    const agreement = ev.agreement?.top1_agreement ?? ev.agreement?.exact_match;
+    return `${ev.candidate.requests ?? 0} requests, error rate ${(ev.candidate.error_rate ?? 0).toFixed(3)}, p99 ${ev.candidate.p99_ms ?? '-'} ms` +
+      (agreement === undefined ? '' : `, agreement ${agreement.toFixed(3)}`);
+  };
+  const rows = events
+    .map((e) => `<tr><th>${escapeHtml(e.at)}</th><td>${escapeHtml(e.role)}</td><td>${escapeHtml(e.action)}</td><td>${escapeHtml(e.by)}</td><td>${escapeHtml(e.reason ?? '')}</td><td>${escapeHtml(evidence(e))}</td></tr>`)
+    .join('');
+  return `<h2>Roll-out</h2><table><thead><tr><th>when</th><th>role</th><th>action</th><th>by</th><th>why</th><th>evidence</th></tr></thead><tbody>${rows}</tbody></table>`;
+}
+
+/** `rollout`: the model's roll-out history (state.json); the events of the job's version are shown. */
+export function renderJobReport(job: JobView, history: HistoryPoint[], rollout: readonly RolloutEvent[] = []): string {
   const title = `Distillery job ${job.id}`;
   const stages = history
     .filter((p): p is Extract<HistoryPoint, { kind: 'stage' }> => p.kind === 'stage')
@@ -96,6 +113,7 @@ th:first-child{text-align:left}figure{margin:1rem 0}.empty{color:#777}.state{fon
 created ${escapeHtml(job.created_at)}${job.started_at ? ` · started ${escapeHtml(job.started_at)}` : ''}${job.finished_at ? ` · finished ${escapeHtml(job.finished_at)}` : ''}</p>
 ${job.error ? `<p><strong>Error:</strong> ${escapeHtml(job.error)}</p>` : ''}
 ${published}${gate}
+${rolloutSection(job.result ? rollout.filter((e) => e.version === job.result!.version) : [])}
 <h2>Teacher and students</h2>
 ${comparison(job.result?.metrics, job.task)}
 <h2>Loss curves</h2>
