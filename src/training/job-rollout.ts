@@ -26,7 +26,8 @@ export async function startJobRollout(opts: JobRolloutOptions): Promise<GateDeci
   const { rollout } = opts;
   const request = {
     version: opts.version,
-    ...(rollout.mode === 'canary' ? { weight: rollout.weight } : { sample: rollout.sample }),
+    // resolve-spec checked that a canary has its weight and a shadow its sample.
+    ...(rollout.mode === 'canary' ? { weight: rollout.weight! } : { sample: rollout.sample! }),
     ...(rollout.rules ? { rules: rollout.rules } : {}),
   };
   let planId: string | undefined;

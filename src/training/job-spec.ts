@@ -123,28 +123,17 @@ export const Gate = Type.Object(
     }),
     activate: Type.Boolean({ default: true, description: 'activate the new version when the gate passes' }),
     rollout: Type.Optional(
-      Type.Union(
-        [
-          Type.Object(
-            {
-              mode: Type.Literal('canary'),
-              weight: Type.Number({ exclusiveMinimum: 0, exclusiveMaximum: 1, description: 'share of the unpinned requests the new version answers' }),
-              rules: Type.Optional(RolloutRulesSchema),
-            },
-            { additionalProperties: false },
-          ),
-          Type.Object(
-            {
-              mode: Type.Literal('shadow'),
-              sample: Type.Number({ exclusiveMinimum: 0, maximum: 1, description: "share of the active version's requests replayed on the new version" }),
-              rules: Type.Optional(RolloutRulesSchema),
-            },
-            { additionalProperties: false },
-          ),
-        ],
+      Type.Object(
         {
+          mode: Type.Union([Type.Literal('canary'), Type.Literal('shadow')]),
+          weight: Type.Optional(Type.Number({ exclusiveMinimum: 0, exclusiveMaximum: 1, description: 'canary: share of the unpinned requests the new version answers' })),
+          sample: Type.Optional(Type.Number({ exclusiveMinimum: 0, maximum: 1, description: "shadow: share of the active version's requests replayed on the new version" })),
+          rules: Type.Optional(RolloutRulesSchema),
+        },
+        {
+          additionalProperties: false,
           description:
-            'when the gate passes, publish the new version as a canary or shadow of the active version (with rules that promote or abort it on live evidence) instead of activating it; a model with no active version is activated as usual',
+            'when the gate passes, publish the new version as a canary (with weight) or a shadow (with sample) of the active version, with rules that promote or abort it on live evidence, instead of activating it; a model with no active version is activated as usual',
         },
       ),
     ),
