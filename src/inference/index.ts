@@ -144,7 +144,7 @@ export function createInferenceEngine(opts: CreateEngineOptions): InferenceEngin
     logger: opts.logger,
     ...(opts.metrics ? { metrics: opts.metrics } : {}),
     ...(opts.backendFactory ? { backendFactory: opts.backendFactory } : {}),
-    onState: async (model, state) => rollout?.sync(model, state),
+    onState: async (model) => rollout?.sync(model),
   });
   rollout = new RolloutManager({
     registry: host.registry,

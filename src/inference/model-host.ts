@@ -24,8 +24,8 @@ export interface ModelHostOptions {
   metrics?: Metrics;
   /** Backend factory replacing ONNX Runtime (tests). */
   backendFactory?: (model: string, version: number, config: ServingConfig) => InferenceBackend;
-  /** Called with every state.json read by a sync (the roll-out plans follow it). */
-  onState?: (model: string, state: ModelState | undefined) => Promise<void>;
+  /** Called for every model after a sync has read its state.json (the roll-out plans follow it). */
+  onState?: (model: string) => Promise<void>;
 }
 
 export type ModelStatus = 'loading' | 'ready' | 'failed' | 'inactive';
@@ -105,7 +105,7 @@ export class ModelHost {
         } else {
           await this.ensureActive(slot, state).catch(() => {});
         }
-        await this.opts.onState?.(name, state).catch((err: unknown) => this.opts.logger.error({ err, model: name }, 'roll-out sync failed'));
+        await this.opts.onState?.(name).catch((err: unknown) => this.opts.logger.error({ err, model: name }, 'roll-out sync failed'));
       }),
     );
   }

@@ -93,9 +93,13 @@ export class RolloutManager {
     this.random = opts.random ?? Math.random;
   }
 
-  /** Follow state.json's plans for `model`: load new candidates, release ended ones. */
-  sync(model: string, state: ModelState | undefined): Promise<void> {
-    return this.opts.mutex.run(model, () => this.syncLocked(model, state));
+  /**
+   * Follow state.json's plans for `model`: load new candidates, release ended ones. The file is
+   * read again under the lock: a state read before an admin action wrote a newer one must not
+   * undo that action here.
+   */
+  sync(model: string): Promise<void> {
+    return this.opts.mutex.run(model, async () => this.syncLocked(model, await this.opts.registry.readState(model)));
   }
 
   async syncLocked(model: string, state: ModelState | undefined): Promise<void> {
