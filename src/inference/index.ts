@@ -144,7 +144,8 @@ export function createInferenceEngine(opts: CreateEngineOptions): InferenceEngin
     logger: opts.logger,
     ...(opts.metrics ? { metrics: opts.metrics } : {}),
     ...(opts.backendFactory ? { backendFactory: opts.backendFactory } : {}),
-    onState: async (model) => rollout?.sync(model),
+    lock: (model, fn) => admin.run(model, fn),
+    onState: async (model, state) => rollout?.syncLocked(model, state),
   });
   rollout = new RolloutManager({
     registry: host.registry,

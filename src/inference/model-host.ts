@@ -24,8 +24,13 @@ export interface ModelHostOptions {
   metrics?: Metrics;
   /** Backend factory replacing ONNX Runtime (tests). */
   backendFactory?: (model: string, version: number, config: ServingConfig) => InferenceBackend;
-  /** Called for every model after a sync has read its state.json (the roll-out plans follow it). */
-  onState?: (model: string) => Promise<void>;
+  /**
+   * Serialises a sync of one model with the admin actions on it (the engine's KeyedMutex), so a
+   * state.json read by a sync is never older than what an action wrote. Default: no lock.
+   */
+  lock?: <T>(model: string, fn: () => Promise<T>) => Promise<T>;
+  /** Called, under `lock`, with every state.json a sync reads (the roll-out plans follow it). */
+  onState?: (model: string, state: ModelState | undefined) => Promise<void>;
 }
 
 export type ModelStatus = 'loading' | 'ready' | 'failed' | 'inactive';
@@ -90,23 +95,26 @@ export class ModelHost {
   async sync(): Promise<void> {
     if (this.closing) return;
     const names = await this.registry.listModels();
+    const lock = this.opts.lock ?? ((_model, fn) => fn());
     await Promise.all(
-      names.map(async (name) => {
-        let state: ModelState | undefined;
-        try {
-          state = await this.registry.readState(name);
-        } catch (err) {
-          this.opts.logger.error({ err, model: name }, 'unreadable state.json; keeping the current version');
-          return;
-        }
-        const slot = this.slot(name);
-        if (!state) {
-          if (!slot.active) slot.status = 'inactive';
-        } else {
-          await this.ensureActive(slot, state).catch(() => {});
-        }
-        await this.opts.onState?.(name).catch((err: unknown) => this.opts.logger.error({ err, model: name }, 'roll-out sync failed'));
-      }),
+      names.map((name) =>
+        lock(name, async () => {
+          let state: ModelState | undefined;
+          try {
+            state = await this.registry.readState(name);
+          } catch (err) {
+            this.opts.logger.error({ err, model: name }, 'unreadable state.json; keeping the current version');
+            return;
+          }
+          const slot = this.slot(name);
+          if (!state) {
+            if (!slot.active) slot.status = 'inactive';
+          } else {
+            await this.ensureActive(slot, state).catch(() => {});
+          }
+          await this.opts.onState?.(name, state).catch((err: unknown) => this.opts.logger.error({ err, model: name }, 'roll-out sync failed'));
+        }),
+      ),
     );
   }
 

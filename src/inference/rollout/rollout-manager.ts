@@ -1,6 +1,6 @@
 /**
  * Canary and shadow roll-outs of every model on this replica. It follows the plans in each
- * model's state.json (the registry is the source of truth; sync() is called whenever the host
+ * model's state.json (the registry is the source of truth; syncLocked() is called whenever the host
  * reads it), keeps each candidate version loaded, routes unpinned requests to a canary by
  * weight (or by a routing key, stably per plan), replays a sample of the active version's
  * requests on a shadow and compares the answers, gathers evidence per plan, and applies a plan's
@@ -93,15 +93,7 @@ export class RolloutManager {
     this.random = opts.random ?? Math.random;
   }
 
-  /**
-   * Follow state.json's plans for `model`: load new candidates, release ended ones. The file is
-   * read again under the lock: a state read before an admin action wrote a newer one must not
-   * undo that action here.
-   */
-  sync(model: string): Promise<void> {
-    return this.opts.mutex.run(model, async () => this.syncLocked(model, await this.opts.registry.readState(model)));
-  }
-
+  /** Follow state.json's plans for `model`: load new candidates, release ended ones. The caller holds the model's lock. */
   async syncLocked(model: string, state: ModelState | undefined): Promise<void> {
     const entry = this.entry(model);
     for (const role of ROLLOUT_ROLES) {
