@@ -104,6 +104,10 @@ describe('canary', () => {
     const agreementOnCanary = await admin(s, 'PUT', 'canary', { version: 2, weight: 0.3, rules: { min_requests: 5, min_agreement: 0.9 } });
     expect(agreementOnCanary.status).toBe(400);
     expect(agreementOnCanary.body.detail).toMatch(/shadow/);
+    cpSync(path.join(s.modelDir, 'tiny-qa', '1'), path.join(s.modelDir, MODEL, '7'), { recursive: true });
+    const otherTask = await admin(s, 'PUT', 'shadow', { version: 7, sample: 0.5 });
+    expect(otherTask.status).toBe(400);
+    expect(otherTask.body.detail).toMatch(/qa model .* same task/);
     const anonymous = await fetch(`${s.url}/v1/models/${MODEL}/canary`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ version: 2, weight: 0.3 }) });
     expect(anonymous.status).toBe(401);
     expect(readState(s.modelDir).canary).toBeUndefined();
@@ -283,6 +287,34 @@ describe('shadow', () => {
     expect(scrape).toContain(`distillery_shadow_agreement_ratio{model="${MODEL}",version="3",metric="top1"} 1`);
     expect(scrape).toContain(`distillery_shadow_comparisons_total{model="${MODEL}",version="3",result="agree"} ${inputs.length}`);
     expect((await admin(s, 'DELETE', 'shadow')).body.changed).toBe(true);
+    const gone = await (await fetch(`${s.url}/metrics`)).text();
+    expect(gone).not.toContain(`distillery_shadow_agreement_ratio{model="${MODEL}",version="3"`);
+  }, 120_000);
+
+  it('QA: exact-match, token-F1 and no-answer agreement of an identical copy are 1', async () => {
+    const qaDir = path.join(s.modelDir, 'tiny-qa');
+    cpSync(path.join(qaDir, '1'), path.join(qaDir, '2'), { recursive: true });
+    const put = await fetch(`${s.url}/v1/models/tiny-qa/shadow`, {
+      method: 'PUT',
+      headers: { ...bearer(ADMIN_KEY), 'content-type': 'application/json' },
+      body: JSON.stringify({ version: 2, sample: 1 }),
+    });
+    expect(put.status).toBe(200);
+    const contexts = ['the start of the answer is here end of it', 'no markers in this one', 'start paris end and start tokyo end'];
+    for (const [i, context] of contexts.entries()) {
+      const res = await fetch(`${s.url}/v1/qa`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ model: 'tiny-qa', inputs: [{ question: `what is ${i}`, context }], top_k: 1, max_answer_length: 10 }),
+      });
+      expect(res.status).toBe(200);
+      expect(res.headers.get('x-model-version')).toBe('1');
+    }
+    const evidence = await until('the QA replays', async () => {
+      const e = ((await (await fetch(`${s.url}/v1/models/tiny-qa`)).json()) as Record<string, any>).rollout.shadow.evidence;
+      return e.candidate.requests === contexts.length ? e : undefined;
+    });
+    expect(evidence.agreement).toEqual({ compared: contexts.length, exact_match: 1, token_f1: 1, no_answer_agreement: 1 });
   }, 120_000);
 });
 

@@ -28,6 +28,8 @@ import { type Activation, endPlan, type PlanRequest, ROLLOUT_ROLES, startPlan } 
 import { judge } from './rules.js';
 import { ShadowDispatcher } from './shadow-dispatcher.js';
 
+const AGREEMENT_METRICS = ['top1', 'mean_abs_score_diff', 'exact_match', 'token_f1', 'no_answer'] as const;
+
 /** A shadow replay's deadline: generous, since it yields to live work. */
 const SHADOW_DEADLINE_MS = 60_000;
 
@@ -157,7 +159,10 @@ export class RolloutManager {
   }
 
   private async release(model: string, cand: Candidate): Promise<void> {
-    this.opts.metrics?.rolloutPlan.remove({ model, version: String(cand.plan.version), role: cand.role });
+    const version = String(cand.plan.version);
+    this.opts.metrics?.rolloutPlan.remove({ model, version, role: cand.role });
+    // Agreement describes a running plan; an ended shadow's last value must not linger (or alert).
+    if (cand.role === 'shadow') for (const metric of AGREEMENT_METRICS) this.opts.metrics?.shadowAgreement.remove({ model, version, metric });
     await cand.dispatcher?.close();
     await cand.served?.retire();
   }
@@ -250,7 +255,7 @@ export class RolloutManager {
     m.shadowComparisons.inc({ ...labels, result: 'agree' }, agree);
     m.shadowComparisons.inc({ ...labels, result: 'disagree' }, total - agree);
     const a = cand.evidence.agreement();
-    const gauges: Record<string, number | undefined> = {
+    const gauges: Record<(typeof AGREEMENT_METRICS)[number], number | undefined> = {
       top1: a.top1_agreement,
       mean_abs_score_diff: a.mean_abs_score_diff,
       exact_match: a.exact_match,
@@ -328,6 +333,13 @@ export class RolloutManager {
       if (state.active === req.version) throw new InvalidInputError(`version ${req.version} is already active; a ${role} needs another version`);
       if (role === 'canary' && req.rules?.min_agreement !== undefined) {
         throw new InvalidInputError('rules.min_agreement needs a shadow (a canary answers alone, nothing is compared); use a shadow plan or drop min_agreement');
+      }
+      const [activeConfig, candidateConfig] = await Promise.all([
+        reg.readServingConfig(model, state.active).catch(() => undefined),
+        reg.readServingConfig(model, req.version).catch(() => undefined),
+      ]);
+      if (activeConfig && candidateConfig && activeConfig.task !== candidateConfig.task) {
+        throw new InvalidInputError(`version ${req.version} is a ${candidateConfig.task} model and the active version ${state.active} a ${activeConfig.task} model; a ${role} must do the same task`);
       }
       const previous = state[role] ?? null;
       const probe = startPlan(state, role, req, by);
