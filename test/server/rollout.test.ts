@@ -167,7 +167,14 @@ describe('canary', () => {
     expect((await admin(s, 'PUT', 'canary', { version: 2, weight: 0.3 })).status).toBe(200);
     const again = await admin(s, 'PUT', 'canary', { version: 2, weight: 0.3 });
     expect(again).toMatchObject({ status: 200, body: { changed: false, plan: { version: 2 } } });
-    const planId = again.body.plan.id as string;
+    // A new weight for the same version is a new plan (evidence and sticky routing start afresh) on the loaded candidate.
+    const loads = async () => Number((await (await fetch(`${s.url}/metrics`)).text()).match(new RegExp(`distillery_model_load_duration_seconds_count\\{model="${MODEL}"\\} (\\d+)`))?.[1]);
+    const loadsBefore = await loads();
+    const reweighted = await admin(s, 'PUT', 'canary', { version: 2, weight: 0.4 });
+    expect(reweighted.body).toMatchObject({ changed: true, plan: { version: 2, weight: 0.4 }, previous: { id: again.body.plan.id } });
+    expect((await model(s)).rollout.canary).toMatchObject({ loaded: true, evidence: { candidate: { requests: 0 } } });
+    expect(await loads()).toBe(loadsBefore);
+    const planId = reweighted.body.plan.id as string;
     const [a, b] = await Promise.all([admin(s, 'DELETE', 'canary'), admin(s, 'DELETE', 'canary')]);
     expect([a.body.changed, b.body.changed].sort()).toEqual([false, true]);
     expect([a.body.previous?.id, b.body.previous?.id]).toContain(planId);

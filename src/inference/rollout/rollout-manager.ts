@@ -344,16 +344,21 @@ export class RolloutManager {
       const previous = state[role] ?? null;
       const probe = startPlan(state, role, req, by);
       if (!probe.changed) return { changed: false, plan: previous, previous };
-      const served = await this.opts.load(model, req.version, this.candidateSettings(role));
+      // A changed weight, sample or rules for the same version keeps the loaded candidate.
+      const current = this.entry(model)[role];
+      const reuse = current?.served && !current.served.closed && current.plan.version === req.version ? current.served : undefined;
+      const served = reuse ?? (await this.opts.load(model, req.version, this.candidateSettings(role)));
       let written: ModelState;
       try {
         written = (await updateModelState(reg.root, model, (s) => startPlan(s ?? state, role, req, by))).state;
       } catch (err) {
-        await served.close();
+        if (!reuse) await served.close();
         throw err;
       }
-      const current = this.entry(model)[role];
-      if (current) await this.release(model, current);
+      if (current) {
+        if (reuse) current.served = undefined;
+        await this.release(model, current);
+      }
       delete this.entry(model)[role];
       await this.install(model, role, written[role]!, served, written.active);
       return { changed: true, plan: written[role]!, previous };
