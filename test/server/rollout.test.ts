@@ -184,6 +184,12 @@ describe('canary', () => {
     expect(ended[0]!.evidence).toHaveProperty('candidate.version', 2);
     const after = await burst(30, 6, (i) => classify(s, text(i)));
     expect(after.every((x) => x.version === 1)).toBe(true);
+    // Two identical PUTs racing: one starts the plan, the other finds it running.
+    const [p1, p2] = await Promise.all([admin(s, 'PUT', 'canary', { version: 2, weight: 0.2 }), admin(s, 'PUT', 'canary', { version: 2, weight: 0.2 })]);
+    const [won, lost] = p1.body.changed ? [p1.body, p2.body] : [p2.body, p1.body];
+    expect(won).toMatchObject({ changed: true, previous: null });
+    expect(lost).toMatchObject({ changed: false, plan: { id: won.plan.id }, previous: { id: won.plan.id } });
+    expect((await admin(s, 'DELETE', 'canary')).body.changed).toBe(true);
   });
 
   it('activating the canary version ends its canary; activating again is a repeat', async () => {
