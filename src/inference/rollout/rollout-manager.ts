@@ -268,6 +268,8 @@ export class RolloutManager {
   private maybeDecide(model: string, cand: Candidate): void {
     const rules = cand.plan.rules;
     if (!rules || cand.decided || this.closed) return;
+    // Cheap check first: a snapshot sorts the latency window, not something to do per request.
+    if (cand.evidence.candidate.requests < rules.min_requests) return;
     const evidence = cand.evidence.snapshot();
     const verdict = judge(rules, evidence);
     if (!verdict) return;
