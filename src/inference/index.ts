@@ -155,7 +155,7 @@ export function createInferenceEngine(opts: CreateEngineOptions): InferenceEngin
     mutex: admin,
     load: (model, version, inference) => host.load(model, version, inference),
     active: (model) => host.activeVersion(model),
-    activateLocked: (model, version, activation) => host.activate(model, version, activation),
+    activateLocked: (model, version, activation, loaded) => host.activate(model, version, { activation, ...(loaded ? { loaded } : {}) }),
   });
   const plans = rollout;
 
@@ -257,7 +257,7 @@ export function createInferenceEngine(opts: CreateEngineOptions): InferenceEngin
     activate: (name, version, activateOpts) =>
       admin.run(name, async () => {
         const before = await host.registry.readState(name).catch(() => undefined);
-        const state = await host.activate(name, version, { by: activateOpts?.by ?? 'admin' });
+        const state = await host.activate(name, version, { activation: { by: activateOpts?.by ?? 'admin' } });
         await plans.syncLocked(name, state);
         const changed = before?.active !== state.active || state.updated_at !== before?.updated_at;
         return { state, previous: before?.active ?? null, changed };

@@ -35,6 +35,13 @@ export interface ModelHostOptions {
 
 export type ModelStatus = 'loading' | 'ready' | 'failed' | 'inactive';
 
+export interface ActivateOptions {
+  /** Who or what activates, for the roll-out history; default admin. */
+  activation?: Activation;
+  /** The version already loaded and warmed with serving settings (a canary being promoted): it is swapped in as is. */
+  loaded?: ServedVersion;
+}
+
 interface Slot {
   name: string;
   active: ServedVersion | undefined;
@@ -264,13 +271,14 @@ export class ModelHost {
    * Make `version` active: it is loaded and warmed first (a broken version throws here and
    * state.json is left alone), then state.json is written atomically and the version swapped in.
    */
-  async activate(model: string, version: number, activation: Activation = { by: 'admin' }): Promise<ModelState> {
+  async activate(model: string, version: number, opts: ActivateOptions = {}): Promise<ModelState> {
     if (this.closing) throw new EngineClosedError();
     if (!(await this.registry.exists(model))) throw new ModelNotFoundError(model);
     if (!(await this.registry.listVersions(model)).includes(version)) throw new VersionNotFoundError(model, version);
     const slot = this.slot(model);
-    const ready = slot.active?.version === version ? slot.active : await (this.takePinned(model, version) ?? this.load(model, version));
-    const state = await this.registry.activate(model, version, activation);
+    const loaded = opts.loaded?.version === version && !opts.loaded.closed ? opts.loaded : undefined;
+    const ready = slot.active?.version === version ? slot.active : loaded ?? (await (this.takePinned(model, version) ?? this.load(model, version)));
+    const state = await this.registry.activate(model, version, opts.activation ?? { by: 'admin' });
     if (slot.active !== ready) {
       if (this.closing) {
         await ready.close();

@@ -78,6 +78,12 @@ async function model(s: TestServer): Promise<Record<string, any>> {
   return (await fetch(`${s.url}/v1/models/${MODEL}`)).json() as Promise<Record<string, any>>;
 }
 
+/** Versions this server has loaded and warmed so far (active, pinned, candidates). */
+async function loads(s: TestServer): Promise<number> {
+  const scrape = await (await fetch(`${s.url}/metrics`)).text();
+  return Number(scrape.match(new RegExp(`distillery_model_load_duration_seconds_count\\{model="${MODEL}"\\} (\\d+)`))?.[1] ?? 0);
+}
+
 /** Poll until `check` returns a value (shadow replays and other replicas are asynchronous). */
 async function until<T>(what: string, check: () => Promise<T | undefined>, timeoutMs = 60_000): Promise<T> {
   const end = Date.now() + timeoutMs;
@@ -168,12 +174,11 @@ describe('canary', () => {
     const again = await admin(s, 'PUT', 'canary', { version: 2, weight: 0.3 });
     expect(again).toMatchObject({ status: 200, body: { changed: false, plan: { version: 2 } } });
     // A new weight for the same version is a new plan (evidence and sticky routing start afresh) on the loaded candidate.
-    const loads = async () => Number((await (await fetch(`${s.url}/metrics`)).text()).match(new RegExp(`distillery_model_load_duration_seconds_count\\{model="${MODEL}"\\} (\\d+)`))?.[1]);
-    const loadsBefore = await loads();
+    const loadsBefore = await loads(s);
     const reweighted = await admin(s, 'PUT', 'canary', { version: 2, weight: 0.4 });
     expect(reweighted.body).toMatchObject({ changed: true, plan: { version: 2, weight: 0.4 }, previous: { id: again.body.plan.id } });
     expect((await model(s)).rollout.canary).toMatchObject({ loaded: true, evidence: { candidate: { requests: 0 } } });
-    expect(await loads()).toBe(loadsBefore);
+    expect(await loads(s)).toBe(loadsBefore);
     const planId = reweighted.body.plan.id as string;
     const [a, b] = await Promise.all([admin(s, 'DELETE', 'canary'), admin(s, 'DELETE', 'canary')]);
     expect([a.body.changed, b.body.changed].sort()).toEqual([false, true]);
@@ -215,6 +220,7 @@ describe('rules', () => {
   afterAll(() => s.close());
 
   it('a canary with good evidence promotes itself, recorded with its evidence', async () => {
+    const loadsBefore = await loads(s);
     const put = await admin(s, 'PUT', 'canary', { version: 2, weight: 0.5, rules: { min_requests: 40, max_error_rate: 0.01 } });
     expect(put.body.plan.rules).toEqual({ min_requests: 40, max_error_rate: 0.01, on_pass: 'promote', on_fail: 'abort' });
     const answers = await burst(200, 8, (i) => classify(s, text(i)));
@@ -232,6 +238,8 @@ describe('rules', () => {
     expect(promoted[0]!.evidence.candidate.requests).toBeGreaterThanOrEqual(40);
     expect(promoted[0]!.evidence.candidate.errors).toBe(0);
     expect((await classify(s, 'where is my order')).version).toBe(2);
+    // The canary's warm sessions became the active version: one load for the whole roll-out.
+    expect(await loads(s)).toBe(loadsBefore + 1);
     expect((await admin(s, 'POST', 'activate', { version: 1 })).status).toBe(200);
   }, 120_000);
 

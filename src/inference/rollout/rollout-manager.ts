@@ -44,8 +44,11 @@ export interface RolloutManagerOptions {
   load: (model: string, version: number, inference: InferenceConfig) => Promise<ServedVersion>;
   /** The version answering unpinned requests now. */
   active: (model: string) => ServedVersion | undefined;
-  /** Make a version active (load, state.json, swap) without taking the lock; returns the new state. */
-  activateLocked: (model: string, version: number, activation: Activation) => Promise<ModelState>;
+  /**
+   * Make a version active (load, state.json, swap) without taking the lock; returns the new
+   * state. `loaded`: a candidate already serving with live settings, swapped in as is.
+   */
+  activateLocked: (model: string, version: number, activation: Activation, loaded?: ServedVersion) => Promise<ModelState>;
   /** Random numbers in [0, 1) for the split and the sample (tests may fix them). */
   random?: () => number;
 }
@@ -297,7 +300,11 @@ export class RolloutManager {
       if (state?.[role]?.id !== plan.id) return; // ended or replaced meanwhile: nothing to decide
       let next: ModelState;
       if (action === 'promote') {
-        next = await this.opts.activateLocked(model, plan.version, { by: 'rules', action: 'promoted', reason, evidence: record });
+        // A canary already serves with live settings and warm sessions: it becomes the active
+        // version as it is. A shadow's niced single session does not; the host loads afresh.
+        const handOver = role === 'canary' && cand.served && !cand.served.closed ? cand.served : undefined;
+        next = await this.opts.activateLocked(model, plan.version, { by: 'rules', action: 'promoted', reason, evidence: record }, handOver);
+        if (handOver && cand.served === handOver) cand.served = undefined; // the host owns it now; releasing the plan must not retire it
       } else {
         next = (await updateModelState(this.opts.registry.root, model, (s) => endPlan(s ?? state, role, { action: 'aborted', by: 'rules', reason, evidence: record, planId: plan.id }))).state;
       }
