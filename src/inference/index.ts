@@ -131,6 +131,11 @@ export interface CreateEngineOptions {
   metrics?: Metrics;
   /** Replaces ONNX Runtime (tests of the scheduler and host). */
   backendFactory?: (model: string, version: number, config: ServingConfig) => InferenceBackend;
+  /**
+   * Called after this engine changed a model's state.json (activation, a canary or shadow
+   * started or ended, a rules decision), so the process can tell the other replicas at once.
+   */
+  onStateChange?: (change: { model: string; state: ModelState; reason: 'activated' | 'rollout' }) => void;
 }
 
 export function createInferenceEngine(opts: CreateEngineOptions): InferenceEngine {
@@ -156,6 +161,7 @@ export function createInferenceEngine(opts: CreateEngineOptions): InferenceEngin
     load: (model, version, inference) => host.load(model, version, inference),
     active: (model) => host.activeVersion(model),
     activateLocked: (model, version, activation, loaded) => host.activate(model, version, { activation, ...(loaded ? { loaded } : {}) }),
+    onStateChange: (model, state) => opts.onStateChange?.({ model, state, reason: 'rollout' }),
   });
   const plans = rollout;
 
@@ -260,6 +266,7 @@ export function createInferenceEngine(opts: CreateEngineOptions): InferenceEngin
         const state = await host.activate(name, version, { activation: { by: activateOpts?.by ?? 'admin' } });
         await plans.syncLocked(name, state);
         const changed = before?.active !== state.active || state.updated_at !== before?.updated_at;
+        if (changed) opts.onStateChange?.({ model: name, state, reason: 'activated' });
         return { state, previous: before?.active ?? null, changed };
       }),
     putRollout: (name, role, plan, by) => plans.putPlan(name, role, plan, by),

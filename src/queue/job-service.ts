@@ -18,6 +18,7 @@ import {
   type JobState,
   type JobView,
 } from './job-types.js';
+import { type ModelEvent, publishModelEvent } from './model-events.js';
 import { queueNames, type QueueNames } from './names.js';
 import { createRedis, isRedisReady } from './redis-connection.js';
 
@@ -69,6 +70,15 @@ export class JobService {
 
   isAvailable(): boolean {
     return isRedisReady(this.redis);
+  }
+
+  /**
+   * Tell every API replica that a model's state.json changed, so they follow now rather than at
+   * their next poll. Best effort: with Redis down the watcher and the poll still get there.
+   */
+  async announceModelChange(event: ModelEvent): Promise<void> {
+    if (this.closed || !this.isAvailable()) return;
+    await publishModelEvent(this.redis, this.names.modelEvents, event).catch(() => {});
   }
 
   private ensureAvailable(): void {

@@ -2,16 +2,19 @@
  * Two real API processes (src/server/main.ts, as `npm start` runs it) on one registry folder:
  * a canary set through one is followed by the other (same plan id, so a routing key lands on the
  * same version on both), and when both gather enough evidence at once, exactly one of them
- * promotes the canary; both then serve the new version.
+ * promotes the canary; both then serve the new version. Polling is slowed to a minute and file
+ * watching is off, so the other replica can only follow through the Redis model events.
  */
 import { readdirSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
+import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ModelState } from '../../src/inference/registry/types.js';
 import { freePort, type Proc, startProcess, waitFor } from '../jobs/processes.js';
 import { tinyRegistry } from './helpers.js';
 
 const ADMIN = 'admin-key-for-rollout-process-tests';
+const prefix = `dtest-rollout-${process.pid}-${Date.now() % 100000}`;
 const MODEL = 'tiny-intent';
 let dir: string;
 const procs: Array<{ proc: Proc; base: string }> = [];
@@ -23,9 +26,10 @@ async function startApi(): Promise<{ proc: Proc; base: string }> {
     PORT: String(port),
     HOST: '127.0.0.1',
     ADMIN_API_KEYS: ADMIN,
-    JOBS_ENABLED: 'false',
+    REDIS_URL: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379',
+    QUEUE_PREFIX: prefix,
     REGISTRY_WATCH: 'false',
-    REGISTRY_POLL_MS: '100',
+    REGISTRY_POLL_MS: '60000',
     SESSIONS_PER_MODEL: '1',
     INTRA_OP_THREADS: '1',
   });
@@ -53,6 +57,10 @@ beforeAll(async () => {
 afterAll(async () => {
   for (const { proc } of procs) await proc.stop();
   rmSync(dir, { recursive: true, force: true });
+  const redis = new Redis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379');
+  const keys = await redis.keys(`${prefix}*`);
+  if (keys.length) await redis.del(...keys);
+  redis.disconnect();
 });
 
 describe('two API processes on one registry', () => {

@@ -51,6 +51,8 @@ export interface RolloutManagerOptions {
   activateLocked: (model: string, version: number, activation: Activation, loaded?: ServedVersion) => Promise<ModelState>;
   /** Random numbers in [0, 1) for the split and the sample (tests may fix them). */
   random?: () => number;
+  /** Called after this manager wrote state.json (a plan started or ended, a decision). */
+  onStateChange?: (model: string, state: ModelState) => void;
 }
 
 interface Candidate {
@@ -308,6 +310,7 @@ export class RolloutManager {
       } else {
         next = (await updateModelState(this.opts.registry.root, model, (s) => endPlan(s ?? state, role, { action: 'aborted', by: 'rules', reason, evidence: record, planId: plan.id }))).state;
       }
+      this.opts.onStateChange?.(model, next);
       this.opts.metrics?.rolloutDecisions.inc({ model, role, action: action === 'promote' ? 'promoted' : 'aborted' });
       this.opts.logger.info({ model, role, version: plan.version, plan: plan.id, action, reason }, 'roll-out decided by its rules');
       await this.syncLocked(model, next);
@@ -370,6 +373,7 @@ export class RolloutManager {
       }
       delete this.entry(model)[role];
       await this.install(model, role, written[role]!, served, written.active);
+      this.opts.onStateChange?.(model, written);
       return { changed: true, plan: written[role]!, previous };
     });
   }
@@ -388,6 +392,7 @@ export class RolloutManager {
         endPlan(s ?? state, role, { action: 'ended', by, reason: `${role} ended by ${by}`, planId: previous.id, ...(evidence ? { evidence } : {}) }),
       );
       await this.syncLocked(model, written.state);
+      if (written.changed) this.opts.onStateChange?.(model, written.state);
       return { changed: written.changed, plan: null, previous };
     });
   }
