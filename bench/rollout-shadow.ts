@@ -87,7 +87,9 @@ try {
     const withShadow = await phase();
     const evidence = (await engine.getModel(MODEL)).rollout.shadow?.evidence;
     await admin('DELETE');
-    rows.push(`round ${round} shadow sample 1: ${fmt(withShadow)}  replayed ${evidence?.candidate.requests ?? 0}, dropped ${evidence?.dropped ?? 0}, agreement ${evidence?.agreement?.top1_agreement ?? '-'}`);
+    rows.push(
+      `round ${round} shadow sample 1: ${fmt(withShadow)}  replayed ${evidence?.candidate.requests ?? 0}, dropped ${evidence?.dropped ?? 0}, agreement ${evidence?.agreement?.top1_agreement ?? '-'}`,
+    );
   }
   console.log(`${os.availableParallelism()} cores, ${args.concurrency} clients, ${args.seconds} s per phase\n${rows.join('\n')}`);
 } finally {

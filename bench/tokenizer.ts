@@ -19,7 +19,10 @@ async function main(): Promise<void> {
   const short = intents.train.map((e) => e.text);
   const long = qa.train.map((p) => p.context);
 
-  for (const [name, texts] of [['chatbot utterances', short], ['help-center passages', long]] as const) {
+  for (const [name, texts] of [
+    ['chatbot utterances', short],
+    ['help-center passages', long],
+  ] as const) {
     await tok.encodeSegments(texts.slice(0, 64)); // warm the native pool
 
     const lag = monitorEventLoopDelay({ resolution: 1 });

@@ -60,7 +60,10 @@ export class EnvReader {
   list(name: string, fallback: readonly string[] = []): string[] {
     const raw = this.env[name];
     if (raw === undefined || raw.trim() === '') return [...fallback];
-    return raw.split(',').map((s) => s.trim()).filter((s) => s.length > 0);
+    return raw
+      .split(',')
+      .map((s) => s.trim())
+      .filter((s) => s.length > 0);
   }
 
   intList(name: string, fallback: readonly number[]): number[] {
@@ -291,7 +294,9 @@ function readKeys(r: EnvReader, name: string): string[] {
   const keys = r.list(name);
   for (const key of keys) {
     if (key.length < MIN_API_KEY_CHARS) {
-      throw new ConfigError(`${name} holds a key of ${key.length} characters; use keys of at least ${MIN_API_KEY_CHARS} characters (e.g. openssl rand -hex 24)`);
+      throw new ConfigError(
+        `${name} holds a key of ${key.length} characters; use keys of at least ${MIN_API_KEY_CHARS} characters (e.g. openssl rand -hex 24)`,
+      );
     }
   }
   return keys;

@@ -223,7 +223,7 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
     }),
     rolloutDecisions: new Counter({
       name: `${p}rollout_decisions_total`,
-      help: 'Roll-out decisions made by this replica from a plan\'s rules, by action (promoted, aborted, kept)',
+      help: "Roll-out decisions made by this replica from a plan's rules, by action (promoted, aborted, kept)",
       labelNames: ['model', 'role', 'action'],
       registers,
     }),

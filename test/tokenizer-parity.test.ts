@@ -21,11 +21,104 @@ const ENV = { ...process.env, PYTHONPATH: path.resolve('src/training/python') };
 const COUNT = 1200;
 
 const WORDS = ['the', 'service', 'was', 'Great', 'refund', 'ORDER', 'unbelievable', 'tokenization', 'e-mail', "don't", 'x1000', '42', '3.14'];
-const ACCENTED = ['café', 'naïve', 'Ångström', 'résumé', 'Straße', 'İstanbul', 'ΣΟΦΙΑ', 'Ελληνικά', 'русский', 'e\u0301te\u0301', 'a\u0327\u0301', 'ǅemal', 'ﬁne', 'Ｆｕｌｌ'];
-const SCRIPTS = ['日本語', '中文字符', '한국어', 'ไทย', 'العربية', 'עברית', 'हिन्दी', 'カタカナ', '\u{20000}\u{2A700}', '\u{2B820}\u{2B821}', '\u{2B920}', '㐀㐁'];
-const PUNCT = ['.', ',', '!', '?', ';', ':', "'", '"', '(', ')', '[', ']', '{', '}', '-', '–', '—', '…', '¿', '¡', '«', '»', '$', '+', '<', '=', '>', '^', '`', '|', '~', '@', '#', '%', '&', '*', '/', '\\', '_', '·', '•', '‽', '、', '。', '「', '」'];
+const ACCENTED = [
+  'café',
+  'naïve',
+  'Ångström',
+  'résumé',
+  'Straße',
+  'İstanbul',
+  'ΣΟΦΙΑ',
+  'Ελληνικά',
+  'русский',
+  'e\u0301te\u0301',
+  'a\u0327\u0301',
+  'ǅemal',
+  'ﬁne',
+  'Ｆｕｌｌ',
+];
+const SCRIPTS = [
+  '日本語',
+  '中文字符',
+  '한국어',
+  'ไทย',
+  'العربية',
+  'עברית',
+  'हिन्दी',
+  'カタカナ',
+  '\u{20000}\u{2A700}',
+  '\u{2B820}\u{2B821}',
+  '\u{2B920}',
+  '㐀㐁',
+];
+const PUNCT = [
+  '.',
+  ',',
+  '!',
+  '?',
+  ';',
+  ':',
+  "'",
+  '"',
+  '(',
+  ')',
+  '[',
+  ']',
+  '{',
+  '}',
+  '-',
+  '–',
+  '—',
+  '…',
+  '¿',
+  '¡',
+  '«',
+  '»',
+  '$',
+  '+',
+  '<',
+  '=',
+  '>',
+  '^',
+  '`',
+  '|',
+  '~',
+  '@',
+  '#',
+  '%',
+  '&',
+  '*',
+  '/',
+  '\\',
+  '_',
+  '·',
+  '•',
+  '‽',
+  '、',
+  '。',
+  '「',
+  '」',
+];
 const EMOJI = ['😀', '👍🏽', '👨\u200d👩\u200d👧', '❤\ufe0f', '🥰', '🫨', '🇫🇷', '☃', '✓', '©', '€', '∑', '∞', '\u{1F9D1}\u{1F3FB}'];
-const CONTROL = ['\u0000', '\u0001', '\u0007', '\u001b', '\u001c', '\u007f', '\u0085', '\u00ad', '\u200b', '\u200d', '\u2060', '\ufeff', '\ufffd', '\u{E0001}', '\ue000', '\u0378', '\u{F0000}'];
+const CONTROL = [
+  '\u0000',
+  '\u0001',
+  '\u0007',
+  '\u001b',
+  '\u001c',
+  '\u007f',
+  '\u0085',
+  '\u00ad',
+  '\u200b',
+  '\u200d',
+  '\u2060',
+  '\ufeff',
+  '\ufffd',
+  '\u{E0001}',
+  '\ue000',
+  '\u0378',
+  '\u{F0000}',
+];
 // Assigned after Unicode 8.0 (marks, punctuation, format): the Rust tables do not know them.
 const NEWER = ['\u2E53', '\u089D', '\u08DF', '\u0890', '\u{1E94B}', '\u{11A3F}', '\u0AFA', '\u2E45', '\u{1F97A}', '\u{1FAE8}'];
 const SPACES = [' ', '  ', '\t', '\n', '\r\n', '\u00a0', '\u2003', '\u3000', '\u2028', '\u1680', '\u000b', '\u000c', '\u180e', ''];
@@ -70,12 +163,43 @@ describe('tokenizer parity: Python trainer vs npm tokenizers', () => {
   beforeAll(() => {
     dir = mkdtempSync(path.join(tmpdir(), 'tok-parity-'));
     // Vocabulary from half the texts, so the other half also exercises [UNK] and unseen pieces.
-    const corpus = texts.slice(0, COUNT / 2).flatMap((t) => [t.text, t.text_pair ?? '']).join('\n');
+    const corpus = texts
+      .slice(0, COUNT / 2)
+      .flatMap((t) => [t.text, t.text_pair ?? ''])
+      .join('\n');
     writeFileSync(path.join(dir, 'corpus.txt'), corpus);
-    const vocab = spawnSync(PYTHON, ['-m', 'distillery_trainer', 'build-vocab', '--corpus', path.join(dir, 'corpus.txt'), '--size', '3000', '--out', path.join(dir, 'vocab.txt')], { env: ENV, encoding: 'utf8' });
+    const vocab = spawnSync(
+      PYTHON,
+      ['-m', 'distillery_trainer', 'build-vocab', '--corpus', path.join(dir, 'corpus.txt'), '--size', '3000', '--out', path.join(dir, 'vocab.txt')],
+      { env: ENV, encoding: 'utf8' },
+    );
     expect(vocab.status, vocab.stderr).toBe(0);
     // tokenizer.json as the trainer writes it for serving (init-model writes the checkpoint's files).
-    const init = spawnSync(PYTHON, ['-m', 'distillery_trainer', 'init-model', '--out', path.join(dir, 'model'), '--vocab', path.join(dir, 'vocab.txt'), '--task', 'qa', '--layers', '1', '--hidden', '8', '--heads', '1', '--intermediate', '8', '--max-position', '16'], { env: ENV, encoding: 'utf8' });
+    const init = spawnSync(
+      PYTHON,
+      [
+        '-m',
+        'distillery_trainer',
+        'init-model',
+        '--out',
+        path.join(dir, 'model'),
+        '--vocab',
+        path.join(dir, 'vocab.txt'),
+        '--task',
+        'qa',
+        '--layers',
+        '1',
+        '--hidden',
+        '8',
+        '--heads',
+        '1',
+        '--intermediate',
+        '8',
+        '--max-position',
+        '16',
+      ],
+      { env: ENV, encoding: 'utf8' },
+    );
     expect(init.status, init.stderr).toBe(0);
   }, 120_000);
 
@@ -93,15 +217,24 @@ describe('tokenizer parity: Python trainer vs npm tokenizers', () => {
       rows.push({ text: `a${c}b ${c} é${c}` });
     }
     const input = rows.map((t) => JSON.stringify(t)).join('\n') + '\n';
-    const run = spawnSync(PYTHON, ['-m', 'distillery_trainer', 'tokenize', '--vocab', path.join(dir, 'vocab.txt')], { env: ENV, input, encoding: 'utf8', maxBuffer: 512 * 1024 * 1024 });
+    const run = spawnSync(PYTHON, ['-m', 'distillery_trainer', 'tokenize', '--vocab', path.join(dir, 'vocab.txt')], {
+      env: ENV,
+      input,
+      encoding: 'utf8',
+      maxBuffer: 512 * 1024 * 1024,
+    });
     expect(run.status, run.stderr).toBe(0);
-    const python = run.stdout.trim().split('\n').map((l) => (JSON.parse(l) as { ids: number[] }).ids);
+    const python = run.stdout
+      .trim()
+      .split('\n')
+      .map((l) => (JSON.parse(l) as { ids: number[] }).ids);
     const tok = tokenizers.Tokenizer.fromFile(path.join(dir, 'model', 'tokenizer.json'));
     const encodings = await tok.encodeBatch(rows.map((r) => r.text));
     const mismatches: string[] = [];
     encodings.forEach((enc, i) => {
       const ids = Array.from(enc.getIds());
-      if (JSON.stringify(ids) !== JSON.stringify(python[i])) mismatches.push(`U+${rows[i]!.text.codePointAt(1)!.toString(16)} npm ${JSON.stringify(ids)} py ${JSON.stringify(python[i])}`);
+      if (JSON.stringify(ids) !== JSON.stringify(python[i]))
+        mismatches.push(`U+${rows[i]!.text.codePointAt(1)!.toString(16)} npm ${JSON.stringify(ids)} py ${JSON.stringify(python[i])}`);
     });
     expect(rows.length).toBeGreaterThan(70_000);
     expect(mismatches.slice(0, 10).join('\n')).toBe('');
@@ -109,9 +242,17 @@ describe('tokenizer parity: Python trainer vs npm tokenizers', () => {
 
   it(`gives identical ids, type ids and offsets on ${COUNT} generated texts`, async () => {
     const input = texts.map((t) => JSON.stringify(t)).join('\n') + '\n';
-    const run = spawnSync(PYTHON, ['-m', 'distillery_trainer', 'tokenize', '--vocab', path.join(dir, 'vocab.txt')], { env: ENV, input, encoding: 'utf8', maxBuffer: 256 * 1024 * 1024 });
+    const run = spawnSync(PYTHON, ['-m', 'distillery_trainer', 'tokenize', '--vocab', path.join(dir, 'vocab.txt')], {
+      env: ENV,
+      input,
+      encoding: 'utf8',
+      maxBuffer: 256 * 1024 * 1024,
+    });
     expect(run.status, run.stderr).toBe(0);
-    const python = run.stdout.trim().split('\n').map((l) => JSON.parse(l) as { ids: number[]; type_ids: number[]; offsets: Array<[number, number]> });
+    const python = run.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { ids: number[]; type_ids: number[]; offsets: Array<[number, number]> });
     expect(python).toHaveLength(COUNT);
 
     const tok = tokenizers.Tokenizer.fromFile(path.join(dir, 'model', 'tokenizer.json'));
@@ -126,8 +267,14 @@ describe('tokenizer parity: Python trainer vs npm tokenizers', () => {
       // The binding reports offsets in code points (not UTF-16 units), like the Python side.
       const offsets = enc.getOffsets().map((o) => [o[0], o[1]]);
       const p = python[i]!;
-      if (JSON.stringify(ids) !== JSON.stringify(p.ids) || JSON.stringify(typeIds) !== JSON.stringify(p.type_ids) || JSON.stringify(offsets) !== JSON.stringify(p.offsets)) {
-        mismatches.push(`#${i} ${JSON.stringify(t)}\n  npm ${JSON.stringify(ids)} ${JSON.stringify(offsets)}\n  py  ${JSON.stringify(p.ids)} ${JSON.stringify(p.offsets)}`);
+      if (
+        JSON.stringify(ids) !== JSON.stringify(p.ids) ||
+        JSON.stringify(typeIds) !== JSON.stringify(p.type_ids) ||
+        JSON.stringify(offsets) !== JSON.stringify(p.offsets)
+      ) {
+        mismatches.push(
+          `#${i} ${JSON.stringify(t)}\n  npm ${JSON.stringify(ids)} ${JSON.stringify(offsets)}\n  py  ${JSON.stringify(p.ids)} ${JSON.stringify(p.offsets)}`,
+        );
       }
       unk += ids.filter((x) => x === 1).length;
       tokens += ids.length;

@@ -18,11 +18,23 @@ export async function majorityClassBaseline(file: string): Promise<Baseline> {
   const counts = new Map<string, number>();
   for (const e of examples) counts.set(e.label, (counts.get(e.label) ?? 0) + 1);
   const majority = [...counts.entries()].sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]))[0]?.[0] ?? '';
-  return { name: 'majority class', ...classificationScores(examples.map((e) => e.label), examples.map(() => majority)) };
+  return {
+    name: 'majority class',
+    ...classificationScores(
+      examples.map((e) => e.label),
+      examples.map(() => majority),
+    ),
+  };
 }
 
 export async function firstSentenceBaseline(file: string): Promise<Baseline> {
   const examples = await readSquad(file);
   const firstSentence = (context: string): string => context.split(/(?<=[.!?])\s+/)[0] ?? context;
-  return { name: 'first sentence', ...squadScores(examples.map((e) => e.answers), examples.map((e) => firstSentence(e.context))) };
+  return {
+    name: 'first sentence',
+    ...squadScores(
+      examples.map((e) => e.answers),
+      examples.map((e) => firstSentence(e.context)),
+    ),
+  };
 }

@@ -110,7 +110,9 @@ function progressPrinter(name: string): (e: TrainerEvent) => void {
       if (Date.now() - last < 15_000 && e.step !== e.total) return;
       last = Date.now();
       const loss = e.losses.total ?? Object.values(e.losses)[0] ?? NaN;
-      process.stderr.write(`[${name}] ${e.stage} ${e.step}/${e.total} loss ${loss.toFixed(4)} ${e.steps_per_sec.toFixed(2)} it/s eta ${Math.round(e.eta_s)}s\n`);
+      process.stderr.write(
+        `[${name}] ${e.stage} ${e.step}/${e.total} loss ${loss.toFixed(4)} ${e.steps_per_sec.toFixed(2)} it/s eta ${Math.round(e.eta_s)}s\n`,
+      );
     } else if (e.type === 'eval') {
       process.stderr.write(`[${name}] eval ${e.stage} ${e.role} ${JSON.stringify(e.metrics)}\n`);
     } else if (e.type === 'stage') {
@@ -182,10 +184,28 @@ async function main(): Promise<void> {
     await runTrainerProcess({
       config: config.trainer,
       args: [
-        'init-model', '--out', teacherDir, '--vocab', vocab, '--task', plan.task,
+        'init-model',
+        '--out',
+        teacherDir,
+        '--vocab',
+        vocab,
+        '--task',
+        plan.task,
         ...(labels.length ? ['--labels', labels.join(',')] : []),
-        '--layers', String(t.layers), '--hidden', String(t.hidden), '--heads', String(t.heads),
-        '--intermediate', String(t.intermediate), '--dropout', String(t.dropout), '--max-position', '512', '--seed', String(seed),
+        '--layers',
+        String(t.layers),
+        '--hidden',
+        String(t.hidden),
+        '--heads',
+        String(t.heads),
+        '--intermediate',
+        String(t.intermediate),
+        '--dropout',
+        String(t.dropout),
+        '--max-position',
+        '512',
+        '--seed',
+        String(seed),
       ],
     });
     if (values['prepare-only']) {

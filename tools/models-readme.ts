@@ -60,7 +60,9 @@ export function renderModelsReadme({ manifests, baselines, buildMinutes, only }:
     'npm run models:build -- --seed 7 --only support-intent',
     '```',
     '',
-    only ? `Last build (${only} only): ${buildMinutes.toFixed(1)} minutes.` : `Last build (both models): ${buildMinutes.toFixed(1)} minutes on this 2-core machine.`,
+    only
+      ? `Last build (${only} only): ${buildMinutes.toFixed(1)} minutes.`
+      : `Last build (both models): ${buildMinutes.toFixed(1)} minutes on this 2-core machine.`,
     '',
     ...sections,
   ].join('\n');

@@ -55,7 +55,11 @@ if (import.meta.filename === process.argv[1]) {
   const config = validateServingConfig(JSON.parse(readFileSync(path.join(spec.versionDir, 'config.json'), 'utf8')), 'config.json');
   const tokenizer = await TextTokenizer.load(path.join(spec.versionDir, 'tokenizer.json'));
   const items = JSON.parse(readFileSync(spec.workloadFile, 'utf8')) as WorkloadItem[];
-  const rows = await buildClassificationRows(tokenizer, items.map((i) => i.text), config.max_length);
+  const rows = await buildClassificationRows(
+    tokenizer,
+    items.map((i) => i.text),
+    config.max_length,
+  );
   const batches = idealBatches(rows, inference.maxBatchTokens, inference.maxBatchRows, tokenizer.padId);
   const pool = await SessionPool.create({
     modelPath: path.join(spec.versionDir, 'model.onnx'),
@@ -71,9 +75,11 @@ if (import.meta.filename === process.argv[1]) {
   const pass = async () => {
     let i = 0;
     // As many loops as sessions, like the scheduler, each taking the next batch.
-    await Promise.all(Array.from({ length: pool.concurrency }, async () => {
-      while (i < batches.length) await pool.run(batches[i++]!);
-    }));
+    await Promise.all(
+      Array.from({ length: pool.concurrency }, async () => {
+        while (i < batches.length) await pool.run(batches[i++]!);
+      }),
+    );
   };
   await pass(); // warm-up
   const start = performance.now();

@@ -61,7 +61,10 @@ const { values: args } = parseArgs({
 });
 
 const quick = args.quick;
-const loads = args.loads.split(',').map(Number).sort((a, b) => a - b);
+const loads = args.loads
+  .split(',')
+  .map(Number)
+  .sort((a, b) => a - b);
 if (loads.some((l) => !Number.isInteger(l) || l < 1)) throw new Error(`--loads must be positive integers (got ${args.loads})`);
 const headline = loads[loads.length - 1]!;
 const seconds = (flag: string, quickValue: number) => (quick ? quickValue : Number(flag)) * 1000;
@@ -170,7 +173,9 @@ async function runContender(c: Contender, files: ModelFiles, workloadFile: strin
         ...(before && after ? { server: serverSide(before, after, files.model, load.realTokens) } : {}),
       };
       runs.push(record);
-      console.error(`  ${c.name} @${concurrency}: ${load.throughput.toFixed(0)} req/s, p50 ${load.overall.p50.toFixed(1)} ms, p99 ${load.overall.p99.toFixed(1)} ms${record.server ? `, padding ${(100 * record.server.paddingEfficiency).toFixed(1)}%` : ''}`);
+      console.error(
+        `  ${c.name} @${concurrency}: ${load.throughput.toFixed(0)} req/s, p50 ${load.overall.p50.toFixed(1)} ms, p99 ${load.overall.p99.toFixed(1)} ms${record.server ? `, padding ${(100 * record.server.paddingEfficiency).toFixed(1)}%` : ''}`,
+      );
     }
     return { runs, ...(inference ? { inference } : {}) };
   } finally {
@@ -213,7 +218,12 @@ async function main(): Promise<void> {
       if (threadKeys.some((k) => k in settings)) layouts.unshift({});
       for (const layout of layouts) {
         const layoutEnv = { ...env, ...layout };
-        const name = Object.keys(layout).length === 0 ? 'the contenders\' settings' : Object.entries(layout).map(([k, v]) => `${k}=${v}`).join(' ');
+        const name =
+          Object.keys(layout).length === 0
+            ? "the contenders' settings"
+            : Object.entries(layout)
+                .map(([k, v]) => `${k}=${v}`)
+                .join(' ');
         console.error(`in-process limit (${name}) ...`);
         const result = await runChild<IdealResult>({
           script: 'ideal.ts',
@@ -236,7 +246,15 @@ async function main(): Promise<void> {
     const contenders: Contender[] = [
       { key: 'distillery', name: OURS, script: 'servers/distillery.ts', spec: {}, env: ourEnv, loads, metrics: true },
       { key: 'naive', name: NAIVE, script: 'servers/naive.ts', spec: { versionDir: files.versionDir }, env: oneSessionEnv, loads, metrics: false },
-      { key: 'transformers', name: TRANSFORMERS, script: 'servers/transformers.ts', spec: { hfRoot: files.hfRoot, model: files.model }, env: oneSessionEnv, loads, metrics: false },
+      {
+        key: 'transformers',
+        name: TRANSFORMERS,
+        script: 'servers/transformers.ts',
+        spec: { hfRoot: files.hfRoot, model: files.model },
+        env: oneSessionEnv,
+        loads,
+        metrics: false,
+      },
       { key: 'one-bucket', name: ONE_BUCKET, script: 'servers/distillery.ts', spec: {}, env: { ...ourEnv, BUCKETS: '512' }, loads: [headline], metrics: true },
       { key: 'http-bound', name: HTTP_BOUND, script: 'servers/distillery.ts', spec: { nullBackend: true }, env: ourEnv, loads: [headline], metrics: true },
       { key: 'http-bound', name: HTTP_FLOOR, script: 'servers/floor.ts', spec: {}, env, loads: [headline], metrics: false },

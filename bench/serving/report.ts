@@ -110,26 +110,45 @@ export function evaluateGoals(results: BenchResults): Goal[] {
 
 export function renderReport(results: BenchResults, goals: Goal[]): string {
   const lines: string[] = [];
-  lines.push(`Machine: ${Object.entries(results.machine).map(([k, v]) => `${k} ${v}`).join(', ')}`);
-  lines.push(`Settings (our server; the naive and transformers.js servers run one session with ONNX Runtime's defaults): ${Object.entries(results.settings).map(([k, v]) => `${k}=${v}`).join(' ')}`);
+  lines.push(
+    `Machine: ${Object.entries(results.machine)
+      .map(([k, v]) => `${k} ${v}`)
+      .join(', ')}`,
+  );
+  lines.push(
+    `Settings (our server; the naive and transformers.js servers run one session with ONNX Runtime's defaults): ${Object.entries(results.settings)
+      .map(([k, v]) => `${k}=${v}`)
+      .join(' ')}`,
+  );
   lines.push(`Workload (seed ${results.workload.seed}, ${results.workload.size} requests cycled in order):`);
   for (const k of results.workload.kinds) {
-    lines.push(`  ${k.kind.padEnd(9)} ${pct(k.share).padStart(6)}  tokens ${k.minTokens}-${k.maxTokens} (mean ${k.meanTokens.toFixed(0)}), served row mean ${k.meanRowTokens.toFixed(0)}`);
+    lines.push(
+      `  ${k.kind.padEnd(9)} ${pct(k.share).padStart(6)}  tokens ${k.minTokens}-${k.maxTokens} (mean ${k.meanTokens.toFixed(0)}), served row mean ${k.meanRowTokens.toFixed(0)}`,
+    );
   }
   lines.push('');
-  lines.push(`In-process limit (ideal sorted batches): ${results.ideal.rowsPerSecond.toFixed(0)} rows/s with ${results.ideal.layout ?? 'the contenders\' settings'}, ${results.ideal.batches} batches of ${results.ideal.meanRows.toFixed(1)} rows, padding efficiency ${pct(results.ideal.paddingEfficiency)}`);
+  lines.push(
+    `In-process limit (ideal sorted batches): ${results.ideal.rowsPerSecond.toFixed(0)} rows/s with ${results.ideal.layout ?? "the contenders' settings"}, ${results.ideal.batches} batches of ${results.ideal.meanRows.toFixed(1)} rows, padding efficiency ${pct(results.ideal.paddingEfficiency)}`,
+  );
   for (const l of results.idealLayouts ?? []) lines.push(`  ${l.layout}: ${l.rowsPerSecond.toFixed(0)} rows/s`);
   lines.push('');
-  lines.push('| server | clients | req/s | p50 ms | p99 ms | short p50 | short p99 | long p99 | mean batch rows | padding eff. | CPU server / load gen (cores) | errors |');
+  lines.push(
+    '| server | clients | req/s | p50 ms | p99 ms | short p50 | short p99 | long p99 | mean batch rows | padding eff. | CPU server / load gen (cores) | errors |',
+  );
   lines.push('|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|');
   for (const r of results.runs) {
     const l = r.load;
-    const errors = Object.entries(l.errors).map(([k, v]) => `${k}:${v}`).join(' ') || '0';
+    const errors =
+      Object.entries(l.errors)
+        .map(([k, v]) => `${k}:${v}`)
+        .join(' ') || '0';
     const batchRows = r.server ? (r.server.rows / Math.max(1, r.server.batches)).toFixed(1) : '1';
     const padding = r.server ? pct(r.server.paddingEfficiency) : '100% (no padding)';
     const serverCpuS = r.serverCpuS ?? r.server?.cpuS;
     const cpu = `${serverCpuS !== undefined ? (serverCpuS / l.wallS).toFixed(2) : '-'} / ${(l.cpuS / l.wallS).toFixed(2)}`;
-    lines.push(`| ${r.contender} | ${l.concurrency} | ${l.throughput.toFixed(0)} | ${ms(l.overall.p50)} | ${ms(l.overall.p99)} | ${ms(l.byKind.short.p50)} | ${ms(l.byKind.short.p99)} | ${ms(l.byKind.long.p99)} | ${batchRows} | ${padding} | ${cpu} | ${errors} |`);
+    lines.push(
+      `| ${r.contender} | ${l.concurrency} | ${l.throughput.toFixed(0)} | ${ms(l.overall.p50)} | ${ms(l.overall.p99)} | ${ms(l.byKind.short.p50)} | ${ms(l.byKind.short.p99)} | ${ms(l.byKind.long.p99)} | ${batchRows} | ${padding} | ${cpu} | ${errors} |`,
+    );
   }
   lines.push('');
   lines.push(`Side by side at ${results.headline} clients:`);
@@ -137,18 +156,26 @@ export function renderReport(results: BenchResults, goals: Goal[]): string {
   for (const other of [NAIVE, TRANSFORMERS, DEFAULT_BUCKETS, ONE_BUCKET]) {
     const r = find(results, other);
     if (!ours || !r) continue;
-    lines.push(`  ${OURS} vs ${other}: throughput ${x(ours.load.throughput / r.load.throughput)}, p99 ${x(ours.load.overall.p99 / r.load.overall.p99)}, short p99 ${x(ours.load.byKind.short.p99 / r.load.byKind.short.p99)}`);
+    lines.push(
+      `  ${OURS} vs ${other}: throughput ${x(ours.load.throughput / r.load.throughput)}, p99 ${x(ours.load.overall.p99 / r.load.overall.p99)}, short p99 ${x(ours.load.byKind.short.p99 / r.load.byKind.short.p99)}`,
+    );
   }
   if (ours) lines.push(`  ${OURS} vs in-process limit: throughput ${pct(ours.load.throughput / results.ideal.rowsPerSecond)}`);
   const bound = servingBound(results);
   const floor = servingBound(results, HTTP_FLOOR);
   if (bound || floor) {
     lines.push('');
-    lines.push(`What serving costs besides the model (CPU per request, server + load generator, which share the ${results.machine.cpus} cores), and the most it leaves room for next to the model's ${(bound ?? floor)!.modelPerRowMs.toFixed(3)} ms of CPU per row at the limit:`);
+    lines.push(
+      `What serving costs besides the model (CPU per request, server + load generator, which share the ${results.machine.cpus} cores), and the most it leaves room for next to the model's ${(bound ?? floor)!.modelPerRowMs.toFixed(3)} ms of CPU per row at the limit:`,
+    );
     const line = (what: string, b: NonNullable<typeof bound>) =>
       `  ${what}: ${b.cpuPerRequestMs.toFixed(3)} ms per request -> at most ${b.boundRps.toFixed(0)} req/s = ${pct(b.boundRps / results.ideal.rowsPerSecond)} of the limit`;
     if (floor) lines.push(line(`any Fastify server ("${HTTP_FLOOR}")`, floor));
-    if (bound) lines.push(line(`this server's request path ("${HTTP_BOUND}")`, bound) + (ours ? `; measured ${ours.load.throughput.toFixed(0)} req/s = ${pct(ours.load.throughput / bound.boundRps)} of it` : ''));
+    if (bound)
+      lines.push(
+        line(`this server's request path ("${HTTP_BOUND}")`, bound) +
+          (ours ? `; measured ${ours.load.throughput.toFixed(0)} req/s = ${pct(ours.load.throughput / bound.boundRps)} of it` : ''),
+      );
   }
   lines.push('');
   for (const g of goals) lines.push(`${g.passed ? 'PASS' : 'FAIL'}  ${g.name}\n      ${g.detail}`);

@@ -52,7 +52,5 @@ export function parsePrometheus(text: string): Sample[] {
 
 /** Sum of every sample named `name` whose labels include `match`. */
 export function sumOf(samples: readonly Sample[], name: string, match: Record<string, string> = {}): number {
-  return samples
-    .filter((s) => s.name === name && Object.entries(match).every(([k, v]) => s.labels[k] === v))
-    .reduce((total, s) => total + s.value, 0);
+  return samples.filter((s) => s.name === name && Object.entries(match).every(([k, v]) => s.labels[k] === v)).reduce((total, s) => total + s.value, 0);
 }

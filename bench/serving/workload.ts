@@ -68,7 +68,11 @@ export function generateTexts({ seed, size, mix = DEFAULT_MIX }: WorkloadOptions
 export async function buildWorkload(tokenizer: TextTokenizer, maxLength: number, opts: WorkloadOptions): Promise<WorkloadItem[]> {
   const texts = generateTexts(opts);
   const segments = await tokenizer.encodeSegments(texts.map((t) => t.text));
-  const rows = await buildClassificationRows(tokenizer, texts.map((t) => t.text), maxLength);
+  const rows = await buildClassificationRows(
+    tokenizer,
+    texts.map((t) => t.text),
+    maxLength,
+  );
   return texts.map((t, i) => ({ ...t, tokens: segments[i]!.ids.length + 2, rowTokens: rows[i]!.inputIds.length }));
 }
 

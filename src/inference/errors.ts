@@ -23,7 +23,10 @@ export class ModelNotFoundError extends InferenceError {
 export class VersionNotFoundError extends InferenceError {
   readonly code = 'version_not_found';
   readonly retryable = false;
-  constructor(readonly model: string, readonly version: number) {
+  constructor(
+    readonly model: string,
+    readonly version: number,
+  ) {
     super(`model ${JSON.stringify(model)} has no version ${version}`);
   }
 }
@@ -32,7 +35,11 @@ export class VersionNotFoundError extends InferenceError {
 export class ModelNotReadyError extends InferenceError {
   readonly code = 'model_not_ready';
   readonly retryable = true;
-  constructor(readonly model: string, detail = 'is not loaded yet', readonly retryAfterSeconds = 5) {
+  constructor(
+    readonly model: string,
+    detail = 'is not loaded yet',
+    readonly retryAfterSeconds = 5,
+  ) {
     super(`model ${JSON.stringify(model)} ${detail}`);
   }
 }
@@ -41,7 +48,10 @@ export class ModelNotReadyError extends InferenceError {
 export class QueueFullError extends InferenceError {
   readonly code = 'queue_full';
   readonly retryable = true;
-  constructor(readonly model: string, readonly retryAfterSeconds: number) {
+  constructor(
+    readonly model: string,
+    readonly retryAfterSeconds: number,
+  ) {
     super(`the queue for ${JSON.stringify(model)} is full; retry in ${retryAfterSeconds}s`);
   }
 }

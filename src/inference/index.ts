@@ -253,10 +253,16 @@ export function createInferenceEngine(opts: CreateEngineOptions): InferenceEngin
     // A shadow replays with the request's inputs and options, but its own deadline and no
     // caller's signal: the live caller leaving must not cancel the comparison, nor the reverse.
     classify: (req) =>
-      routed(req, (v) => v.classify(req.inputs, req), (v) => v.classify(req.inputs, { topK: req.topK, ...RolloutManager.shadowWork })),
+      routed(
+        req,
+        (v) => v.classify(req.inputs, req),
+        (v) => v.classify(req.inputs, { topK: req.topK, ...RolloutManager.shadowWork }),
+      ),
     answer: (req) =>
-      routed(req, (v) => v.answer(req.inputs, req), (v) =>
-        v.answer(req.inputs, { topK: req.topK, maxAnswerLength: req.maxAnswerLength, ...RolloutManager.shadowWork }),
+      routed(
+        req,
+        (v) => v.answer(req.inputs, req),
+        (v) => v.answer(req.inputs, { topK: req.topK, maxAnswerLength: req.maxAnswerLength, ...RolloutManager.shadowWork }),
       ),
     listModels: async () => Promise.all((await host.registry.listModels()).map(modelInfo)),
     getModel: modelInfo,

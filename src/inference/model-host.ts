@@ -155,7 +155,10 @@ export class ModelHost {
       slot.failed = { version: state.active, updatedAt: state.updated_at };
       slot.error = (err as Error).message;
       if (!slot.active) slot.status = 'failed';
-      this.opts.logger.error({ err, model: slot.name, version: state.active }, slot.active ? `version failed to load; ${slot.active.version} keeps serving` : 'version failed to load');
+      this.opts.logger.error(
+        { err, model: slot.name, version: state.active },
+        slot.active ? `version failed to load; ${slot.active.version} keeps serving` : 'version failed to load',
+      );
       throw err;
     } finally {
       if (slot.loading?.promise === promise) slot.loading = undefined;
@@ -255,7 +258,10 @@ export class ModelHost {
     while (this.pinned.size > this.opts.inference.maxPinnedVersions) {
       const [key, oldest] = [...this.pinned.entries()].sort((a, b) => a[1].lastUsed - b[1].lastUsed)[0]!;
       this.pinned.delete(key);
-      void oldest.promise.then((v) => v.retire(), () => {});
+      void oldest.promise.then(
+        (v) => v.retire(),
+        () => {},
+      );
     }
   }
 
@@ -277,7 +283,7 @@ export class ModelHost {
     if (!(await this.registry.listVersions(model)).includes(version)) throw new VersionNotFoundError(model, version);
     const slot = this.slot(model);
     const loaded = opts.loaded?.version === version && !opts.loaded.closed ? opts.loaded : undefined;
-    const ready = slot.active?.version === version ? slot.active : loaded ?? (await (this.takePinned(model, version) ?? this.load(model, version)));
+    const ready = slot.active?.version === version ? slot.active : (loaded ?? (await (this.takePinned(model, version) ?? this.load(model, version))));
     const state = await this.registry.activate(model, version, opts.activation ?? { by: 'admin' });
     if (slot.active !== ready) {
       if (this.closing) {

@@ -11,14 +11,7 @@ import type { Metrics } from '../metrics.js';
 import { type InferenceBackend, padBatch } from './backend.js';
 import { RequestControl } from './batching/request-control.js';
 import { type Admission, Scheduler } from './batching/scheduler.js';
-import {
-  DeadlineExceededError,
-  EngineClosedError,
-  InferenceError,
-  InvalidInputError,
-  ModelLoadError,
-  RequestAbortedError,
-} from './errors.js';
+import { DeadlineExceededError, EngineClosedError, InferenceError, InvalidInputError, ModelLoadError, RequestAbortedError } from './errors.js';
 import type { Manifest, ServingConfig } from './registry/types.js';
 import { SessionPool } from './session-pool.js';
 import { buildClassificationRows, type ClassifyInput, type LabelScore, topLabels } from './tasks/classification.js';
@@ -201,7 +194,11 @@ export class ServedVersion {
         maxWindows: this.opts.inference.maxQaWindows,
       });
       control.throwIfCancelled();
-      const outputs = await this.scheduler.submit(admission, control, prepared.flatMap((p) => p.windows.map((w) => w.row)));
+      const outputs = await this.scheduler.submit(
+        admission,
+        control,
+        prepared.flatMap((p) => p.windows.map((w) => w.row)),
+      );
       let k = 0;
       return prepared.map((p) => {
         const logits = p.windows.map(() => {
@@ -214,12 +211,7 @@ export class ServedVersion {
   }
 
   /** Admission, deadline/abort, accounting and metrics shared by both tasks. */
-  private async work<T>(
-    task: string,
-    rows: number,
-    options: WorkOptions,
-    body: (control: RequestControl, admission: Admission) => Promise<T>,
-  ): Promise<T> {
+  private async work<T>(task: string, rows: number, options: WorkOptions, body: (control: RequestControl, admission: Admission) => Promise<T>): Promise<T> {
     if (this.closing) throw new EngineClosedError(`${this.model}@${this.version} is closed`);
     if (rows === 0) throw new InvalidInputError('inputs must not be empty');
     const deadlineMs = options.deadlineMs ?? this.opts.inference.requestDeadlineMs;

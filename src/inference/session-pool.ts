@@ -26,7 +26,9 @@ export interface SessionPoolOptions {
 }
 
 /** The session options every session of a pool gets (also what bench contenders use). */
-export function ortSessionOptions(opts: Pick<SessionPoolOptions, 'executionProviders' | 'intraOpThreads' | 'interOpThreads' | 'intraOpSpinning'>): ort.InferenceSession.SessionOptions {
+export function ortSessionOptions(
+  opts: Pick<SessionPoolOptions, 'executionProviders' | 'intraOpThreads' | 'interOpThreads' | 'intraOpSpinning'>,
+): ort.InferenceSession.SessionOptions {
   const spin = opts.intraOpSpinning ? '1' : '0';
   return {
     executionProviders: [...opts.executionProviders],
@@ -62,7 +64,10 @@ class WorkerSession {
     worker.on('exit', (code) => this.fail(new Error(`ONNX Runtime worker exited (code ${code})`)));
   }
 
-  static async start(opts: SessionPoolOptions, sessionOptions: ort.InferenceSession.SessionOptions): Promise<{ session: WorkerSession; inputNames: string[]; outputNames: string[] }> {
+  static async start(
+    opts: SessionPoolOptions,
+    sessionOptions: ort.InferenceSession.SessionOptions,
+  ): Promise<{ session: WorkerSession; inputNames: string[]; outputNames: string[] }> {
     const session = new WorkerSession(new Worker(WORKER_URL));
     const names = await new Promise<{ inputNames: string[]; outputNames: string[] }>((resolve, reject) => {
       session.onReady = { resolve, reject };

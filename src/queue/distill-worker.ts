@@ -113,7 +113,15 @@ export class DistillWorker {
             eta_s: event.eta_s,
           };
           void job.updateProgress(progress as unknown as object).catch(swallow);
-          void this.pushHistory(jobId, { kind: 'progress', t, stage: event.stage, step: event.step, total: event.total, epoch: event.epoch, losses: event.losses }).catch(swallow);
+          void this.pushHistory(jobId, {
+            kind: 'progress',
+            t,
+            stage: event.stage,
+            step: event.step,
+            total: event.total,
+            epoch: event.epoch,
+            losses: event.losses,
+          }).catch(swallow);
           return;
         }
         case 'eval':
@@ -125,7 +133,11 @@ export class DistillWorker {
           void job.log(`stage ${event.stage} ${event.status}${event.reason ? ` (${event.reason})` : ''}`).catch(swallow);
           return;
         case 'start':
-          void job.log(`trainer started on ${event.device} (${event.precision}, torch ${event.torch})${event.resumed_from ? ` resuming ${event.resumed_from.stage} at step ${event.resumed_from.step}` : ''}`).catch(swallow);
+          void job
+            .log(
+              `trainer started on ${event.device} (${event.precision}, torch ${event.torch})${event.resumed_from ? ` resuming ${event.resumed_from.stage} at step ${event.resumed_from.step}` : ''}`,
+            )
+            .catch(swallow);
           return;
         case 'checkpoint':
           void job.log(`checkpoint ${event.stage} step ${event.step}`).catch(swallow);

@@ -9,15 +9,7 @@ import type { Redis } from 'ioredis';
 import type { PathsConfig, QueueConfig } from '../config.js';
 import { prepareJob } from '../training/distill-job.js';
 import { JobNotFoundError, JobStateError, JobsUnavailableError } from './errors.js';
-import {
-  CANCELLED_REASON,
-  type DistillJobData,
-  type HistoryPoint,
-  type JobProgress,
-  type JobResult,
-  type JobState,
-  type JobView,
-} from './job-types.js';
+import { CANCELLED_REASON, type DistillJobData, type HistoryPoint, type JobProgress, type JobResult, type JobState, type JobView } from './job-types.js';
 import { type ModelEvent, publishModelEvent } from './model-events.js';
 import { queueNames, type QueueNames } from './names.js';
 import { createRedis, isRedisReady } from './redis-connection.js';

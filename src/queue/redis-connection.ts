@@ -10,9 +10,7 @@ export type ConnectionRole = 'api' | 'worker' | 'subscriber';
 
 export function createRedis(url: string, role: ConnectionRole, onError?: (err: Error) => void): Redis {
   const options: RedisOptions =
-    role === 'api'
-      ? { maxRetriesPerRequest: 1, enableOfflineQueue: false, connectTimeout: 2000 }
-      : { maxRetriesPerRequest: null, enableOfflineQueue: true };
+    role === 'api' ? { maxRetriesPerRequest: 1, enableOfflineQueue: false, connectTimeout: 2000 } : { maxRetriesPerRequest: null, enableOfflineQueue: true };
   const redis = new Redis(url, {
     ...options,
     lazyConnect: false,

@@ -90,7 +90,8 @@ export async function buildApp({ config, engine, metrics, logger, jobs }: BuildA
   await app.register(modelRoutes, { engine });
   if (jobs) {
     await app.register(jobRoutes, { jobs, rolloutHistory: async (name) => (await engine.getModel(name)).rollout.history });
-    if (jobs.bullQueue) await app.register(queueDashboard, { queue: jobs.bullQueue, basePath: '/admin/queues', adminEnabled: settings.adminApiKeys.length > 0 });
+    if (jobs.bullQueue)
+      await app.register(queueDashboard, { queue: jobs.bullQueue, basePath: '/admin/queues', adminEnabled: settings.adminApiKeys.length > 0 });
   }
   return app;
 }

@@ -21,10 +21,12 @@ export function deadlineOf(request: FastifyRequest, limits: DeadlineLimits): num
   const text = (Array.isArray(raw) ? raw[0] : raw) ?? '';
   const value = /^[0-9]{1,10}$/.test(text.trim()) ? Number(text) : NaN;
   if (!Number.isInteger(value) || value < 1 || value > limits.maxDeadlineMs) {
-    throw new RequestValidationError([{
-      field: `headers/${DEADLINE_HEADER}`,
-      message: `must be a whole number of milliseconds from 1 to ${limits.maxDeadlineMs} (server setting MAX_DEADLINE_MS)`,
-    }]);
+    throw new RequestValidationError([
+      {
+        field: `headers/${DEADLINE_HEADER}`,
+        message: `must be a whole number of milliseconds from 1 to ${limits.maxDeadlineMs} (server setting MAX_DEADLINE_MS)`,
+      },
+    ]);
   }
   return value;
 }

@@ -58,7 +58,12 @@ async function main(): Promise<number> {
     process.stderr.write(`cannot read the spec ${values.spec}: ${(err as Error).message}\n`);
     return 2;
   }
-  const jobId = values['job-id'] ?? `local-${new Date().toISOString().replace(/[-:.TZ]/g, '').slice(0, 14)}`;
+  const jobId =
+    values['job-id'] ??
+    `local-${new Date()
+      .toISOString()
+      .replace(/[-:.TZ]/g, '')
+      .slice(0, 14)}`;
   const controller = new AbortController();
   const stop = (): void => {
     process.stderr.write('stopping: the trainer saves a checkpoint first\n');

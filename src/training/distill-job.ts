@@ -11,7 +11,7 @@ import { publishVersion, sha256File } from '../inference/registry/publish.js';
 import { startJobRollout } from './job-rollout.js';
 import type { Manifest, ModelMetrics, ServingConfig } from '../inference/registry/types.js';
 import { type EvaluateOptions, evaluateArtifacts } from './evaluation/evaluate.js';
-import { type JobSpec, } from './job-spec.js';
+import { type JobSpec } from './job-spec.js';
 import { decideGate, type GateDecision } from './quality-gate.js';
 import { parseJobSpec, type ResolvedSpec, resolveJobSpec } from './resolve-spec.js';
 import type { TrainerEvent } from './trainer-events.js';
@@ -89,7 +89,10 @@ export async function runDistillJob(opts: DistillJobOptions): Promise<DistillJob
 
   opts.onPhase?.('publish', `writing a new version of ${resolved.model} into ${opts.paths.modelDir}`);
   const int8 = path.join(outputDir, 'model.onnx');
-  const hasInt8 = await fs.stat(int8).then(() => true, () => false);
+  const hasInt8 = await fs.stat(int8).then(
+    () => true,
+    () => false,
+  );
   const servingConfig = JSON.parse(await fs.readFile(path.join(outputDir, 'config.json'), 'utf8')) as ServingConfig;
   servingConfig.precision = hasInt8 ? 'int8' : 'fp32';
   const servingConfigFile = path.join(workDir, 'serving-config.json');
@@ -121,15 +124,24 @@ export async function runDistillJob(opts: DistillJobOptions): Promise<DistillJob
       shapes: training.shapes ?? { student: spec.student },
       metrics,
       // With a roll-out the version is not activated here; its plan's rules (or an operator) decide.
-      gate: gate.activated && spec.gate.rollout
-        ? { ...gate, activated: false, reason: `${gate.reason.replace(/; activated$/, '')}; published as a ${spec.gate.rollout.mode}` }
-        : gate,
+      gate:
+        gate.activated && spec.gate.rollout
+          ? { ...gate, activated: false, reason: `${gate.reason.replace(/; activated$/, '')}; published as a ${spec.gate.rollout.mode}` }
+          : gate,
     },
     activate: gate.activated && !spec.gate.rollout,
     activatedBy: `job:${opts.jobId}`,
   });
-  const decided = gate.activated && spec.gate.rollout
-    ? await startJobRollout({ modelDir: opts.paths.modelDir, model: resolved.model, version: published.version, jobId: opts.jobId, gate, rollout: spec.gate.rollout })
-    : gate;
+  const decided =
+    gate.activated && spec.gate.rollout
+      ? await startJobRollout({
+          modelDir: opts.paths.modelDir,
+          model: resolved.model,
+          version: published.version,
+          jobId: opts.jobId,
+          gate,
+          rollout: spec.gate.rollout,
+        })
+      : gate;
   return { model: resolved.model, version: published.version, metrics, gate: decided, manifest: published.manifest, outputDir };
 }

@@ -10,7 +10,6 @@ import { type Static, Type } from '@sinclair/typebox';
 import { MODEL_NAME_PATTERN } from '../inference/registry/types.js';
 import { RolloutRulesSchema } from '../inference/rollout/schema.js';
 
-
 const TeacherFinetune = Type.Object(
   {
     enabled: Type.Union([Type.Boolean(), Type.Literal('auto')], {
@@ -126,8 +125,12 @@ export const Gate = Type.Object(
       Type.Object(
         {
           mode: Type.Union([Type.Literal('canary'), Type.Literal('shadow')]),
-          weight: Type.Optional(Type.Number({ exclusiveMinimum: 0, exclusiveMaximum: 1, description: 'canary: share of the unpinned requests the new version answers' })),
-          sample: Type.Optional(Type.Number({ exclusiveMinimum: 0, maximum: 1, description: "shadow: share of the active version's requests replayed on the new version" })),
+          weight: Type.Optional(
+            Type.Number({ exclusiveMinimum: 0, exclusiveMaximum: 1, description: 'canary: share of the unpinned requests the new version answers' }),
+          ),
+          sample: Type.Optional(
+            Type.Number({ exclusiveMinimum: 0, maximum: 1, description: "shadow: share of the active version's requests replayed on the new version" }),
+          ),
           rules: Type.Optional(RolloutRulesSchema),
         },
         {
@@ -167,7 +170,8 @@ export const JobSpecSchema = Type.Object(
     max_query_length: Type.Integer({ minimum: 4, maximum: 256, default: 64 }),
     qa_train_windows: Type.Union([Type.Literal('all'), Type.Literal('answer')], {
       default: 'all',
-      description: 'QA training windows: all, or answer (only windows holding the answer, plus the first window of unanswerable questions; saves CPU time on long contexts)',
+      description:
+        'QA training windows: all, or answer (only windows holding the answer, plus the first window of unanswerable questions; saves CPU time on long contexts)',
     }),
     student: StudentShape,
     stages: Type.Object(

@@ -17,11 +17,7 @@ export function headlineMetric(task: Task): 'accuracy' | 'f1' {
   return task === 'qa' ? 'f1' : 'accuracy';
 }
 
-export function decideGate(
-  task: Task,
-  gate: JobSpec['gate'],
-  metrics: Record<string, ModelMetrics>,
-): GateDecision {
+export function decideGate(task: Task, gate: JobSpec['gate'], metrics: Record<string, ModelMetrics>): GateDecision {
   const key = headlineMetric(task);
   const served = metrics.student_int8 ?? metrics.student_fp32;
   const servedName = metrics.student_int8 ? 'INT8 student' : 'FP32 student';

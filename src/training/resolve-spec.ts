@@ -188,7 +188,10 @@ export async function resolveJobSpec(spec: JobSpec, { paths, jobId }: ResolveOpt
     try {
       const t = await readTeacherShape(teacherPath);
       if (s.heads > t.heads || t.heads % s.heads !== 0) {
-        issues.push({ path: '/student/heads', message: `the teacher's ${t.heads} attention heads cannot be grouped into ${s.heads}; use a divisor of ${t.heads}` });
+        issues.push({
+          path: '/student/heads',
+          message: `the teacher's ${t.heads} attention heads cannot be grouped into ${s.heads}; use a divisor of ${t.heads}`,
+        });
       }
       if (s.layers > t.layers) {
         issues.push({ path: '/student/layers', message: `the student (${s.layers} layers) cannot be deeper than the teacher (${t.layers})` });

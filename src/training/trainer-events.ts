@@ -67,16 +67,7 @@ export interface ErrorEvent {
   tensor?: string;
 }
 
-export type TrainerEvent =
-  | StartEvent
-  | StageEvent
-  | ProgressEvent
-  | EvalEvent
-  | CheckpointEvent
-  | ArtifactEvent
-  | StoppedEvent
-  | DoneEvent
-  | ErrorEvent;
+export type TrainerEvent = StartEvent | StageEvent | ProgressEvent | EvalEvent | CheckpointEvent | ArtifactEvent | StoppedEvent | DoneEvent | ErrorEvent;
 
 const TYPES = new Set<TrainerEvent['type']>(['start', 'stage', 'progress', 'eval', 'checkpoint', 'artifact', 'stopped', 'done', 'error']);
 

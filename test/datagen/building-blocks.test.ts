@@ -8,7 +8,10 @@ import { consistentSlots, expandAlternations, render } from '../../tools/datagen
 
 describe('Rng', () => {
   it('repeats for the same seed and differs for another', () => {
-    const draw = (seed: number): number[] => { const r = Rng.fromSeed(seed); return Array.from({ length: 5 }, () => r.next()); };
+    const draw = (seed: number): number[] => {
+      const r = Rng.fromSeed(seed);
+      return Array.from({ length: 5 }, () => r.next());
+    };
     expect(draw(7)).toEqual(draw(7));
     expect(draw(7)).not.toEqual(draw(8));
   });
@@ -63,37 +66,68 @@ describe('templates', () => {
 
 describe('help-center building blocks', () => {
   it('records fact offsets exactly, also after non-ASCII text', () => {
-    const passage = compilePassage({
-      topic: 't',
-      title: 'Zürich',
-      blocks: [
-        { text: p`Our shop in São Paulo – Zürich too – charges ${f('fee', '12,50 €')} per parcel.`, asks: { fee: ['What is the fee?'] } },
-        { text: p`Call ${f('phone', '+41 44 123 45 67')}.`, asks: { phone: ['What is the number?'] }, keep: 0 },
-      ],
-      absent: ['Do you ship to Mars?'],
-      slots: {},
-    }, 't-1', Rng.fromSeed(1), DEFAULT_QA_OPTIONS);
+    const passage = compilePassage(
+      {
+        topic: 't',
+        title: 'Zürich',
+        blocks: [
+          { text: p`Our shop in São Paulo – Zürich too – charges ${f('fee', '12,50 €')} per parcel.`, asks: { fee: ['What is the fee?'] } },
+          { text: p`Call ${f('phone', '+41 44 123 45 67')}.`, asks: { phone: ['What is the number?'] }, keep: 0 },
+        ],
+        absent: ['Do you ship to Mars?'],
+        slots: {},
+      },
+      't-1',
+      Rng.fromSeed(1),
+      DEFAULT_QA_OPTIONS,
+    );
     const answerable = passage.qas.filter((q) => !q.is_impossible);
     expect(answerable).toHaveLength(1);
     const answer = answerable[0]?.answers[0];
     expect(answer && passage.context.slice(answer.answer_start, answer.answer_start + answer.text.length)).toBe('12,50 €');
     // The left-out block's question and the absent one are asked as unanswerable.
-    expect(passage.qas.filter((q) => q.is_impossible).map((q) => q.question).sort()).toEqual(['Do you ship to Mars?', 'What is the number?']);
+    expect(
+      passage.qas
+        .filter((q) => q.is_impossible)
+        .map((q) => q.question)
+        .sort(),
+    ).toEqual(['Do you ship to Mars?', 'What is the number?']);
   });
 
   it('rejects a fact without questions', () => {
-    expect(() => compilePassage({
-      topic: 't', title: 't', blocks: [{ text: p`It costs ${f('fee', '5 €')}.` }], absent: [], slots: {},
-    }, 't-1', Rng.fromSeed(1), DEFAULT_QA_OPTIONS)).toThrow(/no questions/);
+    expect(() =>
+      compilePassage(
+        {
+          topic: 't',
+          title: 't',
+          blocks: [{ text: p`It costs ${f('fee', '5 €')}.` }],
+          absent: [],
+          slots: {},
+        },
+        't-1',
+        Rng.fromSeed(1),
+        DEFAULT_QA_OPTIONS,
+      ),
+    ).toThrow(/no questions/);
   });
 
   it('verifySquad finds a wrong span, answers on impossible questions and duplicate ids', () => {
     const doc: SquadDocument = {
       version: 'v2.0',
-      data: [{ title: 't', paragraphs: [{ context: 'Returns are free for 30 days.', qas: [
-        { id: 'a', question: 'How long?', answers: [{ text: '30 days', answer_start: 20 }], is_impossible: false },
-        { id: 'a', question: 'Fee?', answers: [{ text: 'free', answer_start: 12 }], is_impossible: true },
-      ] }] }],
+      data: [
+        {
+          title: 't',
+          paragraphs: [
+            {
+              context: 'Returns are free for 30 days.',
+              qas: [
+                { id: 'a', question: 'How long?', answers: [{ text: '30 days', answer_start: 20 }], is_impossible: false },
+                { id: 'a', question: 'Fee?', answers: [{ text: 'free', answer_start: 12 }], is_impossible: true },
+              ],
+            },
+          ],
+        },
+      ],
     };
     const problems = verifySquad(doc);
     expect(problems.some((m) => m.includes('span at 20'))).toBe(true);

@@ -30,7 +30,10 @@ async function read(rel: string, dir = dirA): Promise<string> {
 }
 
 async function readJsonl(rel: string): Promise<Array<{ text: string; label: string }>> {
-  return (await read(rel)).trimEnd().split('\n').map((line) => JSON.parse(line) as { text: string; label: string });
+  return (await read(rel))
+    .trimEnd()
+    .split('\n')
+    .map((line) => JSON.parse(line) as { text: string; label: string });
 }
 
 async function readSquad(rel: string): Promise<SquadDocument> {
@@ -217,7 +220,6 @@ describe('CLI', () => {
 
   it('refuses a bad seed with exit code 2', async () => {
     const tsx = path.resolve('node_modules/.bin/tsx');
-    await expect(promisify(execFile)(tsx, ['tools/datagen/main.ts', '--out', path.join(root, 'bad'), '--seed', 'abc']))
-      .rejects.toMatchObject({ code: 2 });
+    await expect(promisify(execFile)(tsx, ['tools/datagen/main.ts', '--out', path.join(root, 'bad'), '--seed', 'abc'])).rejects.toMatchObject({ code: 2 });
   });
 });

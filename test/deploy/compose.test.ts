@@ -87,7 +87,10 @@ describe('docker-compose.yml', () => {
 
   it.each([
     ['default settings', {}],
-    ['settings from a .env file', { API_KEYS: 'a'.repeat(24), ADMIN_API_KEYS: 'b'.repeat(24), GRAFANA_ADMIN_PASSWORD: 's3cret', API_PORTS: '9000-9003', PROMETHEUS_PORT: '19090' }],
+    [
+      'settings from a .env file',
+      { API_KEYS: 'a'.repeat(24), ADMIN_API_KEYS: 'b'.repeat(24), GRAFANA_ADMIN_PASSWORD: 's3cret', API_PORTS: '9000-9003', PROMETHEUS_PORT: '19090' },
+    ],
   ])('matches the Compose Specification schema with %s', (_name, env) => {
     const ok = validate(loadCompose(env));
     expect(validate.errors ?? [], JSON.stringify(validate.errors, null, 2)).toEqual([]);
@@ -137,8 +140,14 @@ describe('docker-compose.yml', () => {
   it('shares the registry and data volumes between the API and the workers', () => {
     for (const name of ['api', 'worker', 'worker-cpu']) {
       const volumes = services[name].volumes as string[];
-      expect(volumes.some((v) => v.startsWith('models:/app/models')), name).toBe(true);
-      expect(volumes.some((v) => v.startsWith('data:/app/data')), name).toBe(true);
+      expect(
+        volumes.some((v) => v.startsWith('models:/app/models')),
+        name,
+      ).toBe(true);
+      expect(
+        volumes.some((v) => v.startsWith('data:/app/data')),
+        name,
+      ).toBe(true);
       expect(services[name].environment.REDIS_URL).toBe('redis://redis:6379');
       expect(services[name].environment.MODEL_DIR).toBe('/app/models');
     }

@@ -41,7 +41,10 @@ describe('Dockerfile', () => {
     // tsx runs the TypeScript in production, so it must be a production dependency.
     expect(pkg.dependencies.tsx).toBeDefined();
     for (const s of [stage('prod-deps'), stage('worker')]) {
-      expect(runs(s).some((r) => /^npm ci --omit=dev\b/.test(r)), s.name).toBe(true);
+      expect(
+        runs(s).some((r) => /^npm ci --omit=dev\b/.test(r)),
+        s.name,
+      ).toBe(true);
     }
   });
 
@@ -66,7 +69,10 @@ describe('Dockerfile', () => {
     expect(last(worker, 'USER')).toMatch(/^1000(:1000)?$/);
     expect(last(worker, 'HEALTHCHECK')).toMatch(/\/healthz/);
     expect(last(worker, 'CMD')).toMatch(/src\/queue\/worker-main\.ts/);
-    const env = worker.instructions.filter((i) => i.keyword === 'ENV').map((i) => i.args).join(' ');
+    const env = worker.instructions
+      .filter((i) => i.keyword === 'ENV')
+      .map((i) => i.args)
+      .join(' ');
     expect(env).toMatch(/TRAINER_PYTHON=\S+/);
   });
 });
@@ -74,8 +80,7 @@ describe('Dockerfile', () => {
 describe('production dependencies', () => {
   it('every package that src/ imports is a production dependency (the images have no others)', () => {
     const pkg = JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { dependencies: Record<string, string> };
-    const files = readdirSync(path.join(ROOT, 'src'), { recursive: true, encoding: 'utf8' })
-      .filter((f) => f.endsWith('.ts') && !f.endsWith('.test.ts'));
+    const files = readdirSync(path.join(ROOT, 'src'), { recursive: true, encoding: 'utf8' }).filter((f) => f.endsWith('.ts') && !f.endsWith('.test.ts'));
     const missing = new Set<string>();
     for (const file of files) {
       const text = readFileSync(path.join(ROOT, 'src', file), 'utf8');

@@ -51,7 +51,11 @@ export function dockerfileStages(text: string): Stage[] {
     if (!stage) {
       if (keyword === 'ARG') {
         const a = /^(\w+)(?:=(.*))?$/.exec(args);
-        if (a) globalArgs.set(a[1]!, (a[2] ?? '').replace(/\$\{(\w+)\}/g, (_w, n: string) => globalArgs.get(n) ?? ''));
+        if (a)
+          globalArgs.set(
+            a[1]!,
+            (a[2] ?? '').replace(/\$\{(\w+)\}/g, (_w, n: string) => globalArgs.get(n) ?? ''),
+          );
       }
       continue;
     }

@@ -19,9 +19,15 @@ interface Panel {
   targets?: { refId: string; expr: string; datasource?: { uid: string } }[];
 }
 
-const datasources = (parseYaml(read('deploy/grafana/provisioning/datasources/prometheus.yml')) as { datasources: { uid: string; type: string; url: string }[] }).datasources;
-const providers = (parseYaml(read('deploy/grafana/provisioning/dashboards/distillery.yml')) as { providers: { type: string; options: { path: string } }[] }).providers;
-const dashboard = JSON.parse(read('deploy/grafana/dashboards/distillery.json')) as { uid: string; panels: Panel[]; templating: { list: { datasource?: { uid: string } }[] } };
+const datasources = (parseYaml(read('deploy/grafana/provisioning/datasources/prometheus.yml')) as { datasources: { uid: string; type: string; url: string }[] })
+  .datasources;
+const providers = (parseYaml(read('deploy/grafana/provisioning/dashboards/distillery.yml')) as { providers: { type: string; options: { path: string } }[] })
+  .providers;
+const dashboard = JSON.parse(read('deploy/grafana/dashboards/distillery.json')) as {
+  uid: string;
+  panels: Panel[];
+  templating: { list: { datasource?: { uid: string } }[] };
+};
 const compose = parseYaml(read('docker-compose.yml'), { merge: true }) as { services: Record<string, { volumes?: string[] }> };
 
 describe('Grafana provisioning', () => {
@@ -82,6 +88,7 @@ describe('dashboard', () => {
     ]) {
       expect(exprs, metric).toContain(metric);
     }
-    for (const q of ['0.5', '0.95', '0.99']) expect(exprs).toContain(`histogram_quantile(${q}, sum by (le) (rate(distillery_http_request_duration_seconds_bucket`);
+    for (const q of ['0.5', '0.95', '0.99'])
+      expect(exprs).toContain(`histogram_quantile(${q}, sum by (le) (rate(distillery_http_request_duration_seconds_bucket`);
   });
 });

@@ -141,7 +141,9 @@ describe.each([
 
 describe('the checker itself', () => {
   const check = (expr: string) =>
-    parsePromQL(expr).selectors.map((s) => problemWith(s, families)).filter((p): p is string => p !== undefined);
+    parsePromQL(expr)
+      .selectors.map((s) => problemWith(s, families))
+      .filter((p): p is string => p !== undefined);
 
   it('accepts a quantile that keeps le, and rejects misuse', () => {
     expect(check('histogram_quantile(0.99, sum by (le) (rate(distillery_http_request_duration_seconds_bucket[5m])))')).toEqual([]);

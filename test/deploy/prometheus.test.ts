@@ -70,8 +70,18 @@ describe('alerts', () => {
 
   it('covers errors, latency, saturation, model loads, jobs, memory and roll-outs', () => {
     const names = rules.map((r) => r.alert);
-    for (const n of ['DistilleryHighErrorRate', 'DistilleryLatencyP99OverSLO', 'DistilleryRequestsRejected', 'DistilleryBatchQueueSaturated', 'DistilleryModelLoadFailed', 'DistilleryJobFailed', 'DistilleryMemoryGrowth',
-      'DistilleryCanaryErrors', 'DistilleryShadowDisagreement', 'DistilleryShadowDropping']) {
+    for (const n of [
+      'DistilleryHighErrorRate',
+      'DistilleryLatencyP99OverSLO',
+      'DistilleryRequestsRejected',
+      'DistilleryBatchQueueSaturated',
+      'DistilleryModelLoadFailed',
+      'DistilleryJobFailed',
+      'DistilleryMemoryGrowth',
+      'DistilleryCanaryErrors',
+      'DistilleryShadowDisagreement',
+      'DistilleryShadowDropping',
+    ]) {
       expect(names).toContain(n);
     }
   });

@@ -46,7 +46,9 @@ function childrenOf(node: SyntaxNode): SyntaxNode[] {
 
 function labelNames(grouping: SyntaxNode | null, text: (n: SyntaxNode) => string): string[] {
   if (!grouping) return [];
-  return childrenOf(grouping).filter((c) => c.name === 'LabelName').map(text);
+  return childrenOf(grouping)
+    .filter((c) => c.name === 'LabelName')
+    .map(text);
 }
 
 function aggregationOf(node: SyntaxNode, text: (n: SyntaxNode) => string): Aggregation {

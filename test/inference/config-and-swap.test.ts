@@ -8,7 +8,15 @@ import { type FakeBackend, fakeBackend, testConfig, tick, tinyRegistry } from '.
 describe('InferenceConfig', () => {
   const load = (env: Record<string, string>) => loadInferenceConfig(new EnvReader(env), 2);
   it('has sane defaults for a 2-core box', () => {
-    expect(load({})).toMatchObject({ sessionsPerModel: 2, intraOpThreads: 1, intraOpSpinning: false, sessionThreadNiceness: 10, executionProviders: ['cpu'], buckets: [8, 12, 16, 24, 32, 48, 64, 128, 256, 512], maxBatchTokens: 4096 });
+    expect(load({})).toMatchObject({
+      sessionsPerModel: 2,
+      intraOpThreads: 1,
+      intraOpSpinning: false,
+      sessionThreadNiceness: 10,
+      executionProviders: ['cpu'],
+      buckets: [8, 12, 16, 24, 32, 48, 64, 128, 256, 512],
+      maxBatchTokens: 4096,
+    });
   });
   it('refuses contradictions and says what to change', () => {
     expect(() => load({ MAX_BATCH_TOKENS: '256' })).toThrow(/raise MAX_BATCH_TOKENS to at least 512/);

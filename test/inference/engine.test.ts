@@ -25,7 +25,10 @@ beforeAll(async () => {
   dir = tinyRegistry();
   metrics = createMetrics();
   engine = createInferenceEngine({
-    config: { paths: { modelDir: dir }, inference: testConfig({ BUCKETS: '16,32,64', MAX_BATCH_TOKENS: '512', REGISTRY_POLL_MS: '100', MAX_BATCH_DELAY_MS: '1' }) },
+    config: {
+      paths: { modelDir: dir },
+      inference: testConfig({ BUCKETS: '16,32,64', MAX_BATCH_TOKENS: '512', REGISTRY_POLL_MS: '100', MAX_BATCH_DELAY_MS: '1' }),
+    },
     logger,
     metrics,
   });
@@ -91,7 +94,8 @@ describe('inference engine over real ONNX sessions', () => {
     expect(JSON.parse(readFileSync(path.join(dir, 'tiny-intent', 'state.json'), 'utf8')).active).toBe(1);
     // Same through the registry watcher: state.json names the bad version.
     writeFileSync(path.join(dir, 'tiny-intent', 'state.json'), JSON.stringify({ active: 3, updated_at: new Date().toISOString() }));
-    for (let i = 0; i < 50 && !(await metrics.registry.getSingleMetricAsString('distillery_model_load_failures_total')).includes('stage="verify"} 2'); i++) await tick(50);
+    for (let i = 0; i < 50 && !(await metrics.registry.getSingleMetricAsString('distillery_model_load_failures_total')).includes('stage="verify"} 2'); i++)
+      await tick(50);
     expect(await metrics.registry.getSingleMetricAsString('distillery_model_load_failures_total')).toContain('stage="verify"} 2');
     const out = await engine.classify({ model: 'tiny-intent', inputs: ['hello'], topK: 1 });
     expect(out.version).toBe(1);
@@ -147,7 +151,16 @@ describe('inference engine over real ONNX sessions', () => {
 
   it('exposes metrics that pass promtool check metrics', async () => {
     const text = await metrics.registry.metrics();
-    for (const name of ['queue_wait_seconds', 'batch_duration_seconds', 'batch_rows', 'batch_padding_ratio', 'queue_depth_rows', 'model_swaps_total', 'event_loop_lag_p99_seconds', 'process_resident_memory_bytes']) {
+    for (const name of [
+      'queue_wait_seconds',
+      'batch_duration_seconds',
+      'batch_rows',
+      'batch_padding_ratio',
+      'queue_depth_rows',
+      'model_swaps_total',
+      'event_loop_lag_p99_seconds',
+      'process_resident_memory_bytes',
+    ]) {
       expect(text).toContain(`distillery_${name}`);
     }
     metrics.httpRequestDuration.observe({ route: '/v1/classify', method: 'POST', status: '200' }, 0.01);

@@ -88,7 +88,7 @@ describe('plans in state.json', () => {
 
   it('keeps a bounded history', () => {
     let s = base;
-    for (let i = 0; i < ROLLOUT_HISTORY_LIMIT; i++) s = startPlan(s, 'shadow', { version: 2, sample: (i % 9 + 1) / 10 }, 'admin').state;
+    for (let i = 0; i < ROLLOUT_HISTORY_LIMIT; i++) s = startPlan(s, 'shadow', { version: 2, sample: ((i % 9) + 1) / 10 }, 'admin').state;
     expect(s.history).toHaveLength(ROLLOUT_HISTORY_LIMIT);
   });
 });
@@ -96,8 +96,20 @@ describe('plans in state.json', () => {
 describe('agreement', () => {
   it('classification: top-1 agreement and the score difference of the active top label', () => {
     const rows = compareClassification(
-      [[{ label: 'a', score: 0.9 }, { label: 'b', score: 0.1 }], [{ label: 'a', score: 0.6 }]],
-      [[{ label: 'a', score: 0.7 }, { label: 'b', score: 0.3 }], [{ label: 'b', score: 0.8 }]],
+      [
+        [
+          { label: 'a', score: 0.9 },
+          { label: 'b', score: 0.1 },
+        ],
+        [{ label: 'a', score: 0.6 }],
+      ],
+      [
+        [
+          { label: 'a', score: 0.7 },
+          { label: 'b', score: 0.3 },
+        ],
+        [{ label: 'b', score: 0.8 }],
+      ],
     );
     expect(rows[0]).toEqual({ top1: true, scoreDiff: expect.closeTo(0.2, 10) });
     expect(rows[1]).toEqual({ top1: false, scoreDiff: 0.6 });
@@ -167,9 +179,11 @@ describe('routing and the shadow dispatcher', () => {
     while (ran.length < 3) await new Promise((r) => setTimeout(r, 5));
     expect(ran).toEqual([1, 2, 3]);
     expect(most).toBe(1);
-    expect(d.offer(async () => {
-      throw new Error('a failing replay stays inside the dispatcher');
-    })).toBe(true);
+    expect(
+      d.offer(async () => {
+        throw new Error('a failing replay stays inside the dispatcher');
+      }),
+    ).toBe(true);
     await d.close();
     expect(d.offer(job(5))).toBe(false);
   });

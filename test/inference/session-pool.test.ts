@@ -73,8 +73,12 @@ describe('SessionPool', () => {
 
   it('turns ONNX Runtime spinning on or off through session config entries', () => {
     const base = { executionProviders: ['cpu'] as const, intraOpThreads: 2, interOpThreads: 1 };
-    expect(ortSessionOptions({ ...base, intraOpSpinning: false }).extra).toEqual({ session: { intra_op: { allow_spinning: '0' }, inter_op: { allow_spinning: '0' } } });
-    expect(ortSessionOptions({ ...base, intraOpSpinning: true }).extra).toEqual({ session: { intra_op: { allow_spinning: '1' }, inter_op: { allow_spinning: '1' } } });
+    expect(ortSessionOptions({ ...base, intraOpSpinning: false }).extra).toEqual({
+      session: { intra_op: { allow_spinning: '0' }, inter_op: { allow_spinning: '0' } },
+    });
+    expect(ortSessionOptions({ ...base, intraOpSpinning: true }).extra).toEqual({
+      session: { intra_op: { allow_spinning: '1' }, inter_op: { allow_spinning: '1' } },
+    });
     expect(ortSessionOptions({ ...base, intraOpSpinning: true })).toMatchObject({ intraOpNumThreads: 2, interOpNumThreads: 1 });
   });
 });

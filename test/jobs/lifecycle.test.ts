@@ -55,10 +55,15 @@ function spec(over: Record<string, unknown> = {}): Record<string, unknown> {
 }
 
 async function waitForState(id: string, states: string[], timeoutMs = 180_000): Promise<JobView> {
-  return waitFor(`job ${id} in ${states.join('/')}`, async () => {
-    const { json } = await call('GET', `/v1/jobs/${id}`);
-    return states.includes(json?.state) ? (json as JobView) : undefined;
-  }, timeoutMs, 500);
+  return waitFor(
+    `job ${id} in ${states.join('/')}`,
+    async () => {
+      const { json } = await call('GET', `/v1/jobs/${id}`);
+      return states.includes(json?.state) ? (json as JobView) : undefined;
+    },
+    timeoutMs,
+    500,
+  );
 }
 
 function startWorker(extra: Record<string, string> = {}): Proc {
@@ -132,10 +137,18 @@ describe('job lifecycle', () => {
     expect(done.state).toBe('completed');
     expect(done.result?.version).toBe(1);
     expect(done.result?.gate.activated).toBe(true);
-    const served = await waitFor('the API to serve version 1', async () => {
-      const res = await fetch(`${base}/v1/classify`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: 'life-intent', inputs: ['my invoice is wrong'] }) });
-      return res.ok ? ((await res.json()) as { version: number; results: { label: string }[][] }) : undefined;
-    }, 30_000);
+    const served = await waitFor(
+      'the API to serve version 1',
+      async () => {
+        const res = await fetch(`${base}/v1/classify`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ model: 'life-intent', inputs: ['my invoice is wrong'] }),
+        });
+        return res.ok ? ((await res.json()) as { version: number; results: { label: string }[][] }) : undefined;
+      },
+      30_000,
+    );
     expect(served.version).toBe(1);
     expect(served.results[0]![0]!.label).toBe('billing');
     // The event stream replays the run: state changes with progress, the log, and the end.
@@ -156,7 +169,11 @@ describe('job lifecycle', () => {
     const versions = new Set<number>();
     const client = async (): Promise<void> => {
       while (!stop) {
-        const res = await fetch(`${base}/v1/classify`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: 'life-intent', inputs: ['where is my parcel', 'reset my password'] }) });
+        const res = await fetch(`${base}/v1/classify`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ model: 'life-intent', inputs: ['where is my parcel', 'reset my password'] }),
+        });
         if (res.ok) versions.add(((await res.json()) as { version: number }).version);
         else failures += 1;
         await new Promise((r) => setTimeout(r, 20)); // leave the trainer some CPU
@@ -175,7 +192,11 @@ describe('job lifecycle', () => {
 
   it('a failing quality gate publishes the version but leaves the active one, and says why', async () => {
     // Version 1 (with its checkpoint) teaches; a student trained for two steps cannot match it.
-    const { json } = await call('POST', '/v1/jobs', spec({ teacher: { model: 'life-intent@1' }, max_steps_per_stage: 2, gate: { max_drop: 0.02, activate: true } }));
+    const { json } = await call(
+      'POST',
+      '/v1/jobs',
+      spec({ teacher: { model: 'life-intent@1' }, max_steps_per_stage: 2, gate: { max_drop: 0.02, activate: true } }),
+    );
     const done = await waitForState(json.id, ['completed', 'failed']);
     expect(done.state).toBe('completed');
     expect(done.result?.gate.passed).toBe(false);
@@ -199,7 +220,18 @@ describe('job lifecycle', () => {
   it('a worker killed with SIGKILL mid-job: another worker resumes from the checkpoint and completes it', async () => {
     for (const w of workers) await w.stop('SIGTERM');
     const first = startWorker();
-    const { json } = await call('POST', '/v1/jobs', spec({ seed: 8, stages: { teacher_finetune: { epochs: 6, batch_size: 16, lr: 1e-3 }, task_distill: { epochs: 6, batch_size: 16, lr: 2e-3 }, qat: { epochs: 2, batch_size: 16, lr: 1e-4, recalibrate_every: 20 } } }));
+    const { json } = await call(
+      'POST',
+      '/v1/jobs',
+      spec({
+        seed: 8,
+        stages: {
+          teacher_finetune: { epochs: 6, batch_size: 16, lr: 1e-3 },
+          task_distill: { epochs: 6, batch_size: 16, lr: 2e-3 },
+          qat: { epochs: 2, batch_size: 16, lr: 1e-4, recalibrate_every: 20 },
+        },
+      }),
+    );
     const checkpointed = path.join(env.WORK_DIR!, 'jobs', json.id, 'checkpoints');
     await waitFor('a checkpoint', async () => (await fs.readdir(checkpointed).catch(() => [])).some((f) => f.endsWith('.pt')), 120_000, 250);
     await first.stop('SIGKILL');
@@ -223,15 +255,29 @@ describe('job lifecycle', () => {
     // The API follows the plan from the job's Redis event (polling is off in this test).
     await waitFor('the canary to be loaded', async () => (await call('GET', '/v1/models/life-intent')).json.rollout.canary?.loaded === true, 60_000, 250);
     // Live traffic is the evidence; nobody calls an admin route.
-    const promoted = await waitFor('the rules to promote the canary', async () => {
-      await Promise.all(Array.from({ length: 8 }, () =>
-        fetch(`${base}/v1/classify`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: 'life-intent', inputs: ['my invoice is wrong'] }) }).then((r) => r.text()),
-      ));
-      const m = (await call('GET', '/v1/models/life-intent')).json;
-      return m.active_version === version && m.serving_version === version ? m : undefined;
-    }, 60_000, 100);
+    const promoted = await waitFor(
+      'the rules to promote the canary',
+      async () => {
+        await Promise.all(
+          Array.from({ length: 8 }, () =>
+            fetch(`${base}/v1/classify`, {
+              method: 'POST',
+              headers: { 'content-type': 'application/json' },
+              body: JSON.stringify({ model: 'life-intent', inputs: ['my invoice is wrong'] }),
+            }).then((r) => r.text()),
+          ),
+        );
+        const m = (await call('GET', '/v1/models/life-intent')).json;
+        return m.active_version === version && m.serving_version === version ? m : undefined;
+      },
+      60_000,
+      100,
+    );
     const events = (promoted.rollout.history as Array<Record<string, any>>).filter((e) => e.version === version);
-    expect(events.map((e) => [e.action, e.by])).toEqual([['started', `job:${json.id}`], ['promoted', 'rules']]);
+    expect(events.map((e) => [e.action, e.by])).toEqual([
+      ['started', `job:${json.id}`],
+      ['promoted', 'rules'],
+    ]);
     expect(events[1]!.evidence.candidate.requests).toBeGreaterThanOrEqual(20);
     const html = await (await fetch(`${base}/v1/jobs/${json.id}/report`, { headers: { authorization: `Bearer ${ADMIN}` } })).text();
     expect(html).toContain('Roll-out');

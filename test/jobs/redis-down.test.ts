@@ -42,13 +42,25 @@ describe('with Redis down', () => {
     expect(list.statusCode).toBe(503);
     expect(list.headers['retry-after']).toBeDefined();
     expect(list.json().detail).toMatch(/Redis cannot be reached/);
-    const spec = { type: 'distill', model: 'x-model', task: 'classification', teacher: { path: 'teacher' }, data: { train: 'train.jsonl', eval: 'train.jsonl' }, student: { layers: 1, hidden: 32, heads: 2, intermediate: 64 } };
+    const spec = {
+      type: 'distill',
+      model: 'x-model',
+      task: 'classification',
+      teacher: { path: 'teacher' },
+      data: { train: 'train.jsonl', eval: 'train.jsonl' },
+      student: { layers: 1, hidden: 32, heads: 2, intermediate: 64 },
+    };
     const submit = await app.inject({ method: 'POST', url: '/v1/jobs', headers: bearer(ADMIN_KEY), payload: spec });
     expect(submit.statusCode).toBe(503);
   });
 
   it('a spec that cannot run is still refused with 400 first, without Redis', async () => {
-    const submit = await app.inject({ method: 'POST', url: '/v1/jobs', headers: bearer(ADMIN_KEY), payload: { type: 'distill', model: 'x', task: 'classification', teacher: { path: 'nope' }, data: { train: 'a', eval: 'b' } } });
+    const submit = await app.inject({
+      method: 'POST',
+      url: '/v1/jobs',
+      headers: bearer(ADMIN_KEY),
+      payload: { type: 'distill', model: 'x', task: 'classification', teacher: { path: 'nope' }, data: { train: 'a', eval: 'b' } },
+    });
     expect(submit.statusCode).toBe(400);
     expect(submit.json().errors.map((e: { field: string }) => e.field)).toEqual(expect.arrayContaining(['body/teacher/path', 'body/data/train']));
   });

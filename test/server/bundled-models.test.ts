@@ -62,7 +62,11 @@ afterAll(async () => {
 });
 
 const classify = (body: Record<string, unknown>, headers: Record<string, string> = {}) =>
-  fetch(`${base}/v1/classify`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify({ model: 'support-intent', ...body }) });
+  fetch(`${base}/v1/classify`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...headers },
+    body: JSON.stringify({ model: 'support-intent', ...body }),
+  });
 
 describe('bundled models', () => {
   it('are INT8 students, loaded and warmed', async () => {
@@ -102,8 +106,13 @@ describe('bundled models', () => {
   });
 
   it('qa: answers map back to the context, with accents, emoji and CJK before the answer', async () => {
-    const context = 'Hållo 😀 from Zürich — 東京の倉庫. Refunds are sent to the original payment method within 5 business days after we receive your return. Gift cards cannot be refunded.';
-    const res = await app.inject({ method: 'POST', url: '/v1/qa', payload: { model: 'support-qa', inputs: [{ question: 'How long does a refund take?', context }], top_k: 3 } });
+    const context =
+      'Hållo 😀 from Zürich — 東京の倉庫. Refunds are sent to the original payment method within 5 business days after we receive your return. Gift cards cannot be refunded.';
+    const res = await app.inject({
+      method: 'POST',
+      url: '/v1/qa',
+      payload: { model: 'support-qa', inputs: [{ question: 'How long does a refund take?', context }], top_k: 3 },
+    });
     expect(res.statusCode).toBe(200);
     const answers = (res.json() as { results: { answer: string; start: number; end: number }[][] }).results[0]!;
     for (const a of answers) expect(context.slice(a.start, a.end)).toBe(a.answer);
@@ -112,7 +121,11 @@ describe('bundled models', () => {
   it('qa: a context longer than one window is searched across windows, offsets stay exact', async () => {
     const filler = 'Our stores are open on weekdays and our team answers every message in order. '.repeat(25);
     const context = `${filler}Returns are accepted within 30 days of delivery. ${filler}`;
-    const res = await app.inject({ method: 'POST', url: '/v1/qa', payload: { model: 'support-qa', inputs: [{ question: 'How many days do I have to return an item?', context }], top_k: 5 } });
+    const res = await app.inject({
+      method: 'POST',
+      url: '/v1/qa',
+      payload: { model: 'support-qa', inputs: [{ question: 'How many days do I have to return an item?', context }], top_k: 5 },
+    });
     expect(res.statusCode).toBe(200);
     const answers = (res.json() as { results: { answer: string; start: number; end: number }[][] }).results[0]!;
     for (const a of answers) expect(context.slice(a.start, a.end)).toBe(a.answer);
@@ -163,7 +176,9 @@ describe('bundled models', () => {
 
   it('drops the work of a client that hangs up before it is answered', async () => {
     const dropped = async (): Promise<number> =>
-      (await metrics.registry.getSingleMetric('distillery_requests_dropped_total')?.get())?.values.find((v) => v.labels.model === 'support-qa' && v.labels.reason === 'aborted')?.value ?? 0;
+      (await metrics.registry.getSingleMetric('distillery_requests_dropped_total')?.get())?.values.find(
+        (v) => v.labels.model === 'support-qa' && v.labels.reason === 'aborted',
+      )?.value ?? 0;
     const before = await dropped();
     const context = 'Refunds are issued within 5 business days. '.repeat(200);
     const body = JSON.stringify({ model: 'support-qa', inputs: Array.from({ length: 8 }, () => ({ question: 'How long do refunds take?', context })) });

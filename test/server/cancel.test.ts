@@ -13,10 +13,7 @@ let s: TestServer;
 const BATCH_MS = 300;
 
 beforeAll(async () => {
-  s = await startServer(
-    { MAX_BATCH_ROWS: '8', MAX_QUEUED_ROWS: '8', MAX_QA_WINDOWS: '8' },
-    { backendFactory: () => fakeBackend({ delayMs: BATCH_MS }) },
-  );
+  s = await startServer({ MAX_BATCH_ROWS: '8', MAX_QUEUED_ROWS: '8', MAX_QA_WINDOWS: '8' }, { backendFactory: () => fakeBackend({ delayMs: BATCH_MS }) });
 });
 
 /** A request that holds the only session for BATCH_MS. */
@@ -94,9 +91,7 @@ describe('deadline', () => {
 describe('admission', () => {
   it('answers 429 with Retry-After when the queue bound is reached', async () => {
     const payload = { model: 'tiny-intent', inputs: ['a', 'b', 'c', 'd', 'e', 'f'] };
-    const responses = await Promise.all(
-      Array.from({ length: 3 }, () => s.app.inject({ method: 'POST', url: '/v1/classify', payload })),
-    );
+    const responses = await Promise.all(Array.from({ length: 3 }, () => s.app.inject({ method: 'POST', url: '/v1/classify', payload })));
     const statuses = responses.map((r) => r.statusCode).sort();
     expect(statuses).toContain(200);
     expect(statuses).toContain(429);

@@ -19,8 +19,7 @@ const LIMITS = {
   MAX_DEADLINE_MS: '5000',
 };
 
-const appWith = (server: Partial<ServerConfig>) =>
-  buildApp({ config: { server: { ...s.config.server, ...server } }, engine: s.engine, metrics: s.metrics });
+const appWith = (server: Partial<ServerConfig>) => buildApp({ config: { server: { ...s.config.server, ...server } }, engine: s.engine, metrics: s.metrics });
 
 beforeAll(async () => {
   s = await startServer({ API_KEYS: INFERENCE_KEY, ADMIN_API_KEYS: ADMIN_KEY, ...LIMITS });
@@ -117,7 +116,12 @@ describe('limits', () => {
   it('MAX_TOP_K and MAX_ANSWER_LENGTH', async () => {
     await expectField({ model: 'tiny-intent', inputs: ['a'], top_k: 3 }, '/v1/classify', 'body/top_k', 'MAX_TOP_K');
     await expectField({ model: 'tiny-qa', inputs: [{ question: 'q', context: 'c' }], top_k: 3 }, '/v1/qa', 'body/top_k', 'MAX_TOP_K');
-    await expectField({ model: 'tiny-qa', inputs: [{ question: 'q', context: 'c' }], max_answer_length: 9 }, '/v1/qa', 'body/max_answer_length', 'MAX_ANSWER_LENGTH');
+    await expectField(
+      { model: 'tiny-qa', inputs: [{ question: 'q', context: 'c' }], max_answer_length: 9 },
+      '/v1/qa',
+      'body/max_answer_length',
+      'MAX_ANSWER_LENGTH',
+    );
   });
 
   it('BODY_LIMIT_BYTES answers 413', async () => {

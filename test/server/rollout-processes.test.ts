@@ -73,10 +73,15 @@ describe('two API processes on one registry', () => {
     });
     expect(put.status).toBe(200);
     const plan = ((await put.json()) as { plan: { id: string } }).plan;
-    await waitFor('b to follow the plan', async () => {
-      const canary = (await model(b.base)).rollout.canary;
-      return canary?.loaded === true && canary.plan.id === plan.id;
-    }, 30_000, 100);
+    await waitFor(
+      'b to follow the plan',
+      async () => {
+        const canary = (await model(b.base)).rollout.canary;
+        return canary?.loaded === true && canary.plan.id === plan.id;
+      },
+      30_000,
+      100,
+    );
     for (let k = 0; k < 10; k++) {
       const [va, vb] = await Promise.all([classify(a.base, 'where is my order', `chat-${k}`), classify(b.base, 'where is my order', `chat-${k}`)]);
       expect(va).toBe(vb);
@@ -86,10 +91,15 @@ describe('two API processes on one registry', () => {
       for (let i = 0; i < 40; i++) await Promise.all([classify(base, `order ${i} is late`), classify(base, `refund ${i}`)]);
     };
     await Promise.all([drive(a.base), drive(b.base)]);
-    await waitFor('both to serve version 2', async () => {
-      const [ma, mb] = await Promise.all([model(a.base), model(b.base)]);
-      return ma.serving_version === 2 && mb.serving_version === 2;
-    }, 60_000, 100);
+    await waitFor(
+      'both to serve version 2',
+      async () => {
+        const [ma, mb] = await Promise.all([model(a.base), model(b.base)]);
+        return ma.serving_version === 2 && mb.serving_version === 2;
+      },
+      60_000,
+      100,
+    );
     const state = JSON.parse(readFileSync(path.join(dir, MODEL, 'state.json'), 'utf8')) as ModelState;
     expect(state.active).toBe(2);
     expect(state.canary).toBeUndefined();

@@ -114,7 +114,11 @@ describe('canary', () => {
     const otherTask = await admin(s, 'PUT', 'shadow', { version: 7, sample: 0.5 });
     expect(otherTask.status).toBe(400);
     expect(otherTask.body.detail).toMatch(/qa model .* same task/);
-    const anonymous = await fetch(`${s.url}/v1/models/${MODEL}/canary`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ version: 2, weight: 0.3 }) });
+    const anonymous = await fetch(`${s.url}/v1/models/${MODEL}/canary`, {
+      method: 'PUT',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ version: 2, weight: 0.3 }),
+    });
     expect(anonymous.status).toBe(401);
     expect(readState(s.modelDir).canary).toBeUndefined();
   });
@@ -377,7 +381,10 @@ describe('a slow and failing shadow', () => {
   const control = { armed: false, calls: 0 };
   beforeAll(async () => {
     const dir = tinyRegistry();
-    s = await startServer({ ADMIN_API_KEYS: ADMIN_KEY, JOBS_ENABLED: 'false', SHADOW_MAX_QUEUED: '4' }, { modelDir: dir, backendFactory: misbehaving(dir, control) });
+    s = await startServer(
+      { ADMIN_API_KEYS: ADMIN_KEY, JOBS_ENABLED: 'false', SHADOW_MAX_QUEUED: '4' },
+      { modelDir: dir, backendFactory: misbehaving(dir, control) },
+    );
   }, 120_000);
   afterAll(() => s.close());
 
@@ -398,7 +405,9 @@ describe('a slow and failing shadow', () => {
     expect(evidence.active.errors).toBe(0);
     const scrape = await (await fetch(`${s.url}/metrics`)).text();
     expect(scrape).toMatch(new RegExp(`distillery_shadow_dropped_total\\{model="${MODEL}",version="2"\\} ${evidence.dropped}`));
-    expect(scrape).toMatch(new RegExp(`distillery_rollout_requests_total\\{model="${MODEL}",version="2",role="shadow",outcome="error"\\} ${evidence.candidate.errors}`));
+    expect(scrape).toMatch(
+      new RegExp(`distillery_rollout_requests_total\\{model="${MODEL}",version="2",role="shadow",outcome="error"\\} ${evidence.candidate.errors}`),
+    );
   }, 120_000);
 });
 
@@ -424,7 +433,10 @@ describe('two servers on one registry', () => {
     await until('b to load the plan', async () => ((await model(b)).rollout.canary?.loaded ? true : undefined));
     for (let k = 0; k < 10; k++) {
       const key = `user-${k}`;
-      const [onA, onB] = await Promise.all([classify(a, 'where is my order', {}, { 'x-routing-key': key }), classify(b, 'where is my order', {}, { 'x-routing-key': key })]);
+      const [onA, onB] = await Promise.all([
+        classify(a, 'where is my order', {}, { 'x-routing-key': key }),
+        classify(b, 'where is my order', {}, { 'x-routing-key': key }),
+      ]);
       expect(onA.version).toBe(onB.version);
     }
     // Both gather enough evidence at the same time; only one may act on it.

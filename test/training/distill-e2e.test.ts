@@ -91,7 +91,9 @@ async function expectValidVersion(result: DistillJobResult, paths: PathsConfig):
   const dir = path.join(paths.modelDir, result.model, String(result.version));
   const manifest = JSON.parse(await fs.readFile(path.join(dir, 'manifest.json'), 'utf8')) as Manifest;
   for (const [file, hash] of Object.entries(manifest.files)) expect(await sha256File(path.join(dir, file))).toBe(hash);
-  expect(Object.keys(manifest.files)).toEqual(expect.arrayContaining(['model.onnx', 'tokenizer.json', 'vocab.txt', 'config.json', 'checkpoint/model.safetensors']));
+  expect(Object.keys(manifest.files)).toEqual(
+    expect.arrayContaining(['model.onnx', 'tokenizer.json', 'vocab.txt', 'config.json', 'checkpoint/model.safetensors']),
+  );
   expect(manifest.metrics.teacher).toBeDefined();
   expect(manifest.metrics.student_fp32).toBeDefined();
   expect(manifest.metrics.student_int8?.latency_ms_b1_128).toBeGreaterThan(0);
@@ -108,7 +110,14 @@ describe('distillation end to end (classification)', () => {
 
   beforeAll(async () => {
     ctx = await setup('classification');
-    result = await runDistillJob({ spec: ctx.spec, jobId: 'cls-1', paths: ctx.paths, trainer: trainerConfig, onEvent: (e) => events.push(e), evaluation: { latencyRuns: 5 } });
+    result = await runDistillJob({
+      spec: ctx.spec,
+      jobId: 'cls-1',
+      paths: ctx.paths,
+      trainer: trainerConfig,
+      onEvent: (e) => events.push(e),
+      evaluation: { latencyRuns: 5 },
+    });
   }, 240_000);
 
   it('runs every stage and publishes a valid, active version', async () => {
@@ -130,7 +139,12 @@ describe('distillation end to end (classification)', () => {
     const labelsOf = async (onnxFile: string): Promise<string[]> => {
       const m = await openModelDir({ dir: result.outputDir, onnxFile });
       try {
-        return (await m.classify(examples.map((e) => e.input), { topK: 1 })).map((r) => r[0]!.label);
+        return (
+          await m.classify(
+            examples.map((e) => e.input),
+            { topK: 1 },
+          )
+        ).map((r) => r[0]!.label);
       } finally {
         await m.close();
       }
@@ -143,7 +157,12 @@ describe('distillation end to end (classification)', () => {
   it('a malformed data line ends the job with an error naming the file and line', async () => {
     const bad = path.join(ctx.tiny.dataDir, 'bad.jsonl');
     await fs.writeFile(bad, '{"text":"hello","label":"billing"}\n{"text":"oops", "label":\n');
-    const err = await runDistillJob({ spec: { ...ctx.spec, data: { train: 'bad.jsonl', eval: ctx.tiny.evalRel } }, jobId: 'cls-bad', paths: ctx.paths, trainer: trainerConfig }).catch((e: unknown) => e);
+    const err = await runDistillJob({
+      spec: { ...ctx.spec, data: { train: 'bad.jsonl', eval: ctx.tiny.evalRel } },
+      jobId: 'cls-bad',
+      paths: ctx.paths,
+      trainer: trainerConfig,
+    }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(TrainerInputError);
     expect((err as TrainerInputError).where.file).toMatch(/bad\.jsonl$/);
     expect((err as TrainerInputError).where.line).toBe(2);
@@ -173,7 +192,10 @@ describe('distillation end to end (QA)', () => {
     const answersOf = async (onnxFile: string): Promise<string[]> => {
       const m = await openModelDir({ dir: result.outputDir, onnxFile });
       try {
-        const results = await m.answer(examples.map((e) => ({ question: e.question, context: e.context })), { topK: 1, maxAnswerLength: 8 });
+        const results = await m.answer(
+          examples.map((e) => ({ question: e.question, context: e.context })),
+          { topK: 1, maxAnswerLength: 8 },
+        );
         return results.map((r, i) => {
           const best = r[0];
           if (best) expect(examples[i]!.context.slice(best.start, best.end)).toBe(best.answer);
@@ -209,7 +231,14 @@ describe('stop and resume', () => {
     expect(first.some((e) => e.type === 'stopped')).toBe(true);
 
     const second: TrainerEvent[] = [];
-    const result = await runDistillJob({ spec: ctx.spec, jobId: 'resume-1', paths: ctx.paths, trainer: trainerConfig, onEvent: (e) => second.push(e), evaluation: { latencyRuns: 5 } });
+    const result = await runDistillJob({
+      spec: ctx.spec,
+      jobId: 'resume-1',
+      paths: ctx.paths,
+      trainer: trainerConfig,
+      onEvent: (e) => second.push(e),
+      evaluation: { latencyRuns: 5 },
+    });
     const start = second.find((e) => e.type === 'start') as Extract<TrainerEvent, { type: 'start' }>;
     expect(start.resumed_from?.stage).toBe('task_distill');
     // The teacher was fine-tuned before the stop and is not trained again.

@@ -11,8 +11,28 @@ import { Rng } from '../../tools/datagen/prng.js';
 
 export const trainerConfig: TrainerConfig = { python: '/usr/bin/python3', timeoutS: 600, killGraceMs: 20_000 };
 
-
-const FILLER = ['please', 'hello', 'i', 'need', 'help', 'with', 'my', 'the', 'today', 'again', 'now', 'thanks', 'quick', 'question', 'about', 'it', 'this', 'week', 'could', 'you'];
+const FILLER = [
+  'please',
+  'hello',
+  'i',
+  'need',
+  'help',
+  'with',
+  'my',
+  'the',
+  'today',
+  'again',
+  'now',
+  'thanks',
+  'quick',
+  'question',
+  'about',
+  'it',
+  'this',
+  'week',
+  'could',
+  'you',
+];
 const TOPICS: Record<string, string[]> = {
   billing: ['invoice', 'charge', 'refund', 'payment', 'card'],
   shipping: ['package', 'delivery', 'courier', 'tracking', 'parcel'],
@@ -100,9 +120,26 @@ export async function makeTinyTask(root: string, task: 'classification' | 'qa', 
   await runTrainerProcess({
     config: trainerConfig,
     args: [
-      'init-model', '--out', path.join(dataDir, teacherRel), '--vocab', vocab, '--task', task,
+      'init-model',
+      '--out',
+      path.join(dataDir, teacherRel),
+      '--vocab',
+      vocab,
+      '--task',
+      task,
       ...(task === 'classification' ? ['--labels', Object.keys(TOPICS).join(',')] : []),
-      '--layers', '2', '--hidden', '64', '--heads', '4', '--intermediate', '128', '--max-position', '128', '--seed', String(seed),
+      '--layers',
+      '2',
+      '--hidden',
+      '64',
+      '--heads',
+      '4',
+      '--intermediate',
+      '128',
+      '--max-position',
+      '128',
+      '--seed',
+      String(seed),
     ],
   });
   return { dataDir, teacherRel, trainRel, evalRel };

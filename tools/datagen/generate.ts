@@ -98,7 +98,10 @@ function validate(intents: IntentSplits, qa: QaSplits): void {
   if (shared) throw new DatagenError(`template ${shared} is in both splits`);
   const trainContexts = new Set(qa.train.map((p) => p.context));
   if (qa.test.some((p) => trainContexts.has(p.context))) throw new DatagenError('a test passage is also in train');
-  for (const [split, passages] of [['train', qa.train], ['test', qa.test]] as const) {
+  for (const [split, passages] of [
+    ['train', qa.train],
+    ['test', qa.test],
+  ] as const) {
     const problems = verifySquad(toSquad(passages));
     if (problems.length > 0) throw new DatagenError(`support-qa ${split}: ${problems.slice(0, 5).join('; ')}`);
   }
@@ -162,13 +165,21 @@ export async function generateDatasets(options: GenerateOptions): Promise<Datase
     corpus_lines: corpus.length,
   };
   const hash = await hashSources(SOURCE_DIR, `\0seed:${seed}`);
-  await writeOutput(options.outDir, FILES.manifest, `${JSON.stringify({
-    seed,
-    generator_version: GENERATOR_VERSION,
-    sha256: files,
-    counts,
-    hash,
-  }, null, 2)}\n`);
+  await writeOutput(
+    options.outDir,
+    FILES.manifest,
+    `${JSON.stringify(
+      {
+        seed,
+        generator_version: GENERATOR_VERSION,
+        sha256: files,
+        counts,
+        hash,
+      },
+      null,
+      2,
+    )}\n`,
+  );
   return {
     outDir: options.outDir,
     seed,

@@ -39,14 +39,16 @@ async function main(argv: string[]): Promise<number> {
   }
   const summary = await generateDatasets({ outDir: values.out, seed });
   const { intent, qa, corpus_lines } = summary.counts;
-  process.stdout.write([
-    `datagen ${summary.generatorVersion} seed ${summary.seed} -> ${summary.outDir} (${summary.elapsedMs} ms)`,
-    `  support-intent: ${intent.labels} labels, ${intent.train} train / ${intent.test} test (templates ${intent.templates_train} / ${intent.templates_test})`,
-    `  support-qa: ${qa.passages_train} / ${qa.passages_test} passages, ${qa.questions_train} / ${qa.questions_test} questions (${qa.impossible_train} / ${qa.impossible_test} unanswerable)`,
-    `  corpus.txt: ${corpus_lines} lines`,
-    `  hash ${summary.hash}`,
-    '',
-  ].join('\n'));
+  process.stdout.write(
+    [
+      `datagen ${summary.generatorVersion} seed ${summary.seed} -> ${summary.outDir} (${summary.elapsedMs} ms)`,
+      `  support-intent: ${intent.labels} labels, ${intent.train} train / ${intent.test} test (templates ${intent.templates_train} / ${intent.templates_test})`,
+      `  support-qa: ${qa.passages_train} / ${qa.passages_test} passages, ${qa.questions_train} / ${qa.questions_test} questions (${qa.impossible_train} / ${qa.impossible_test} unanswerable)`,
+      `  corpus.txt: ${corpus_lines} lines`,
+      `  hash ${summary.hash}`,
+      '',
+    ].join('\n'),
+  );
   return 0;
 }
 
@@ -62,9 +64,11 @@ function isEntryPoint(): boolean {
 
 if (isEntryPoint()) {
   main(process.argv.slice(2)).then(
-    (code) => { process.exitCode = code; },
+    (code) => {
+      process.exitCode = code;
+    },
     (err: unknown) => {
-      process.stderr.write(`datagen failed: ${err instanceof Error ? err.stack ?? err.message : String(err)}\n`);
+      process.stderr.write(`datagen failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
       process.exitCode = 1;
     },
   );

@@ -25,28 +25,64 @@ export const DEFAULT_NOISE: NoiseOptions = {
   shoutRate: 0.02,
 };
 
-const PREFIXES = ['hi', 'hi,', 'hello', 'hello,', 'hey', 'hey there,', 'good morning,', 'hi team,',
-  'hello support,', 'hiya', 'good evening,', 'excuse me,', 'um', 'quick question:', 'ok so'];
-const SUFFIXES = ['please', 'pls', 'plz', 'asap', 'thx', 'thanks', 'ty', 'thank you!', 'cheers',
-  'please help', 'urgent', '??', '!!', 'thanks in advance', 'help'];
+const PREFIXES = [
+  'hi',
+  'hi,',
+  'hello',
+  'hello,',
+  'hey',
+  'hey there,',
+  'good morning,',
+  'hi team,',
+  'hello support,',
+  'hiya',
+  'good evening,',
+  'excuse me,',
+  'um',
+  'quick question:',
+  'ok so',
+];
+const SUFFIXES = [
+  'please',
+  'pls',
+  'plz',
+  'asap',
+  'thx',
+  'thanks',
+  'ty',
+  'thank you!',
+  'cheers',
+  'please help',
+  'urgent',
+  '??',
+  '!!',
+  'thanks in advance',
+  'help',
+];
 
 /** Introduce a typo into one word: swap two neighbours, drop or double a letter. */
 export function typo(word: string, rng: Rng): string {
   if (word.length < 4 || !/^[A-Za-z]+$/.test(word)) return word;
   const i = rng.int(1, word.length - 2);
   switch (rng.int(0, 2)) {
-    case 0: return word.slice(0, i) + (word[i + 1] ?? '') + (word[i] ?? '') + word.slice(i + 2);
-    case 1: return word.slice(0, i) + word.slice(i + 1);
-    default: return word.slice(0, i) + (word[i] ?? '') + word.slice(i);
+    case 0:
+      return word.slice(0, i) + (word[i + 1] ?? '') + (word[i] ?? '') + word.slice(i + 2);
+    case 1:
+      return word.slice(0, i) + word.slice(i + 1);
+    default:
+      return word.slice(0, i) + (word[i] ?? '') + word.slice(i);
   }
 }
 
 function addTypos(text: string, rng: Rng, rate: number): string {
-  return text.split(' ').map((token) => {
-    const m = /^([A-Za-z]+)(\W*)$/.exec(token);
-    if (!m || !rng.chance(rate)) return token;
-    return typo(m[1] ?? '', rng) + (m[2] ?? '');
-  }).join(' ');
+  return text
+    .split(' ')
+    .map((token) => {
+      const m = /^([A-Za-z]+)(\W*)$/.exec(token);
+      if (!m || !rng.chance(rate)) return token;
+      return typo(m[1] ?? '', rng) + (m[2] ?? '');
+    })
+    .join(' ');
 }
 
 function recase(text: string, rng: Rng, shoutRate: number): string {

@@ -36,11 +36,7 @@ export function bucketIndex(tokens: number, edges: readonly number[]): number {
   return edges.length - 1;
 }
 
-export function formBatch(
-  buckets: ReadonlyArray<ReadonlyArray<Waiting>>,
-  edges: readonly number[],
-  budget: BatchBudget,
-): BatchPlan | undefined {
+export function formBatch(buckets: ReadonlyArray<ReadonlyArray<Waiting>>, edges: readonly number[], budget: BatchBudget): BatchPlan | undefined {
   let chosen = -1;
   for (let b = 0; b < buckets.length; b++) {
     const head = buckets[b]![0];

@@ -80,7 +80,10 @@ export class RegistryReader {
     } catch {
       return [];
     }
-    return entries.filter((e) => e.isDirectory() && isValidModelName(e.name)).map((e) => e.name).sort();
+    return entries
+      .filter((e) => e.isDirectory() && isValidModelName(e.name))
+      .map((e) => e.name)
+      .sort();
   }
 
   modelDir(model: string): string {
@@ -94,7 +97,10 @@ export class RegistryReader {
   }
 
   async exists(model: string): Promise<boolean> {
-    return fs.stat(this.modelDir(model)).then((s) => s.isDirectory(), () => false);
+    return fs.stat(this.modelDir(model)).then(
+      (s) => s.isDirectory(),
+      () => false,
+    );
   }
 
   async listVersions(model: string): Promise<number[]> {

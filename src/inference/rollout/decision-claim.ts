@@ -18,7 +18,9 @@ export async function claimDecision(modelDir: string, model: string, planId: str
   const dir = claimDir(modelDir, model);
   await fs.mkdir(dir, { recursive: true });
   try {
-    await fs.writeFile(path.join(dir, `${planId}.json`), JSON.stringify({ ...what, host: os.hostname(), pid: process.pid, at: new Date().toISOString() }), { flag: 'wx' });
+    await fs.writeFile(path.join(dir, `${planId}.json`), JSON.stringify({ ...what, host: os.hostname(), pid: process.pid, at: new Date().toISOString() }), {
+      flag: 'wx',
+    });
     return true;
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'EEXIST') return false;

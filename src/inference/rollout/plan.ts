@@ -76,16 +76,19 @@ export function endPlan(state: ModelState, role: RolloutRole, end: EndPlan, now 
   if (!current || (end.planId !== undefined && current.id !== end.planId)) return { state, changed: false };
   const at = now.toISOString();
   const { [role]: _ended, ...rest } = state;
-  const next = appendEvent({ ...rest, updated_at: at }, {
-    plan_id: current.id,
-    role,
-    version: current.version,
-    action: end.action,
-    by: end.by,
-    at,
-    reason: end.reason,
-    ...(end.evidence ? { evidence: end.evidence } : {}),
-  });
+  const next = appendEvent(
+    { ...rest, updated_at: at },
+    {
+      plan_id: current.id,
+      role,
+      version: current.version,
+      action: end.action,
+      by: end.by,
+      at,
+      reason: end.reason,
+      ...(end.evidence ? { evidence: end.evidence } : {}),
+    },
+  );
   return { state: next, changed: true };
 }
 

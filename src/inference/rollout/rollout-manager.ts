@@ -159,7 +159,7 @@ export class RolloutManager {
       });
     }
     this.entry(model)[role] = cand;
-    this.opts.metrics?.rolloutPlan.set({ model, version: String(plan.version), role }, role === 'canary' ? plan.weight ?? 0 : plan.sample ?? 0);
+    this.opts.metrics?.rolloutPlan.set({ model, version: String(plan.version), role }, role === 'canary' ? (plan.weight ?? 0) : (plan.sample ?? 0));
     this.opts.logger.info({ model, role, version: plan.version, plan: plan.id }, 'roll-out plan running');
   }
 
@@ -282,7 +282,10 @@ export class RolloutManager {
     const action = verdict.passed ? rules.on_pass : rules.on_fail;
     if (action === 'none') {
       this.opts.metrics?.rolloutDecisions.inc({ model, role: cand.role, action: 'kept' });
-      this.opts.logger.info({ model, role: cand.role, plan: cand.plan.id, reason: verdict.reason }, 'roll-out rules decided; the plan keeps running (action none)');
+      this.opts.logger.info(
+        { model, role: cand.role, plan: cand.plan.id, reason: verdict.reason },
+        'roll-out rules decided; the plan keeps running (action none)',
+      );
       return;
     }
     void this.decide(model, cand, action, verdict.reason, evidence).catch((err: unknown) =>
@@ -308,7 +311,11 @@ export class RolloutManager {
         next = await this.opts.activateLocked(model, plan.version, { by: 'rules', action: 'promoted', reason, evidence: record }, handOver);
         if (handOver && cand.served === handOver) cand.served = undefined; // the host owns it now; releasing the plan must not retire it
       } else {
-        next = (await updateModelState(this.opts.registry.root, model, (s) => endPlan(s ?? state, role, { action: 'aborted', by: 'rules', reason, evidence: record, planId: plan.id }))).state;
+        next = (
+          await updateModelState(this.opts.registry.root, model, (s) =>
+            endPlan(s ?? state, role, { action: 'aborted', by: 'rules', reason, evidence: record, planId: plan.id }),
+          )
+        ).state;
       }
       this.opts.onStateChange?.(model, next);
       this.opts.metrics?.rolloutDecisions.inc({ model, role, action: action === 'promote' ? 'promoted' : 'aborted' });
@@ -344,14 +351,18 @@ export class RolloutManager {
       if (!state) throw new InvalidInputError(`model ${model} has no active version; activate one before starting a ${role}`);
       if (state.active === req.version) throw new InvalidInputError(`version ${req.version} is already active; a ${role} needs another version`);
       if (role === 'canary' && req.rules?.min_agreement !== undefined) {
-        throw new InvalidInputError('rules.min_agreement needs a shadow (a canary answers alone, nothing is compared); use a shadow plan or drop min_agreement');
+        throw new InvalidInputError(
+          'rules.min_agreement needs a shadow (a canary answers alone, nothing is compared); use a shadow plan or drop min_agreement',
+        );
       }
       const [activeConfig, candidateConfig] = await Promise.all([
         reg.readServingConfig(model, state.active).catch(() => undefined),
         reg.readServingConfig(model, req.version).catch(() => undefined),
       ]);
       if (activeConfig && candidateConfig && activeConfig.task !== candidateConfig.task) {
-        throw new InvalidInputError(`version ${req.version} is a ${candidateConfig.task} model and the active version ${state.active} a ${activeConfig.task} model; a ${role} must do the same task`);
+        throw new InvalidInputError(
+          `version ${req.version} is a ${candidateConfig.task} model and the active version ${state.active} a ${activeConfig.task} model; a ${role} must do the same task`,
+        );
       }
       const previous = state[role] ?? null;
       const probe = startPlan(state, role, req, by);
@@ -401,11 +412,17 @@ export class RolloutManager {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    const all = [...this.models.entries()].flatMap(([model, e]) => [e.canary, e.shadow].filter((c): c is Candidate => c !== undefined).map((c) => ({ model, c })));
+    const all = [...this.models.entries()].flatMap(([model, e]) =>
+      [e.canary, e.shadow].filter((c): c is Candidate => c !== undefined).map((c) => ({ model, c })),
+    );
     this.models.clear();
-    await Promise.allSettled(all.map(({ c }) => (async () => {
-      await c.dispatcher?.close();
-      await c.served?.close();
-    })()));
+    await Promise.allSettled(
+      all.map(({ c }) =>
+        (async () => {
+          await c.dispatcher?.close();
+          await c.served?.close();
+        })(),
+      ),
+    );
   }
 }

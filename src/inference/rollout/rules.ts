@@ -17,7 +17,10 @@ export function judge(rules: RolloutRules, evidence: PlanEvidence): Verdict | un
   if (candidate.requests < rules.min_requests) return undefined;
   const checks: Array<{ ok: boolean; text: string }> = [];
   if (rules.max_error_rate !== undefined) {
-    checks.push({ ok: candidate.error_rate <= rules.max_error_rate, text: `error rate ${candidate.error_rate.toFixed(3)} ${candidate.error_rate <= rules.max_error_rate ? '<=' : '>'} ${rules.max_error_rate}` });
+    checks.push({
+      ok: candidate.error_rate <= rules.max_error_rate,
+      text: `error rate ${candidate.error_rate.toFixed(3)} ${candidate.error_rate <= rules.max_error_rate ? '<=' : '>'} ${rules.max_error_rate}`,
+    });
   }
   if (rules.min_agreement !== undefined) {
     const rate = agreement ? (agreement.top1_agreement ?? agreement.exact_match ?? 0) : 0;
@@ -26,7 +29,10 @@ export function judge(rules: RolloutRules, evidence: PlanEvidence): Verdict | un
   }
   if (rules.max_p99_ratio !== undefined && candidate.p99_ms !== null && active.p99_ms !== null && active.p99_ms > 0) {
     const ratio = candidate.p99_ms / active.p99_ms;
-    checks.push({ ok: ratio <= rules.max_p99_ratio, text: `p99 ${candidate.p99_ms} ms = ${ratio.toFixed(2)} x the active's ${active.p99_ms} ms ${ratio <= rules.max_p99_ratio ? '<=' : '>'} ${rules.max_p99_ratio}` });
+    checks.push({
+      ok: ratio <= rules.max_p99_ratio,
+      text: `p99 ${candidate.p99_ms} ms = ${ratio.toFixed(2)} x the active's ${active.p99_ms} ms ${ratio <= rules.max_p99_ratio ? '<=' : '>'} ${rules.max_p99_ratio}`,
+    });
   }
   const passed = checks.every((c) => c.ok);
   const detail = checks.length > 0 ? checks.map((c) => c.text).join('; ') : 'no thresholds';

@@ -9,7 +9,13 @@ import type { RolloutRules } from '../registry/types.js';
 export const RolloutRulesSchema = Type.Object(
   {
     min_requests: Type.Integer({ minimum: 1, description: 'Decide once the candidate has this many requests (canary: answered; shadow: replayed)' }),
-    min_agreement: Type.Optional(Type.Number({ minimum: 0, maximum: 1, description: 'Shadow only: top-1 (classification) or exact-match (QA) agreement with the active version at least this' })),
+    min_agreement: Type.Optional(
+      Type.Number({
+        minimum: 0,
+        maximum: 1,
+        description: 'Shadow only: top-1 (classification) or exact-match (QA) agreement with the active version at least this',
+      }),
+    ),
     max_error_rate: Type.Optional(Type.Number({ minimum: 0, maximum: 1, description: "The candidate's errors / requests at most this" })),
     max_p99_ratio: Type.Optional(Type.Number({ exclusiveMinimum: 0, description: "The candidate's p99 latency at most this many times the active version's" })),
     on_pass: Type.Union([Type.Literal('promote'), Type.Literal('none')], { default: 'promote', description: 'promote: the candidate becomes active' }),
@@ -17,7 +23,6 @@ export const RolloutRulesSchema = Type.Object(
   },
   { additionalProperties: false, title: 'RolloutRules', description: 'Every threshold given must hold for a pass; decided once per plan, by one replica' },
 );
-
 
 /** Compile-time check that the schema and the state file's type agree. */
 export type RolloutRulesInput = Static<typeof RolloutRulesSchema> extends RolloutRules ? Static<typeof RolloutRulesSchema> : never;

@@ -71,9 +71,12 @@ async function authPlugin(app: FastifyInstance, opts: AuthPluginOptions): Promis
     if (level === 'none') return;
     if (level === 'inference') {
       if (inferenceOpen || isAdmin || isInference) return;
-      throw challenge(reply, token === undefined
-        ? 'this route needs an API key: send Authorization: Bearer <key> with a key from API_KEYS'
-        : 'the API key is not known to this server; check the Authorization header');
+      throw challenge(
+        reply,
+        token === undefined
+          ? 'this route needs an API key: send Authorization: Bearer <key> with a key from API_KEYS'
+          : 'the API key is not known to this server; check the Authorization header',
+      );
     }
     // Admin.
     if (adminKeys.length === 0) {
@@ -81,9 +84,12 @@ async function authPlugin(app: FastifyInstance, opts: AuthPluginOptions): Promis
     }
     if (isAdmin) return;
     if (isInference) throw new ForbiddenError('this key may only call inference routes; use a key from ADMIN_API_KEYS');
-    throw challenge(reply, token === undefined
-      ? 'this route needs an admin key: send Authorization: Bearer <key> with a key from ADMIN_API_KEYS'
-      : 'the API key is not known to this server; check the Authorization header');
+    throw challenge(
+      reply,
+      token === undefined
+        ? 'this route needs an admin key: send Authorization: Bearer <key> with a key from ADMIN_API_KEYS'
+        : 'the API key is not known to this server; check the Authorization header',
+    );
   });
 }
 

@@ -17,7 +17,7 @@ export const API_DESCRIPTION = [
   'extractive question answering. Errors are application/problem+json (RFC 9457).',
   'Send API keys as `Authorization: Bearer <key>`: inference routes need a key from API_KEYS or',
   'ADMIN_API_KEYS when API_KEYS is set; admin routes always need a key from ADMIN_API_KEYS.',
-  'Bounds shown on request fields are this server\'s settings (x-setting names the variable).',
+  "Bounds shown on request fields are this server's settings (x-setting names the variable).",
 ].join(' ');
 
 async function docsPlugin(app: FastifyInstance, opts: DocsPluginOptions): Promise<void> {

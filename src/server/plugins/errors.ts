@@ -147,7 +147,9 @@ async function errorsPlugin(app: FastifyInstance, opts: ErrorsPluginOptions): Pr
       errors = err.issues.map((i) => ({ field: `body${i.path}`, message: i.message }));
       detail = err.message;
     } else {
-      detail = FRIENDLIER_DETAIL[kind]?.(request, opts.bodyLimitBytes) ?? (def.expose ? err.message : `${def.title.toLowerCase()}; quote ${request.id} when reporting it`);
+      detail =
+        FRIENDLIER_DETAIL[kind]?.(request, opts.bodyLimitBytes) ??
+        (def.expose ? err.message : `${def.title.toLowerCase()}; quote ${request.id} when reporting it`);
     }
 
     const carried = (error as { retryAfterSeconds?: unknown }).retryAfterSeconds;
@@ -156,10 +158,7 @@ async function errorsPlugin(app: FastifyInstance, opts: ErrorsPluginOptions): Pr
   });
 
   app.setNotFoundHandler(async (request, reply) =>
-    sendProblem(
-      reply,
-      problemFor('route_not_found', `no route ${request.method} ${request.url.split('?')[0]}; see /docs for the API`, request),
-    ),
+    sendProblem(reply, problemFor('route_not_found', `no route ${request.method} ${request.url.split('?')[0]}; see /docs for the API`, request)),
   );
 }
 

@@ -25,11 +25,16 @@ export default async function queueDashboard(app: FastifyInstance, opts: QueueDa
   app.addHook('onRequest', async (request, reply) => {
     if (request.role === 'admin') return;
     if (!opts.adminEnabled || request.role === 'inference') {
-      const why = opts.adminEnabled ? 'this key may only call inference routes; use a key from ADMIN_API_KEYS' : 'admin routes are disabled because ADMIN_API_KEYS is not set on the server';
+      const why = opts.adminEnabled
+        ? 'this key may only call inference routes; use a key from ADMIN_API_KEYS'
+        : 'admin routes are disabled because ADMIN_API_KEYS is not set on the server';
       return sendProblem(reply, problemFor('forbidden', why, request));
     }
     reply.header('www-authenticate', 'Bearer realm="distillery"');
-    return sendProblem(reply, problemFor('unauthorized', 'the queue dashboard needs an admin key: send Authorization: Bearer <key> with a key from ADMIN_API_KEYS', request));
+    return sendProblem(
+      reply,
+      problemFor('unauthorized', 'the queue dashboard needs an admin key: send Authorization: Bearer <key> with a key from ADMIN_API_KEYS', request),
+    );
   });
   app.addHook('onRoute', (route) => {
     route.config = { ...(route.config ?? {}), auth: 'none' };

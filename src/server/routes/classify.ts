@@ -13,18 +13,22 @@ export interface InferenceRouteOptions {
 }
 
 export default async function classifyRoutes(app: FastifyInstance, { engine, limits }: InferenceRouteOptions): Promise<void> {
-  app.withTypeProvider<TypeBoxTypeProvider>().post('/v1/classify', {
-    config: { auth: 'inference' },
-    schema: {
-      tags: ['inference'],
-      summary: 'Classify texts (or text pairs) with an intent model',
-      security: [{ bearerAuth: [] }],
-      headers: workHeadersSchema(limits),
-      body: classifyBodySchema(limits),
-      response: { 200: ClassifyResponseSchema, ...classifyErrorResponses },
+  app.withTypeProvider<TypeBoxTypeProvider>().post(
+    '/v1/classify',
+    {
+      config: { auth: 'inference' },
+      schema: {
+        tags: ['inference'],
+        summary: 'Classify texts (or text pairs) with an intent model',
+        security: [{ bearerAuth: [] }],
+        headers: workHeadersSchema(limits),
+        body: classifyBodySchema(limits),
+        response: { 200: ClassifyResponseSchema, ...classifyErrorResponses },
+      },
     },
-  }, async (request, reply) => {
-    const { model, version, inputs, top_k: topK = 1 } = request.body;
-    return answeredBy(reply, engine.classify({ model, version, inputs, topK, ...workOptions(request, reply, limits) }));
-  });
+    async (request, reply) => {
+      const { model, version, inputs, top_k: topK = 1 } = request.body;
+      return answeredBy(reply, engine.classify({ model, version, inputs, topK, ...workOptions(request, reply, limits) }));
+    },
+  );
 }

@@ -8,14 +8,7 @@ import type { FastifyInstance } from 'fastify';
 import type { JobService } from '../../queue/job-service.js';
 import type { JobView } from '../../queue/job-types.js';
 import { JobSpecSchema } from '../../training/job-spec.js';
-import {
-  JobIdParamsSchema,
-  jobErrorResponses,
-  JobListQuerySchema,
-  JobListSchema,
-  JobSchema,
-  SubmittedSchema,
-} from '../schemas/jobs.js';
+import { JobIdParamsSchema, jobErrorResponses, JobListQuerySchema, JobListSchema, JobSchema, SubmittedSchema } from '../schemas/jobs.js';
 import { renderJobReport } from '../views/job-report.js';
 import type { RolloutEvent } from '../../inference/registry/types.js';
 
@@ -35,141 +28,166 @@ export default async function jobRoutes(app: FastifyInstance, { jobs, eventPollM
   const r = app.withTypeProvider<TypeBoxTypeProvider>();
   const security = [{ bearerAuth: [] }];
 
-  r.post('/v1/jobs', {
-    config: { auth: 'admin' },
-    schema: {
-      tags: ['jobs'],
-      summary: 'Submit a distillation job',
-      description: 'The spec is validated and its paths resolved inside DATA_DIR before it is queued; a 400 lists every problem and nothing is queued.',
-      security,
-      body: JobSpecSchema,
-      response: { 202: SubmittedSchema, ...jobErrorResponses },
-    },
-  }, async (request, reply) => {
-    const view = await jobs.submit(request.body);
-    return reply.code(202).header('location', `/v1/jobs/${view.id}`).send({ id: view.id, state: view.state });
-  });
-
-  r.get('/v1/jobs', {
-    config: { auth: 'admin' },
-    schema: {
-      tags: ['jobs'],
-      summary: 'List jobs, newest first, optionally by state',
-      security,
-      querystring: JobListQuerySchema,
-      response: { 200: JobListSchema, ...jobErrorResponses },
-    },
-  }, async (request) => {
-    const { state, offset, limit } = request.query;
-    const page = await jobs.list({ ...(state ? { state } : {}), offset, limit });
-    return { ...page, offset, limit };
-  });
-
-  r.get('/v1/jobs/:id', {
-    config: { auth: 'admin' },
-    schema: {
-      tags: ['jobs'],
-      summary: 'One job: state, progress, result (version, metrics, gate decision), error, timestamps',
-      security,
-      params: JobIdParamsSchema,
-      response: { 200: JobSchema, ...jobErrorResponses },
-    },
-  }, async (request) => jobs.get(request.params.id));
-
-  r.delete('/v1/jobs/:id', {
-    config: { auth: 'admin' },
-    schema: {
-      tags: ['jobs'],
-      summary: 'Cancel a queued job, or stop a running one (the trainer checkpoints and exits; the job ends cancelled)',
-      security,
-      params: JobIdParamsSchema,
-      response: { 202: JobSchema, ...jobErrorResponses },
-    },
-  }, async (request, reply) => reply.code(202).send(await jobs.cancel(request.params.id)));
-
-  r.get('/v1/jobs/:id/report', {
-    config: { auth: 'admin' },
-    schema: {
-      tags: ['jobs'],
-      summary: 'Human-readable HTML report: loss curves, eval metrics over time, teacher vs students',
-      security,
-      params: JobIdParamsSchema,
-      produces: ['text/html'],
-      response: {
-        200: { description: 'HTML page', content: { 'text/html': { schema: { type: 'string' } } } },
-        ...jobErrorResponses,
+  r.post(
+    '/v1/jobs',
+    {
+      config: { auth: 'admin' },
+      schema: {
+        tags: ['jobs'],
+        summary: 'Submit a distillation job',
+        description: 'The spec is validated and its paths resolved inside DATA_DIR before it is queued; a 400 lists every problem and nothing is queued.',
+        security,
+        body: JobSpecSchema,
+        response: { 202: SubmittedSchema, ...jobErrorResponses },
       },
     },
-  }, async (request, reply) => {
-    const job = await jobs.get(request.params.id);
-    const history = await jobs.history(job.id);
-    const rollout = job.result && rolloutHistory ? await rolloutHistory(job.result.model).catch(() => []) : [];
-    return reply.type('text/html; charset=utf-8').send(renderJobReport(job, history, rollout));
-  });
+    async (request, reply) => {
+      const view = await jobs.submit(request.body);
+      return reply.code(202).header('location', `/v1/jobs/${view.id}`).send({ id: view.id, state: view.state });
+    },
+  );
 
-  r.get('/v1/jobs/:id/events', {
-    config: { auth: 'admin' },
-    schema: {
-      tags: ['jobs'],
-      summary: 'Server-sent events: progress, log lines and the final state of a job',
-      description: 'Events: `state` (the job, whenever its state or progress changes), `log` (one line of the run log), `end` (the final job, then the stream closes).',
-      security,
-      params: JobIdParamsSchema,
-      produces: ['text/event-stream'],
-      response: {
-        200: { description: 'text/event-stream', content: { 'text/event-stream': { schema: { type: 'string' } } } },
-        ...jobErrorResponses,
+  r.get(
+    '/v1/jobs',
+    {
+      config: { auth: 'admin' },
+      schema: {
+        tags: ['jobs'],
+        summary: 'List jobs, newest first, optionally by state',
+        security,
+        querystring: JobListQuerySchema,
+        response: { 200: JobListSchema, ...jobErrorResponses },
       },
     },
-  }, async (request, reply) => {
-    // Fail with a normal problem response (404, 503) before the stream starts.
-    let job: JobView = await jobs.get(request.params.id);
-    reply.hijack();
-    const res = reply.raw;
-    res.writeHead(200, {
-      'content-type': 'text/event-stream; charset=utf-8',
-      'cache-control': 'no-cache',
-      connection: 'keep-alive',
-      'x-request-id': request.id,
-    });
-    const send = (event: string, data: unknown): void => {
-      res.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
-    };
-    let open = true;
-    res.on('close', () => {
-      open = false;
-    });
-    let logOffset = 0;
-    let last = '';
-    const emit = async (): Promise<boolean> => {
-      const { logs } = await jobs.logs(job.id, logOffset).catch(() => ({ logs: [] as string[] }));
-      for (const line of logs) send('log', { line });
-      logOffset += logs.length;
-      const snapshot = JSON.stringify([job.state, job.progress]);
-      if (snapshot !== last) {
-        send('state', job);
-        last = snapshot;
-      }
-      return FINAL.has(job.state);
-    };
-    try {
-      while (open) {
-        if (await emit()) {
-          send('end', job);
-          break;
+    async (request) => {
+      const { state, offset, limit } = request.query;
+      const page = await jobs.list({ ...(state ? { state } : {}), offset, limit });
+      return { ...page, offset, limit };
+    },
+  );
+
+  r.get(
+    '/v1/jobs/:id',
+    {
+      config: { auth: 'admin' },
+      schema: {
+        tags: ['jobs'],
+        summary: 'One job: state, progress, result (version, metrics, gate decision), error, timestamps',
+        security,
+        params: JobIdParamsSchema,
+        response: { 200: JobSchema, ...jobErrorResponses },
+      },
+    },
+    async (request) => jobs.get(request.params.id),
+  );
+
+  r.delete(
+    '/v1/jobs/:id',
+    {
+      config: { auth: 'admin' },
+      schema: {
+        tags: ['jobs'],
+        summary: 'Cancel a queued job, or stop a running one (the trainer checkpoints and exits; the job ends cancelled)',
+        security,
+        params: JobIdParamsSchema,
+        response: { 202: JobSchema, ...jobErrorResponses },
+      },
+    },
+    async (request, reply) => reply.code(202).send(await jobs.cancel(request.params.id)),
+  );
+
+  r.get(
+    '/v1/jobs/:id/report',
+    {
+      config: { auth: 'admin' },
+      schema: {
+        tags: ['jobs'],
+        summary: 'Human-readable HTML report: loss curves, eval metrics over time, teacher vs students',
+        security,
+        params: JobIdParamsSchema,
+        produces: ['text/html'],
+        response: {
+          200: { description: 'HTML page', content: { 'text/html': { schema: { type: 'string' } } } },
+          ...jobErrorResponses,
+        },
+      },
+    },
+    async (request, reply) => {
+      const job = await jobs.get(request.params.id);
+      const history = await jobs.history(job.id);
+      const rollout = job.result && rolloutHistory ? await rolloutHistory(job.result.model).catch(() => []) : [];
+      return reply.type('text/html; charset=utf-8').send(renderJobReport(job, history, rollout));
+    },
+  );
+
+  r.get(
+    '/v1/jobs/:id/events',
+    {
+      config: { auth: 'admin' },
+      schema: {
+        tags: ['jobs'],
+        summary: 'Server-sent events: progress, log lines and the final state of a job',
+        description:
+          'Events: `state` (the job, whenever its state or progress changes), `log` (one line of the run log), `end` (the final job, then the stream closes).',
+        security,
+        params: JobIdParamsSchema,
+        produces: ['text/event-stream'],
+        response: {
+          200: { description: 'text/event-stream', content: { 'text/event-stream': { schema: { type: 'string' } } } },
+          ...jobErrorResponses,
+        },
+      },
+    },
+    async (request, reply) => {
+      // Fail with a normal problem response (404, 503) before the stream starts.
+      let job: JobView = await jobs.get(request.params.id);
+      reply.hijack();
+      const res = reply.raw;
+      res.writeHead(200, {
+        'content-type': 'text/event-stream; charset=utf-8',
+        'cache-control': 'no-cache',
+        connection: 'keep-alive',
+        'x-request-id': request.id,
+      });
+      const send = (event: string, data: unknown): void => {
+        res.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
+      };
+      let open = true;
+      res.on('close', () => {
+        open = false;
+      });
+      let logOffset = 0;
+      let last = '';
+      const emit = async (): Promise<boolean> => {
+        const { logs } = await jobs.logs(job.id, logOffset).catch(() => ({ logs: [] as string[] }));
+        for (const line of logs) send('log', { line });
+        logOffset += logs.length;
+        const snapshot = JSON.stringify([job.state, job.progress]);
+        if (snapshot !== last) {
+          send('state', job);
+          last = snapshot;
         }
-        await new Promise((resolve) => setTimeout(resolve, eventPollMs));
-        if (!open) break;
-        try {
-          job = await jobs.get(job.id);
-        } catch (err) {
-          // Redis went away mid-stream: say so and let the client reconnect later.
-          send('error', { detail: (err as Error).message });
-          break;
+        return FINAL.has(job.state);
+      };
+      try {
+        while (open) {
+          if (await emit()) {
+            send('end', job);
+            break;
+          }
+          await new Promise((resolve) => setTimeout(resolve, eventPollMs));
+          if (!open) break;
+          try {
+            job = await jobs.get(job.id);
+          } catch (err) {
+            // Redis went away mid-stream: say so and let the client reconnect later.
+            send('error', { detail: (err as Error).message });
+            break;
+          }
         }
+      } finally {
+        res.end();
       }
-    } finally {
-      res.end();
-    }
-  });
+    },
+  );
 }

@@ -7,18 +7,22 @@ import { answeredBy, workOptions } from '../request-work.js';
 import type { InferenceRouteOptions } from './classify.js';
 
 export default async function qaRoutes(app: FastifyInstance, { engine, limits }: InferenceRouteOptions): Promise<void> {
-  app.withTypeProvider<TypeBoxTypeProvider>().post('/v1/qa', {
-    config: { auth: 'inference' },
-    schema: {
-      tags: ['inference'],
-      summary: 'Answer questions from a context passage',
-      security: [{ bearerAuth: [] }],
-      headers: workHeadersSchema(limits),
-      body: qaBodySchema(limits),
-      response: { 200: QaResponseSchema, ...qaErrorResponses },
+  app.withTypeProvider<TypeBoxTypeProvider>().post(
+    '/v1/qa',
+    {
+      config: { auth: 'inference' },
+      schema: {
+        tags: ['inference'],
+        summary: 'Answer questions from a context passage',
+        security: [{ bearerAuth: [] }],
+        headers: workHeadersSchema(limits),
+        body: qaBodySchema(limits),
+        response: { 200: QaResponseSchema, ...qaErrorResponses },
+      },
     },
-  }, async (request, reply) => {
-    const { model, version, inputs, top_k: topK = 1, max_answer_length: maxAnswerLength = 30 } = request.body;
-    return answeredBy(reply, engine.answer({ model, version, inputs, topK, maxAnswerLength, ...workOptions(request, reply, limits) }));
-  });
+    async (request, reply) => {
+      const { model, version, inputs, top_k: topK = 1, max_answer_length: maxAnswerLength = 30 } = request.body;
+      return answeredBy(reply, engine.answer({ model, version, inputs, topK, maxAnswerLength, ...workOptions(request, reply, limits) }));
+    },
+  );
 }

@@ -31,10 +31,7 @@ export function inputsOptions(limits: RequestLimits) {
 
 export function classifyBodySchema(limits: RequestLimits) {
   const text = textSchema(limits, 'Text to classify');
-  const pair = Type.Object(
-    { text, text_pair: Type.Optional(textSchema(limits, 'Second text of a sentence pair')) },
-    { additionalProperties: false },
-  );
+  const pair = Type.Object({ text, text_pair: Type.Optional(textSchema(limits, 'Second text of a sentence pair')) }, { additionalProperties: false });
   return Type.Object(
     {
       model: ModelNameSchema,

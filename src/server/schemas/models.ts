@@ -27,10 +27,9 @@ export const ModelVersionSchema = Type.Object({
   gate: Type.Optional(Type.Object({ passed: Type.Boolean(), activated: Type.Boolean(), reason: Type.String() })),
 });
 
-export const ModelStatusSchema = Type.Union(
-  [Type.Literal('loading'), Type.Literal('ready'), Type.Literal('failed'), Type.Literal('inactive')],
-  { description: 'ready: serving; loading: first load running; failed: no working version; inactive: no active version' },
-);
+export const ModelStatusSchema = Type.Union([Type.Literal('loading'), Type.Literal('ready'), Type.Literal('failed'), Type.Literal('inactive')], {
+  description: 'ready: serving; loading: first load running; failed: no working version; inactive: no active version',
+});
 
 export const CanaryBodySchema = Type.Object(
   {

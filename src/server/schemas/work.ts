@@ -14,7 +14,7 @@ export function workHeadersSchema(limits: RequestLimits) {
       Type.String({
         description:
           `Milliseconds the client will wait, 1 to ${limits.maxDeadlineMs} (MAX_DEADLINE_MS); ` +
-          'default: the server\'s REQUEST_DEADLINE_MS. Work not done by then is answered 504.',
+          "default: the server's REQUEST_DEADLINE_MS. Work not done by then is answered 504.",
       }),
     ),
     [ROUTING_KEY_HEADER]: Type.Optional(

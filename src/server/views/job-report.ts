@@ -61,15 +61,20 @@ function comparison(metrics: Record<string, ModelMetrics> | undefined, task: str
   const rows = ROLES.filter(([role]) => metrics[role])
     .map(([role, label]) => {
       const m = metrics[role] as ModelMetrics;
-      return `<tr><th>${label}</th>${qualityKeys.map((k) => `<td>${cell(m[k], (v) => (100 * v).toFixed(2))}</td>`).join('')}` +
+      return (
+        `<tr><th>${label}</th>${qualityKeys.map((k) => `<td>${cell(m[k], (v) => (100 * v).toFixed(2))}</td>`).join('')}` +
         `<td>${cell(m.parameters, (v) => (v / 1e6).toFixed(2))}</td><td>${cell(m.file_bytes, (v) => (v / 1e6).toFixed(2))}</td>` +
-        `<td>${cell(m.latency_ms_b1_128, (v) => v.toFixed(2))}</td></tr>`;
+        `<td>${cell(m.latency_ms_b1_128, (v) => v.toFixed(2))}</td></tr>`
+      );
     })
     .join('');
   const table = `<table><thead><tr><th>model</th>${qualityKeys.map((k) => `<th>${k} (%)</th>`).join('')}<th>parameters (M)</th><th>file (MB)</th><th>latency b1/128 (ms)</th></tr></thead><tbody>${rows}</tbody></table>`;
   const groups = [
     ...qualityKeys.map((k) => ({ label: String(k), values: ROLES.map(([role, name]) => ({ name, value: metrics[role]?.[k] })) })),
-    { label: 'file size', values: ROLES.map(([role, name]) => ({ name, value: metrics[role]?.file_bytes === undefined ? undefined : (metrics[role]?.file_bytes as number) / 1e6 })) },
+    {
+      label: 'file size',
+      values: ROLES.map(([role, name]) => ({ name, value: metrics[role]?.file_bytes === undefined ? undefined : (metrics[role]?.file_bytes as number) / 1e6 })),
+    },
     { label: 'latency', values: ROLES.map(([role, name]) => ({ name, value: metrics[role]?.latency_ms_b1_128 })) },
   ];
   const chart = barChart(groups, 'teacher vs students', (label) => (label === 'file size' ? 'MB' : label === 'latency' ? 'ms' : ''));
@@ -80,14 +85,21 @@ function comparison(metrics: Record<string, ModelMetrics> | undefined, task: str
 function rolloutSection(events: readonly RolloutEvent[]): string {
   if (events.length === 0) return '';
   const evidence = (e: RolloutEvent): string => {
-    const ev = e.evidence as { candidate?: { requests?: number; error_rate?: number; p99_ms?: number | null }; agreement?: { top1_agreement?: number; exact_match?: number } } | undefined;
+    const ev = e.evidence as
+      | { candidate?: { requests?: number; error_rate?: number; p99_ms?: number | null }; agreement?: { top1_agreement?: number; exact_match?: number } }
+      | undefined;
     if (!ev?.candidate) return '-';
     const agreement = ev.agreement?.top1_agreement ?? ev.agreement?.exact_match;
-    return `${ev.candidate.requests ?? 0} requests, error rate ${(ev.candidate.error_rate ?? 0).toFixed(3)}, p99 ${ev.candidate.p99_ms ?? '-'} ms` +
-      (agreement === undefined ? '' : `, agreement ${agreement.toFixed(3)}`);
+    return (
+      `${ev.candidate.requests ?? 0} requests, error rate ${(ev.candidate.error_rate ?? 0).toFixed(3)}, p99 ${ev.candidate.p99_ms ?? '-'} ms` +
+      (agreement === undefined ? '' : `, agreement ${agreement.toFixed(3)}`)
+    );
   };
   const rows = events
-    .map((e) => `<tr><th>${escapeHtml(e.at)}</th><td>${escapeHtml(e.role)}</td><td>${escapeHtml(e.action)}</td><td>${escapeHtml(e.by)}</td><td>${escapeHtml(e.reason ?? '')}</td><td>${escapeHtml(evidence(e))}</td></tr>`)
+    .map(
+      (e) =>
+        `<tr><th>${escapeHtml(e.at)}</th><td>${escapeHtml(e.role)}</td><td>${escapeHtml(e.action)}</td><td>${escapeHtml(e.by)}</td><td>${escapeHtml(e.reason ?? '')}</td><td>${escapeHtml(evidence(e))}</td></tr>`,
+    )
     .join('');
   return `<h2>Roll-out</h2><table><thead><tr><th>when</th><th>role</th><th>action</th><th>by</th><th>why</th><th>evidence</th></tr></thead><tbody>${rows}</tbody></table>`;
 }

@@ -51,9 +51,11 @@ export function lineChart(series: Series[], opts: LineChartOptions): string {
       const color = COLORS[i % COLORS.length];
       const d = pts.map(([x, y], j) => `${j === 0 ? 'M' : 'L'}${px(x).toFixed(1)},${py(y).toFixed(1)}`).join(' ');
       const legendY = pad.top + 14 * i;
-      return `<path d="${d}" fill="none" stroke="${color}" stroke-width="1.5"/>` +
+      return (
+        `<path d="${d}" fill="none" stroke="${color}" stroke-width="1.5"/>` +
         `<rect x="${width - pad.right + 10}" y="${legendY - 8}" width="10" height="10" fill="${color}"/>` +
-        `<text x="${width - pad.right + 24}" y="${legendY + 1}" font-size="11">${escapeHtml(s.name)}</text>`;
+        `<text x="${width - pad.right + 24}" y="${legendY + 1}" font-size="11">${escapeHtml(s.name)}</text>`
+      );
     })
     .join('');
   const yTicks = [0, 0.5, 1].map((f) => {
@@ -62,7 +64,8 @@ export function lineChart(series: Series[], opts: LineChartOptions): string {
     const y = height - pad.bottom - f * (height - pad.top - pad.bottom);
     return `<text x="${pad.left - 6}" y="${y + 4}" font-size="10" text-anchor="end">${niceNumber(shown)}</text>`;
   });
-  return `<figure><svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" role="img" aria-label="${escapeHtml(opts.title)}">` +
+  return (
+    `<figure><svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" role="img" aria-label="${escapeHtml(opts.title)}">` +
     `<text x="${pad.left}" y="16" font-size="13" font-weight="bold">${escapeHtml(opts.title)}</text>` +
     `<line x1="${pad.left}" y1="${height - pad.bottom}" x2="${width - pad.right}" y2="${height - pad.bottom}" stroke="#888"/>` +
     `<line x1="${pad.left}" y1="${pad.top}" x2="${pad.left}" y2="${height - pad.bottom}" stroke="#888"/>` +
@@ -71,7 +74,8 @@ export function lineChart(series: Series[], opts: LineChartOptions): string {
     `<text x="${width - pad.right}" y="${height - 8}" font-size="10" text-anchor="end">${niceNumber(x1)}</text>` +
     `<text x="${(pad.left + width - pad.right) / 2}" y="${height - 8}" font-size="11" text-anchor="middle">${escapeHtml(opts.xLabel)}</text>` +
     lines +
-    `</svg></figure>`;
+    `</svg></figure>`
+  );
 }
 
 export interface BarGroup {
@@ -103,6 +107,8 @@ export function barChart(groups: BarGroup[], title: string, unitOf: (label: stri
     }
     y += 4;
   }
-  return `<figure><svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" role="img" aria-label="${escapeHtml(title)}">` +
-    `<text x="0" y="16" font-size="13" font-weight="bold">${escapeHtml(title)}</text>${parts.join('')}</svg></figure>`;
+  return (
+    `<figure><svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" role="img" aria-label="${escapeHtml(title)}">` +
+    `<text x="0" y="16" font-size="13" font-weight="bold">${escapeHtml(title)}</text>${parts.join('')}</svg></figure>`
+  );
 }

@@ -44,10 +44,16 @@ async function scoreModel(opts: EvaluateOptions, onnxFile: string): Promise<Part
       const examples = await readClassificationJsonl(opts.evalFile);
       const predicted: string[] = [];
       for (let i = 0; i < examples.length; i += chunk) {
-        const results = await model.classify(examples.slice(i, i + chunk).map((e) => e.input), { topK: 1 });
+        const results = await model.classify(
+          examples.slice(i, i + chunk).map((e) => e.input),
+          { topK: 1 },
+        );
         for (const r of results) predicted.push(r[0]?.label ?? '');
       }
-      return classificationScores(examples.map((e) => e.label), predicted);
+      return classificationScores(
+        examples.map((e) => e.label),
+        predicted,
+      );
     }
     const examples = await readSquad(opts.evalFile);
     const predicted: string[] = [];
@@ -56,7 +62,10 @@ async function scoreModel(opts: EvaluateOptions, onnxFile: string): Promise<Part
       const results = await model.answer(batch, { topK: 1, maxAnswerLength: 30 });
       for (const r of results) predicted.push(r[0]?.answer ?? '');
     }
-    return squadScores(examples.map((e) => e.answers), predicted);
+    return squadScores(
+      examples.map((e) => e.answers),
+      predicted,
+    );
   } finally {
     await model.close();
   }
@@ -66,9 +75,9 @@ export async function evaluateArtifacts(opts: EvaluateOptions): Promise<Record<s
   const vocabSize = (await fs.readFile(path.join(opts.outputDir, 'vocab.txt'), 'utf8')).split('\n').filter(Boolean).length;
   // The manifest's latency is at 128 tokens whatever length the model serves, so models compare;
   // only a model with fewer position embeddings than that is timed at its own limit.
-  const checkpointConfig = JSON.parse(
-    await fs.readFile(path.join(opts.outputDir, 'checkpoint', 'config.json'), 'utf8').catch(() => '{}'),
-  ) as { max_position_embeddings?: number };
+  const checkpointConfig = JSON.parse(await fs.readFile(path.join(opts.outputDir, 'checkpoint', 'config.json'), 'utf8').catch(() => '{}')) as {
+    max_position_embeddings?: number;
+  };
   const sequenceLength = Math.min(128, checkpointConfig.max_position_embeddings ?? 128);
   const metrics: Record<string, ModelMetrics> = {};
   for (const { role, file, params } of ROLES) {

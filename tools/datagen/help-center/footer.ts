@@ -6,8 +6,7 @@
 import type { Kit, Topic } from './kit.js';
 import { f, p, type Block } from './prose.js';
 
-const MONTHS = ['January', 'February', 'March', 'April', 'May', 'June', 'July', 'August',
-  'September', 'October', 'November', 'December'];
+const MONTHS = ['January', 'February', 'March', 'April', 'May', 'June', 'July', 'August', 'September', 'October', 'November', 'December'];
 
 function updatedOn(k: Kit): string {
   const day = k.int(1, 28);
@@ -22,7 +21,7 @@ export function footerBlocks(k: Kit, topic: Topic): Block[] {
       text: p`${k.brand} is an independent shop founded in ${f('founded', String(k.int(1968, 2019)))} and based in ${f('hq', `${k.city}, ${k.shop.region.country}`)}.`,
       asks: {
         founded: ['When was {brand} founded?', 'In what year did {brand} start?', 'How old is {brand}?'],
-        hq: ['Where is {brand} based?', 'In which city is {brand} located?', 'Where are {brand}\'s headquarters?'],
+        hq: ['Where is {brand} based?', 'In which city is {brand} located?', "Where are {brand}'s headquarters?"],
       },
       keep: 0.35,
       askIfLeftOut: false,

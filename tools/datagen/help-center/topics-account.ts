@@ -46,7 +46,12 @@ const passwordReset: Topic = {
         keep: 0.6,
       },
     ],
-    absent: ['Can I reset my password by text message?', 'Can support tell me my current password?', 'How often do I have to change my password?', 'Can I sign in with Google instead of a password?'],
+    absent: [
+      'Can I reset my password by text message?',
+      'Can support tell me my current password?',
+      'How often do I have to change my password?',
+      'Can I sign in with Google instead of a password?',
+    ],
   }),
 };
 
@@ -95,7 +100,12 @@ const accountLocked: Topic = {
         keep: 0.7,
       },
     ],
-    absent: ['Can I use a hardware security key?', 'Can I sign in with my fingerprint?', 'Can I see a list of recent sign-ins?', 'Can a family member unlock my account for me?'],
+    absent: [
+      'Can I use a hardware security key?',
+      'Can I sign in with my fingerprint?',
+      'Can I see a list of recent sign-ins?',
+      'Can a family member unlock my account for me?',
+    ],
   }),
 };
 
@@ -121,7 +131,13 @@ const privacy: Topic = {
       },
       {
         text: p`We keep invoices for ${f('retention', k.pick(['ten years', 'seven years', 'six years']))} because tax law requires it, but they are no longer linked to a profile.`,
-        asks: { retention: ['How long do you keep invoices after my account is deleted?', 'Is all my data removed when I delete my account?', 'How long are invoices stored?'] },
+        asks: {
+          retention: [
+            'How long do you keep invoices after my account is deleted?',
+            'Is all my data removed when I delete my account?',
+            'How long are invoices stored?',
+          ],
+        },
       },
       {
         text: p`Our data protection officer, ${f('dpo', k.pick(['Dr. Anja Köhler', 'Søren Lindqvist', 'María José Peña', 'Zoë Dubois', 'Łukasz Wróbel']))}, can be reached at ${f('dpoEmail', k.email('privacy'))} or by post at ${f('dpoAddress', k.street())}.`,
@@ -145,7 +161,13 @@ const privacy: Topic = {
         keep: 0.8,
       },
     ],
-    absent: ['Do you sell my data to third parties?', 'Which cookies does the website use?', 'Can I delete my account through the app?', 'Where are your servers located?', 'Can I correct my date of birth?'],
+    absent: [
+      'Do you sell my data to third parties?',
+      'Which cookies does the website use?',
+      'Can I delete my account through the app?',
+      'Where are your servers located?',
+      'Can I correct my date of birth?',
+    ],
   }),
 };
 
@@ -209,7 +231,12 @@ const warranty: Topic = {
         keep: 0.5,
       },
     ],
-    absent: ['Is the warranty transferable to a new owner?', 'Do you lend a replacement device during repair?', 'Does the warranty cover products bought second-hand?', 'Can I repair the product myself without losing the warranty?'],
+    absent: [
+      'Is the warranty transferable to a new owner?',
+      'Do you lend a replacement device during repair?',
+      'Does the warranty cover products bought second-hand?',
+      'Can I repair the product myself without losing the warranty?',
+    ],
   }),
 };
 
@@ -266,7 +293,13 @@ const contactSupport: Topic = {
         keep: 0.5,
       },
     ],
-    absent: ['Is customer service available on public holidays?', 'Can I book a video call with support?', 'Do you have support in Spanish?', 'Is there a WhatsApp support number?', 'Can I request a callback?'],
+    absent: [
+      'Is customer service available on public holidays?',
+      'Can I book a video call with support?',
+      'Do you have support in Spanish?',
+      'Is there a WhatsApp support number?',
+      'Can I request a callback?',
+    ],
   }),
 };
 
@@ -311,7 +344,12 @@ const loyalty: Topic = {
           },
         },
       ],
-      absent: ['Can I transfer points to another member?', 'Do I earn points on gift card purchases?', 'Can I use points together with a discount code?', 'Do points count for purchases in the store?'],
+      absent: [
+        'Can I transfer points to another member?',
+        'Do I earn points on gift card purchases?',
+        'Can I use points together with a discount code?',
+        'Do points count for purchases in the store?',
+      ],
     };
   },
 };

@@ -52,7 +52,13 @@ const paymentMethods: Topic = {
         keep: 0.6,
       },
     ],
-    absent: ['Can I pay with a company purchase order?', 'Do you accept payment in bitcoin through a partner?', 'Can I use two cards for one order?', 'Is there a surcharge for credit card payments?', 'Can I pay by phone?'],
+    absent: [
+      'Can I pay with a company purchase order?',
+      'Do you accept payment in bitcoin through a partner?',
+      'Can I use two cards for one order?',
+      'Is there a surcharge for credit card payments?',
+      'Can I pay by phone?',
+    ],
   }),
 };
 
@@ -75,7 +81,13 @@ const failedPayments: Topic = {
       },
       {
         text: p`If the payment failed but your bank shows a charge, this is only a reservation; it is released automatically within ${f('release', k.pick(['5 business days', '3 to 7 days', '72 hours']))}.`,
-        asks: { release: ['The payment failed but I was charged, when will the money come back?', 'When is a reservation from a failed payment released?', 'How long until a pending charge from a failed payment disappears?'] },
+        asks: {
+          release: [
+            'The payment failed but I was charged, when will the money come back?',
+            'When is a reservation from a failed payment released?',
+            'How long until a pending charge from a failed payment disappears?',
+          ],
+        },
       },
       {
         text: p`3-D Secure codes are sent by your bank, not by ${k.brand}, so if the code never arrives please call ${f('ask', 'the number on the back of your card')}.`,
@@ -100,11 +112,20 @@ const failedPayments: Topic = {
       {
         text: p`Your order is kept for ${f('holdOrder', k.pick(['24 hours', '48 hours', 'two hours']))} after a failed payment, so you can try again without losing your basket.`,
         asks: {
-          holdOrder: ['How long is my order kept after a failed payment?', 'Will I lose my basket if the payment fails?', 'How long is my basket saved after a declined payment?'],
+          holdOrder: [
+            'How long is my order kept after a failed payment?',
+            'Will I lose my basket if the payment fails?',
+            'How long is my basket saved after a declined payment?',
+          ],
         },
       },
     ],
-    absent: ['Can you see my full card number?', 'Does a failed payment affect my credit score?', 'Can I pay by invoice if my card keeps failing?', 'What does error code 402 mean?'],
+    absent: [
+      'Can you see my full card number?',
+      'Does a failed payment affect my credit score?',
+      'Can I pay by invoice if my card keeps failing?',
+      'What does error code 402 mean?',
+    ],
   }),
 };
 
@@ -134,7 +155,9 @@ const invoices: Topic = {
       },
       {
         text: p`Our registered address for invoices is ${f('address', `${k.brand}, ${k.street()}`)}.`,
-        asks: { address: ['What is the registered address on the invoices?', `What is {brand}'s billing address?`, 'Which company address appears on invoices?'] },
+        asks: {
+          address: ['What is the registered address on the invoices?', `What is {brand}'s billing address?`, 'Which company address appears on invoices?'],
+        },
         keep: 0.7,
       },
       {
@@ -158,7 +181,12 @@ const invoices: Topic = {
         keep: 0.7,
       },
     ],
-    absent: ['Can I get invoices sent by post?', 'Can invoices be issued in another currency?', 'Do you offer monthly consolidated invoices?', 'Can I pay an invoice by bank transfer later?'],
+    absent: [
+      'Can I get invoices sent by post?',
+      'Can invoices be issued in another currency?',
+      'Do you offer monthly consolidated invoices?',
+      'Can I pay an invoice by bank transfer later?',
+    ],
   }),
 };
 
@@ -211,7 +239,12 @@ const giftCards: Topic = {
         keep: 0.7,
       },
     ],
-    absent: ['Can I use a gift card in the physical store?', 'Can I top up an existing gift card?', 'Can gift cards be used to buy other gift cards?', 'Can I transfer a gift card balance to someone else?'],
+    absent: [
+      'Can I use a gift card in the physical store?',
+      'Can I top up an existing gift card?',
+      'Can gift cards be used to buy other gift cards?',
+      'Can I transfer a gift card balance to someone else?',
+    ],
   }),
 };
 
@@ -269,7 +302,12 @@ const subscriptions: Topic = {
           keep: 0.5,
         },
       ],
-      absent: ['Is there an annual plan with a discount?', 'Can I share my membership with family?', 'Do students get a cheaper membership?', 'Can I get a refund for unused membership months?'],
+      absent: [
+        'Is there an annual plan with a discount?',
+        'Can I share my membership with family?',
+        'Do students get a cheaper membership?',
+        'Can I get a refund for unused membership months?',
+      ],
     };
   },
 };
@@ -325,7 +363,13 @@ const discounts: Topic = {
         keep: 0.7,
       },
     ],
-    absent: ['Do you match competitor prices?', 'Is there a referral bonus for inviting friends?', 'Do you have a Black Friday sale?', 'Can I get a discount for buying in bulk?', 'Do military members get a discount?'],
+    absent: [
+      'Do you match competitor prices?',
+      'Is there a referral bonus for inviting friends?',
+      'Do you have a Black Friday sale?',
+      'Can I get a discount for buying in bulk?',
+      'Do military members get a discount?',
+    ],
   }),
 };
 

@@ -14,13 +14,7 @@ import type { ContextKind, IntentSpec } from './types.js';
 
 export { OUT_OF_SCOPE, type IntentSpec } from './types.js';
 
-export const INTENTS: readonly IntentSpec[] = [
-  ...ORDER_INTENTS,
-  ...BILLING_INTENTS,
-  ...ACCOUNT_INTENTS,
-  ...CONVERSATION_INTENTS,
-  OUT_OF_SCOPE_INTENT,
-];
+export const INTENTS: readonly IntentSpec[] = [...ORDER_INTENTS, ...BILLING_INTENTS, ...ACCOUNT_INTENTS, ...CONVERSATION_INTENTS, OUT_OF_SCOPE_INTENT];
 
 export interface IntentExample {
   text: string;
@@ -107,8 +101,7 @@ function renderExample(spec: IntentSpec, ref: TemplateRef, rng: Rng, opts: Inten
  * Draw `target` distinct texts from the templates, round-robin so every template is used
  * about equally. `seen` holds texts already taken (by any label or split) and is updated.
  */
-function drawExamples(spec: IntentSpec, refs: readonly TemplateRef[], target: number, rng: Rng,
-  opts: IntentOptions, seen: Set<string>): IntentExample[] {
+function drawExamples(spec: IntentSpec, refs: readonly TemplateRef[], target: number, rng: Rng, opts: IntentOptions, seen: Set<string>): IntentExample[] {
   const out: IntentExample[] = [];
   const maxAttempts = target * 60;
   for (let attempt = 0; out.length < target && attempt < maxAttempts; attempt++) {
@@ -127,11 +120,9 @@ function drawExamples(spec: IntentSpec, refs: readonly TemplateRef[], target: nu
 export function generateIntents(rng: Rng, opts: IntentOptions = DEFAULT_INTENT_OPTIONS): IntentSplits {
   const splits = INTENTS.map((spec) => ({ spec, ...splitTemplates(spec, rng.fork(`split/${spec.label}`), opts.heldOutFraction) }));
   const seen = new Set<string>();
-  const train = splits.flatMap(({ spec, train: refs }) =>
-    drawExamples(spec, refs, opts.trainPerIntent, rng.fork(`train/${spec.label}`), opts, seen));
+  const train = splits.flatMap(({ spec, train: refs }) => drawExamples(spec, refs, opts.trainPerIntent, rng.fork(`train/${spec.label}`), opts, seen));
   // Test texts must not repeat any train text; `seen` now holds every train text.
-  const test = splits.flatMap(({ spec, test: refs }) =>
-    drawExamples(spec, refs, opts.testPerIntent, rng.fork(`test/${spec.label}`), opts, seen));
+  const test = splits.flatMap(({ spec, test: refs }) => drawExamples(spec, refs, opts.testPerIntent, rng.fork(`test/${spec.label}`), opts, seen));
   return {
     train: rng.fork('shuffle/train').shuffle(train),
     test: rng.fork('shuffle/test').shuffle(test),
