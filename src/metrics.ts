@@ -246,21 +246,22 @@ export interface WorkerMetrics {
 
 export interface WorkerMetricsOptions {
   /** Job counts by BullMQ state, read at scrape time; a rejection keeps the last values. */
-  queueDepth: () => Promise<Record<string, number>>;
+  /** Jobs not finished, by BullMQ state (waiting, delayed, prioritized, active). */
+  unfinishedJobCounts: () => Promise<Record<string, number>>;
 }
 
-export function createWorkerMetrics({ queueDepth }: WorkerMetricsOptions): WorkerMetrics {
+export function createWorkerMetrics({ unfinishedJobCounts }: WorkerMetricsOptions): WorkerMetrics {
   const registry = new Registry();
   const p = METRIC_PREFIX;
   collectDefaultMetrics({ register: registry, prefix: p });
   new Gauge({
     name: `${p}job_queue_depth`,
-    help: 'Jobs in the distillation queue by BullMQ state',
+    help: 'Jobs waiting for or held by a worker, by BullMQ state (finished jobs are not counted)',
     labelNames: ['state'],
     registers: [registry],
     async collect() {
       try {
-        for (const [state, n] of Object.entries(await queueDepth())) this.set({ state }, n);
+        for (const [state, n] of Object.entries(await unfinishedJobCounts())) this.set({ state }, n);
       } catch {
         // Redis down: keep the last values rather than failing the scrape.
       }

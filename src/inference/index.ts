@@ -19,7 +19,7 @@ import { KeyedMutex } from './keyed-mutex.js';
 import type { PlanRequest } from './rollout/plan.js';
 import { type PlanChange, RolloutManager, type RolloutView } from './rollout/rollout-manager.js';
 import { ModelHost, type ModelStatus } from './model-host.js';
-import { validateServingConfig } from './registry/reader.js';
+import { validateServingConfig } from './registry/model-registry.js';
 import type { Manifest, ModelMetrics, ModelState, RolloutRole, ServingConfig, Task } from './registry/types.js';
 import { ServedVersion, type WorkOptions } from './served-version.js';
 import type { ClassifyInput, LabelScore } from './tasks/classification.js';
@@ -286,7 +286,11 @@ export interface OpenModelDirOptions {
   dir: string;
   /** ONNX file name inside `dir`; default model.onnx. */
   onnxFile?: string;
-  /** Settings; defaults come from the environment, with no warm-up, no queue bound and a 1 h deadline (batch scoring). */
+  /**
+   * Settings, as the caller's config module read them (the process's INFERENCE settings);
+   * missing ones take the documented defaults. Batch scoring always runs with no warm-up, no
+   * queue bound and a 1 h deadline.
+   */
   inference?: Partial<InferenceConfig>;
   logger?: Logger;
   metrics?: Metrics;
@@ -306,14 +310,14 @@ export interface OpenedModel {
 export async function openModelDir(opts: OpenModelDirOptions): Promise<OpenedModel> {
   const dir = path.resolve(opts.dir);
   const name = opts.name ?? path.basename(dir);
-  const base = loadInferenceConfig(new EnvReader(process.env));
+  // Only the config module reads the environment: an empty one gives the documented defaults.
   const inference: InferenceConfig = {
-    ...base,
+    ...loadInferenceConfig(new EnvReader({})),
+    ...opts.inference,
     warmup: false,
     maxQueuedRows: 1_000_000,
     requestDeadlineMs: 3_600_000,
     maxBatchDelayMs: 0,
-    ...opts.inference,
   };
   validateInferenceConfig(inference);
   let config: ServingConfig;

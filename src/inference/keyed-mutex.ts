@@ -1,15 +1,16 @@
 /**
- * One in-process lock per key (a model name, a job id): state-changing admin actions on the same
- * key run one after another in arrival order (FIFO), actions on different keys run in parallel.
- * A key holds no memory once nothing waits on it, and an error thrown by `fn` releases the key
- * like a normal return. Across processes the registry's state.json is the source of truth; this
- * lock only keeps one process from racing itself.
+ * An in-process lock per key: run(key, fn) runs fn once every earlier run of the same key has
+ * settled, in arrival order (FIFO); runs of different keys do not wait for each other. A key
+ * holds no memory once its last run settles, and a run that throws releases the key like one that
+ * returns. State-changing admin actions use it per model name (activate) and per job id (cancel),
+ * so a repeat or a race sees the state its predecessor left (docs/operations.md). Across
+ * replicas the registry's state.json, written by one rename, stays the source of truth.
  */
 export class KeyedMutex {
-  /** The tail of each key's queue: resolves when the last queued action has finished. */
+  /** The settled-or-pending tail of each busy key's queue. */
   private readonly tails = new Map<string, Promise<void>>();
 
-  /** Run `fn` once every earlier action on `key` has settled; resolves or rejects with `fn`'s outcome. */
+  /** Runs `fn` alone for `key`; resolves or rejects with fn's own result. */
   run<T>(key: string, fn: () => Promise<T>): Promise<T> {
     const previous = this.tails.get(key) ?? Promise.resolve();
     const result = previous.then(fn);
@@ -19,13 +20,14 @@ export class KeyedMutex {
     );
     this.tails.set(key, tail);
     void tail.then(() => {
+      // Only the last run of a key removes it; a later arrival has already replaced the tail.
       if (this.tails.get(key) === tail) this.tails.delete(key);
     });
     return result;
   }
 
-  /** Keys with an action running or waiting (tests, diagnostics). */
-  get size(): number {
+  /** Keys with a run pending or in progress (for tests and diagnostics). */
+  get busyKeys(): number {
     return this.tails.size;
   }
 }

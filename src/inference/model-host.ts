@@ -11,7 +11,7 @@ import type { InferenceConfig } from '../config.js';
 import type { Metrics } from '../metrics.js';
 import type { InferenceBackend } from './backend.js';
 import { EngineClosedError, InvalidInputError, ModelLoadError, ModelNotFoundError, ModelNotReadyError, VersionNotFoundError } from './errors.js';
-import { RegistryReader, verifyManifestFiles } from './registry/reader.js';
+import { ModelRegistry, verifyManifestFiles } from './registry/model-registry.js';
 import type { Manifest, ModelState, ServingConfig } from './registry/types.js';
 import { RegistryWatcher } from './registry/watcher.js';
 import type { Activation } from './rollout/plan.js';
@@ -55,7 +55,7 @@ interface Slot {
 const REQUIRED_FILES = ['model.onnx', 'tokenizer.json', 'config.json'];
 
 export class ModelHost {
-  readonly registry: RegistryReader;
+  readonly registry: ModelRegistry;
   private readonly slots = new Map<string, Slot>();
   private readonly pinned = new Map<string, { promise: Promise<ServedVersion>; lastUsed: number }>();
   private readonly watcher: RegistryWatcher;
@@ -63,7 +63,7 @@ export class ModelHost {
   private closing: Promise<void> | undefined;
 
   constructor(private readonly opts: ModelHostOptions) {
-    this.registry = new RegistryReader(opts.modelDir);
+    this.registry = new ModelRegistry(opts.modelDir);
     this.watcher = new RegistryWatcher({
       root: opts.modelDir,
       watch: opts.inference.registryWatch,

@@ -23,15 +23,15 @@ async function main(): Promise<void> {
   countsQueue.on('error', () => undefined);
   const metrics = createWorkerMetrics({
     // A scrape must not hang on a dead Redis: Prometheus would take the worker for down.
-    queueDepth: () =>
+    unfinishedJobCounts: () =>
       Promise.race([
-        countsQueue.getJobCounts('waiting', 'delayed', 'prioritized', 'active', 'completed', 'failed'),
+        countsQueue.getJobCounts('waiting', 'delayed', 'prioritized', 'active'),
         new Promise<never>((_, reject) => setTimeout(() => reject(new Error('redis timeout')), 1000).unref()),
       ]),
   });
   const { registry } = metrics;
 
-  const worker = new DistillWorker({ queue: config.queue, paths: config.paths, trainer: config.trainer, logger, metrics });
+  const worker = new DistillWorker({ queue: config.queue, paths: config.paths, trainer: config.trainer, inference: config.inference, logger, metrics });
   const server: Server = createServer((req, res) => {
     if (req.url === '/metrics') {
       registry.metrics().then(

@@ -10,7 +10,8 @@ import { promises as fs } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { loadConfigOrExit } from '../config.js';
 import { runDistillJob } from './distill-job.js';
-import { TrainingError } from './errors.js';
+import { parseJobSpec } from './job-spec.js';
+import { describeLocation, TrainingError } from './errors.js';
 import type { TrainerEvent } from './trainer-events.js';
 
 function formatEvent(event: TrainerEvent): string | null {
@@ -30,7 +31,7 @@ function formatEvent(event: TrainerEvent): string | null {
         .map(([k, v]) => `${k}=${v.toFixed(4)}`)
         .join(' ')}`;
     case 'error':
-      return `error: ${event.message}${event.file ? ` (${event.file}${event.line ? `:${event.line}` : ''})` : ''}${event.tensor ? ` (tensor ${event.tensor})` : ''}`;
+      return `error: ${event.message}${describeLocation(event)}`;
     case 'stopped':
       return `stopped; checkpoint at ${event.checkpoint ?? '?'}`;
     default:
@@ -75,10 +76,11 @@ async function main(): Promise<number> {
   try {
     process.stderr.write(`job ${jobId}\n`);
     const result = await runDistillJob({
-      spec,
+      spec: parseJobSpec(spec),
       jobId,
       paths: config.paths,
       trainer: config.trainer,
+      evaluation: { inference: config.inference },
       signal: controller.signal,
       onEvent: (event) => {
         // One progress line every 2 s is enough for a terminal; everything else always shows.

@@ -11,15 +11,15 @@ import { publishVersion, sha256File } from '../inference/registry/publish.js';
 import { startJobRollout } from './job-rollout.js';
 import type { Manifest, ModelMetrics, ServingConfig } from '../inference/registry/types.js';
 import { type EvaluateOptions, evaluateArtifacts } from './evaluation/evaluate.js';
-import { type JobSpec } from './job-spec.js';
+import type { JobSpec } from './job-spec.js';
 import { decideGate, type GateDecision } from './quality-gate.js';
-import { parseJobSpec, type ResolvedSpec, resolveJobSpec } from './resolve-spec.js';
+import { type ResolvedSpec, resolveJobSpec } from './resolve-spec.js';
 import type { TrainerEvent } from './trainer-events.js';
 import { runTraining } from './trainer-runner.js';
 
 export interface DistillJobOptions {
-  /** The user's spec as received (validated here). */
-  spec: unknown;
+  /** The spec, validated by parseJobSpec where it entered this process. */
+  spec: JobSpec;
   jobId: string;
   paths: PathsConfig;
   trainer: TrainerConfig;
@@ -33,8 +33,8 @@ export interface DistillJobOptions {
    * or be fine-tuned later. The bundled models leave it out to stay small.
    */
   includeCheckpoint?: boolean;
-  /** Overrides for the evaluation step (tests use fewer latency runs). */
-  evaluation?: Partial<Pick<EvaluateOptions, 'latencyRuns'>>;
+  /** The evaluation step: the process's inference settings, and fewer latency runs in tests. */
+  evaluation?: Partial<Pick<EvaluateOptions, 'latencyRuns' | 'inference'>>;
 }
 
 export interface DistillJobResult {
@@ -46,10 +46,12 @@ export interface DistillJobResult {
   outputDir: string;
 }
 
-/** Validates and resolves a spec without running it (POST /v1/jobs answers 400 from this). */
-export async function prepareJob(spec: unknown, jobId: string, paths: PathsConfig): Promise<{ spec: JobSpec; resolved: ResolvedSpec }> {
-  const parsed = parseJobSpec(spec);
-  return { spec: parsed, resolved: await resolveJobSpec(parsed, { paths, jobId }) };
+/**
+ * Resolves a validated spec without running it: paths inside DATA_DIR, shapes against the
+ * teacher (POST /v1/jobs answers 400 from this before anything is queued).
+ */
+export function prepareJob(spec: JobSpec, jobId: string, paths: PathsConfig): Promise<ResolvedSpec> {
+  return resolveJobSpec(spec, { paths, jobId });
 }
 
 export function jobWorkDir(paths: PathsConfig, jobId: string): string {
@@ -61,7 +63,8 @@ function describeTeacher(spec: JobSpec, resolved: ResolvedSpec): string {
 }
 
 export async function runDistillJob(opts: DistillJobOptions): Promise<DistillJobResult> {
-  const { spec, resolved } = await prepareJob(opts.spec, opts.jobId, opts.paths);
+  const { spec } = opts;
+  const resolved = await prepareJob(spec, opts.jobId, opts.paths);
   const workDir = jobWorkDir(opts.paths, opts.jobId);
   const { done } = await runTraining({
     config: opts.trainer,
@@ -84,6 +87,7 @@ export async function runDistillJob(opts: DistillJobOptions): Promise<DistillJob
     evalFile: resolved.data.eval,
     parameters: training.parameters ?? {},
     latencyRuns: opts.evaluation?.latencyRuns,
+    inference: opts.evaluation?.inference,
   });
   const gate = decideGate(resolved.task, spec.gate, metrics);
 

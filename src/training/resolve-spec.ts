@@ -6,10 +6,9 @@
  */
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { Value } from '@sinclair/typebox/value';
 import type { PathsConfig } from '../config.js';
 import { JobSpecError, type SpecIssue } from './errors.js';
-import { type JobSpec, JobSpecSchema } from './job-spec.js';
+import type { JobSpec } from './job-spec.js';
 
 export interface ResolvedSpec {
   job_id: string;
@@ -30,20 +29,6 @@ export interface ResolvedSpec {
   checkpoint_every: number;
   max_steps_per_stage: number | null;
   eval_every_epoch: boolean;
-}
-
-/** Validates shape and fills defaults; throws JobSpecError with every schema problem. */
-export function parseJobSpec(input: unknown): JobSpec {
-  if (typeof input !== 'object' || input === null || Array.isArray(input)) {
-    throw new JobSpecError([{ path: '', message: 'the job spec must be a JSON object' }]);
-  }
-  const withDefaults = Value.Default(JobSpecSchema, structuredClone(input));
-  const issues: SpecIssue[] = [...Value.Errors(JobSpecSchema, withDefaults)]
-    // A union reports every branch; keep one message per path so the list stays readable.
-    .filter((e, i, all) => all.findIndex((o) => o.path === e.path) === i)
-    .map((e) => ({ path: e.path, message: e.message }));
-  if (issues.length > 0) throw new JobSpecError(issues);
-  return withDefaults as JobSpec;
 }
 
 /**

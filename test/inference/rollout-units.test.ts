@@ -1,9 +1,8 @@
 /**
- * The pure pieces of roll-outs: the keyed lock, plan changes in state.json, agreement measures,
+ * The pure pieces of roll-outs: plan changes in state.json, agreement measures,
  * the rules, stable routing points, and the shadow dispatcher's priority and bound.
  */
 import { describe, expect, it } from 'vitest';
-import { KeyedMutex } from '../../src/inference/keyed-mutex.js';
 import type { ModelState, RolloutRules } from '../../src/inference/registry/types.js';
 import { compareClassification, compareQa, tokenF1 } from '../../src/inference/rollout/agreement.js';
 import { EvidenceRecorder } from '../../src/inference/rollout/evidence.js';
@@ -13,47 +12,6 @@ import { judge } from '../../src/inference/rollout/rules.js';
 import { ShadowDispatcher } from '../../src/inference/rollout/shadow-dispatcher.js';
 
 const tick = () => new Promise((r) => setImmediate(r));
-
-describe('KeyedMutex', () => {
-  it('runs one action per key at a time, in arrival order; other keys run in parallel', async () => {
-    const m = new KeyedMutex();
-    const log: string[] = [];
-    let release!: () => void;
-    const gate = new Promise<void>((r) => (release = r));
-    const a1 = m.run('a', async () => {
-      log.push('a1 start');
-      await gate;
-      log.push('a1 end');
-      return 1;
-    });
-    const a2 = m.run('a', async () => {
-      log.push('a2');
-      return 2;
-    });
-    const b1 = m.run('b', async () => {
-      log.push('b1');
-      return 3;
-    });
-    await b1;
-    await tick();
-    expect(log).toEqual(['a1 start', 'b1']);
-    release();
-    expect(await Promise.all([a1, a2])).toEqual([1, 2]);
-    expect(log).toEqual(['a1 start', 'b1', 'a1 end', 'a2']);
-  });
-
-  it('an error releases the key and reaches only its caller; idle keys are forgotten', async () => {
-    const m = new KeyedMutex();
-    const failed = m.run('k', async () => {
-      throw new Error('boom');
-    });
-    const next = m.run('k', async () => 'after');
-    await expect(failed).rejects.toThrow('boom');
-    expect(await next).toBe('after');
-    await tick();
-    expect(m.size).toBe(0);
-  });
-});
 
 describe('plans in state.json', () => {
   const base: ModelState = { active: 1, updated_at: '2026-01-01T00:00:00.000Z' };

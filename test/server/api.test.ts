@@ -151,6 +151,8 @@ describe('models', () => {
 
     const rollback = await post('/v1/models/tiny-intent/activate', { version: 1 }, admin);
     expect(rollback.json()).toEqual({ model: 'tiny-intent', previous_version: 2, active_version: 1, changed: true });
+    const repeat = await post('/v1/models/tiny-intent/activate', { version: 1 }, admin);
+    expect(repeat.json()).toEqual({ model: 'tiny-intent', previous_version: 1, active_version: 1, changed: false });
     expect((await post('/v1/classify', { model: 'tiny-intent', inputs: ['x'] })).json().version).toBe(1);
   });
 

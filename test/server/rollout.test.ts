@@ -103,16 +103,21 @@ describe('canary', () => {
   afterAll(() => s.close());
 
   it('refuses plans that cannot run, with a 4xx that says why, and changes nothing', async () => {
-    expect((await admin(s, 'PUT', 'canary', { version: 1, weight: 0.3 })).status).toBe(400); // the active version
+    const ofActive = await admin(s, 'PUT', 'canary', { version: 1, weight: 0.3 });
+    expect(ofActive.status).toBe(400);
+    expect(ofActive.body.type).toBe('urn:distillery:problem:invalid-rollout');
+    expect(ofActive.body.detail).toMatch(/already active/);
     expect((await admin(s, 'PUT', 'canary', { version: 2, weight: 1 })).status).toBe(400);
     expect((await admin(s, 'PUT', 'canary', { version: 2, weight: 0 })).status).toBe(400);
     expect((await admin(s, 'PUT', 'canary', { version: 9, weight: 0.3 })).status).toBe(404);
     const agreementOnCanary = await admin(s, 'PUT', 'canary', { version: 2, weight: 0.3, rules: { min_requests: 5, min_agreement: 0.9 } });
     expect(agreementOnCanary.status).toBe(400);
+    expect(agreementOnCanary.body.type).toBe('urn:distillery:problem:invalid-rollout');
     expect(agreementOnCanary.body.detail).toMatch(/shadow/);
     cpSync(path.join(s.modelDir, 'tiny-qa', '1'), path.join(s.modelDir, MODEL, '7'), { recursive: true });
     const otherTask = await admin(s, 'PUT', 'shadow', { version: 7, sample: 0.5 });
     expect(otherTask.status).toBe(400);
+    expect(otherTask.body.type).toBe('urn:distillery:problem:invalid-rollout');
     expect(otherTask.body.detail).toMatch(/qa model .* same task/);
     const anonymous = await fetch(`${s.url}/v1/models/${MODEL}/canary`, {
       method: 'PUT',

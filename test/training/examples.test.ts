@@ -1,6 +1,6 @@
 import { promises as fs } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { parseJobSpec } from '../../src/training/resolve-spec.js';
+import { parseJobSpec } from '../../src/training/job-spec.js';
 
 describe('examples/', () => {
   it('every example spec is valid against the job spec schema', async () => {

@@ -13,10 +13,10 @@ import { createHash } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { InferenceConfig } from '../../config.js';
 import type { Metrics } from '../../metrics.js';
-import { InvalidInputError, ModelNotFoundError, VersionNotFoundError } from '../errors.js';
+import { InvalidRolloutError, ModelNotFoundError, VersionNotFoundError } from '../errors.js';
 import type { KeyedMutex } from '../keyed-mutex.js';
 import { updateModelState } from '../registry/publish.js';
-import type { RegistryReader } from '../registry/reader.js';
+import type { ModelRegistry } from '../registry/model-registry.js';
 import type { ModelState, RolloutEvent, RolloutPlan, RolloutRole } from '../registry/types.js';
 import type { ServedVersion } from '../served-version.js';
 import type { LabelScore } from '../tasks/classification.js';
@@ -34,7 +34,7 @@ const AGREEMENT_METRICS = ['top1', 'mean_abs_score_diff', 'exact_match', 'token_
 const SHADOW_DEADLINE_MS = 60_000;
 
 export interface RolloutManagerOptions {
-  registry: RegistryReader;
+  registry: ModelRegistry;
   inference: InferenceConfig;
   logger: Logger;
   metrics?: Metrics;
@@ -348,10 +348,10 @@ export class RolloutManager {
       if (!(await reg.exists(model))) throw new ModelNotFoundError(model);
       if (!(await reg.listVersions(model)).includes(req.version)) throw new VersionNotFoundError(model, req.version);
       const state = await reg.readState(model);
-      if (!state) throw new InvalidInputError(`model ${model} has no active version; activate one before starting a ${role}`);
-      if (state.active === req.version) throw new InvalidInputError(`version ${req.version} is already active; a ${role} needs another version`);
+      if (!state) throw new InvalidRolloutError(`model ${model} has no active version; activate one before starting a ${role}`);
+      if (state.active === req.version) throw new InvalidRolloutError(`version ${req.version} is already active; a ${role} needs another version`);
       if (role === 'canary' && req.rules?.min_agreement !== undefined) {
-        throw new InvalidInputError(
+        throw new InvalidRolloutError(
           'rules.min_agreement needs a shadow (a canary answers alone, nothing is compared); use a shadow plan or drop min_agreement',
         );
       }
@@ -360,7 +360,7 @@ export class RolloutManager {
         reg.readServingConfig(model, req.version).catch(() => undefined),
       ]);
       if (activeConfig && candidateConfig && activeConfig.task !== candidateConfig.task) {
-        throw new InvalidInputError(
+        throw new InvalidRolloutError(
           `version ${req.version} is a ${candidateConfig.task} model and the active version ${state.active} a ${activeConfig.task} model; a ${role} must do the same task`,
         );
       }

@@ -13,8 +13,10 @@ import {
   CanaryBodySchema,
   modelErrorResponses,
   RolloutChangeSchema,
+  rolloutEndErrorResponses,
   rolloutErrorResponses,
   ShadowBodySchema,
+  modelListErrorResponses,
   type ModelView,
 } from '../schemas/models.js';
 
@@ -57,7 +59,7 @@ export default async function modelRoutes(app: FastifyInstance, { engine }: Mode
         tags: ['models'],
         summary: 'List served models with their versions',
         security: [{ bearerAuth: [] }],
-        response: { 200: ModelListSchema, ...modelErrorResponses },
+        response: { 200: ModelListSchema, ...modelListErrorResponses },
       },
     },
     async () => ({ models: (await engine.listModels()).map(modelView) }),
@@ -85,7 +87,10 @@ export default async function modelRoutes(app: FastifyInstance, { engine }: Mode
       schema: {
         tags: ['admin'],
         summary: 'Make a version active: load and warm it, then swap it in (promote or roll back)',
-        description: 'The old version keeps serving until the new one is warm; a version that fails to load is answered 422 and never replaces the active one.',
+        description:
+          'The old version keeps serving until the new one is warm; a version that fails to load is answered 422 and never replaces the active one. ' +
+          'Activations and roll-out changes of one model take turns: activating the version that is already active succeeds with `changed: false`. ' +
+          'A canary or shadow of the activated version ends (recorded in the roll-out history).',
         security: [{ bearerAuth: [] }],
         params: ModelParamsSchema,
         body: ActivateBodySchema,
@@ -143,7 +148,7 @@ export default async function modelRoutes(app: FastifyInstance, { engine }: Mode
           summary: `End the ${role} (the active version keeps serving); 200 with changed: false when none runs`,
           security: [{ bearerAuth: [] }],
           params: ModelParamsSchema,
-          response: { 200: RolloutChangeSchema, ...rolloutErrorResponses },
+          response: { 200: RolloutChangeSchema, ...rolloutEndErrorResponses },
         },
       },
       async (request) => {

@@ -1,6 +1,6 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { RolloutRulesSchema } from '../../inference/rollout/schema.js';
-import { ModelNameSchema, VersionSchema, problemResponses } from './common.js';
+import { ADMIN_KINDS, BODY_KINDS, ModelNameSchema, VersionSchema, problemResponses } from './common.js';
 
 export const MetricsSchema = Type.Object(
   {
@@ -167,11 +167,30 @@ export const ActivateResponseSchema = Type.Object(
     model: Type.String(),
     previous_version: Type.Union([Type.Integer(), Type.Null()]),
     active_version: Type.Integer(),
-    changed: Type.Boolean({ description: 'False when the version was already active (a repeat)' }),
+    changed: Type.Boolean({ description: 'false when the version was already active (a repeat changes nothing)' }),
   },
   { title: 'ActivateResult' },
 );
 
-export const modelErrorResponses = problemResponses(400, 401, 403, 404);
-export const activateErrorResponses = problemResponses(400, 401, 403, 404, 413, 422, 503);
-export const rolloutErrorResponses = problemResponses(400, 401, 403, 404, 413, 422, 503);
+export const modelListErrorResponses = problemResponses('unauthorized');
+export const modelErrorResponses = problemResponses('validation', 'unauthorized', 'model_not_found');
+export const activateErrorResponses = problemResponses(
+  ...BODY_KINDS,
+  ...ADMIN_KINDS,
+  'model_not_found',
+  'version_not_found',
+  'model_load_failed',
+  'engine_closed',
+);
+/** PUT canary/shadow: the candidate must exist, load, and suit the active version. */
+export const rolloutErrorResponses = problemResponses(
+  ...BODY_KINDS,
+  ...ADMIN_KINDS,
+  'model_not_found',
+  'version_not_found',
+  'invalid_rollout',
+  'model_load_failed',
+  'engine_closed',
+);
+/** DELETE canary/shadow: no body, nothing to load. */
+export const rolloutEndErrorResponses = problemResponses('validation', ...ADMIN_KINDS, 'model_not_found', 'engine_closed');

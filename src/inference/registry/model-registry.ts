@@ -1,6 +1,7 @@
 /**
- * Reading the model registry (layout in types.ts): models, versions, state.json, config.json,
- * manifest.json, and the sha256 check of every file before a version is loaded. Names are
+ * The model registry as a server uses it (layout in types.ts): models, versions, state.json,
+ * config.json, manifest.json, the sha256 check of every file before a version is loaded, and
+ * activation (its one write: state.json; roll-out plans are written by rollout/plan.ts through publish.ts). Names are
  * validated before they touch a path, so a request cannot reach outside MODEL_DIR.
  */
 import { promises as fs } from 'node:fs';
@@ -70,7 +71,12 @@ export async function verifyManifestFiles(dir: string, manifest: Manifest, requi
   }
 }
 
-export class RegistryReader {
+/**
+ * The registry on disk as the server sees it: lists models and versions, reads state, manifests
+ * and serving configs, and writes one thing, state.json, when a version is activated (atomic
+ * rename; the publisher writes versions).
+ */
+export class ModelRegistry {
   constructor(readonly root: string) {}
 
   async listModels(): Promise<string[]> {
