@@ -243,6 +243,7 @@ describe('job lifecycle', () => {
     expect(stream).toMatch(/resuming/);
     expect(stream).toMatch(/event: end/);
   }, 300_000);
+
   it('a job published as a canary with rules reaches active with no operator action when its evidence passes', async () => {
     const before = (await call('GET', '/v1/models/life-intent')).json.active_version as number;
     const rollout = { mode: 'canary', weight: 0.5, rules: { min_requests: 20, max_error_rate: 0.01 } };

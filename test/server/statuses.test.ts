@@ -42,6 +42,47 @@ const classifyBody = { model: 'tiny-intent', inputs: ['where is my order'] };
 const qaBody = { model: 'tiny-qa', inputs: [{ question: 'where?', context: 'in Paris' }] };
 const big = 'x'.repeat(40_000);
 
+/**
+ * PUT and DELETE of a canary or shadow of tiny-intent (version 1 active, 2 a working candidate,
+ * 3 one that cannot load), in order: the plan started by PUT is ended by DELETE.
+ */
+function rolloutScenarios(role: 'canary' | 'shadow', share: Record<string, number>, badShare: Record<string, number>): Record<string, Scenario[]> {
+  const url = () => `/v1/models/tiny-intent/${role}`;
+  const unknown = () => `/v1/models/nope/${role}`;
+  const put = (what: string, status: number, over: Partial<Scenario> = {}): Scenario => ({
+    what,
+    method: 'PUT',
+    url,
+    headers: admin,
+    payload: { version: 2, ...share },
+    status,
+    ...over,
+  });
+  const end = (what: string, status: number, over: Partial<Scenario> = {}): Scenario => ({ what, method: 'DELETE', url, headers: admin, status, ...over });
+  return {
+    [`put /v1/models/{name}/${role}`]: [
+      put('started', 200),
+      put('repeat', 200),
+      put('share out of range', 400, { payload: { version: 2, ...badShare } }),
+      put('the active version', 400, { payload: { version: 1, ...share } }),
+      put('no key', 401, { headers: {} }),
+      put('inference key', 403, { headers: inference }),
+      put('unknown model', 404, { url: unknown }),
+      put('unknown version', 404, { payload: { version: 99, ...share } }),
+      put('text/plain', 415, { headers: { ...admin, 'content-type': 'text/plain' }, payload: '2' }),
+      put('a version that cannot load', 422, { payload: { version: 3, ...share } }),
+    ],
+    [`delete /v1/models/{name}/${role}`]: [
+      end('ended', 200),
+      end('none running', 200),
+      end('bad name', 400, { url: () => `/v1/models/Not%20A%20Name/${role}` }),
+      end('no key', 401, { headers: {} }),
+      end('inference key', 403, { headers: inference }),
+      end('unknown model', 404, { url: unknown }),
+    ],
+  };
+}
+
 /** Route (as OpenAPI names it) → scenarios with the status each must get. */
 const SCENARIOS: Record<string, Scenario[]> = {
   'get /healthz': [{ what: 'alive', method: 'GET', url: () => '/healthz', status: 200 }],
@@ -121,88 +162,8 @@ const SCENARIOS: Record<string, Scenario[]> = {
     },
     { what: 'a version that cannot load', method: 'POST', url: () => '/v1/models/tiny-intent/activate', headers: admin, payload: { version: 3 }, status: 422 },
   ],
-  'put /v1/models/{name}/canary': [
-    { what: 'started', method: 'PUT', url: () => '/v1/models/tiny-intent/canary', headers: admin, payload: { version: 2, weight: 0.5 }, status: 200 },
-    { what: 'repeat', method: 'PUT', url: () => '/v1/models/tiny-intent/canary', headers: admin, payload: { version: 2, weight: 0.5 }, status: 200 },
-    { what: 'share out of range', method: 'PUT', url: () => '/v1/models/tiny-intent/canary', headers: admin, payload: { version: 2, weight: 1 }, status: 400 },
-    {
-      what: 'the active version',
-      method: 'PUT',
-      url: () => '/v1/models/tiny-intent/canary',
-      headers: admin,
-      payload: { version: 1, weight: 0.5 },
-      status: 400,
-    },
-    { what: 'no key', method: 'PUT', url: () => '/v1/models/tiny-intent/canary', payload: { version: 2, weight: 0.5 }, status: 401 },
-    { what: 'inference key', method: 'PUT', url: () => '/v1/models/tiny-intent/canary', headers: inference, payload: { version: 2, weight: 0.5 }, status: 403 },
-    { what: 'unknown model', method: 'PUT', url: () => '/v1/models/nope/canary', headers: admin, payload: { version: 2, weight: 0.5 }, status: 404 },
-    { what: 'unknown version', method: 'PUT', url: () => '/v1/models/tiny-intent/canary', headers: admin, payload: { version: 99, weight: 0.5 }, status: 404 },
-    {
-      what: 'text/plain',
-      method: 'PUT',
-      url: () => '/v1/models/tiny-intent/canary',
-      headers: { ...admin, 'content-type': 'text/plain' },
-      payload: '2',
-      status: 415,
-    },
-    {
-      what: 'a version that cannot load',
-      method: 'PUT',
-      url: () => '/v1/models/tiny-intent/canary',
-      headers: admin,
-      payload: { version: 3, weight: 0.5 },
-      status: 422,
-    },
-  ],
-  'delete /v1/models/{name}/canary': [
-    { what: 'ended', method: 'DELETE', url: () => '/v1/models/tiny-intent/canary', headers: admin, status: 200 },
-    { what: 'none running', method: 'DELETE', url: () => '/v1/models/tiny-intent/canary', headers: admin, status: 200 },
-    { what: 'bad name', method: 'DELETE', url: () => '/v1/models/Not%20A%20Name/canary', headers: admin, status: 400 },
-    { what: 'no key', method: 'DELETE', url: () => '/v1/models/tiny-intent/canary', status: 401 },
-    { what: 'inference key', method: 'DELETE', url: () => '/v1/models/tiny-intent/canary', headers: inference, status: 403 },
-    { what: 'unknown model', method: 'DELETE', url: () => '/v1/models/nope/canary', headers: admin, status: 404 },
-  ],
-  'put /v1/models/{name}/shadow': [
-    { what: 'started', method: 'PUT', url: () => '/v1/models/tiny-intent/shadow', headers: admin, payload: { version: 2, sample: 0.5 }, status: 200 },
-    { what: 'repeat', method: 'PUT', url: () => '/v1/models/tiny-intent/shadow', headers: admin, payload: { version: 2, sample: 0.5 }, status: 200 },
-    { what: 'share out of range', method: 'PUT', url: () => '/v1/models/tiny-intent/shadow', headers: admin, payload: { version: 2, sample: 0 }, status: 400 },
-    {
-      what: 'the active version',
-      method: 'PUT',
-      url: () => '/v1/models/tiny-intent/shadow',
-      headers: admin,
-      payload: { version: 1, sample: 0.5 },
-      status: 400,
-    },
-    { what: 'no key', method: 'PUT', url: () => '/v1/models/tiny-intent/shadow', payload: { version: 2, sample: 0.5 }, status: 401 },
-    { what: 'inference key', method: 'PUT', url: () => '/v1/models/tiny-intent/shadow', headers: inference, payload: { version: 2, sample: 0.5 }, status: 403 },
-    { what: 'unknown model', method: 'PUT', url: () => '/v1/models/nope/shadow', headers: admin, payload: { version: 2, sample: 0.5 }, status: 404 },
-    { what: 'unknown version', method: 'PUT', url: () => '/v1/models/tiny-intent/shadow', headers: admin, payload: { version: 99, sample: 0.5 }, status: 404 },
-    {
-      what: 'text/plain',
-      method: 'PUT',
-      url: () => '/v1/models/tiny-intent/shadow',
-      headers: { ...admin, 'content-type': 'text/plain' },
-      payload: '2',
-      status: 415,
-    },
-    {
-      what: 'a version that cannot load',
-      method: 'PUT',
-      url: () => '/v1/models/tiny-intent/shadow',
-      headers: admin,
-      payload: { version: 3, sample: 0.5 },
-      status: 422,
-    },
-  ],
-  'delete /v1/models/{name}/shadow': [
-    { what: 'ended', method: 'DELETE', url: () => '/v1/models/tiny-intent/shadow', headers: admin, status: 200 },
-    { what: 'none running', method: 'DELETE', url: () => '/v1/models/tiny-intent/shadow', headers: admin, status: 200 },
-    { what: 'bad name', method: 'DELETE', url: () => '/v1/models/Not%20A%20Name/shadow', headers: admin, status: 400 },
-    { what: 'no key', method: 'DELETE', url: () => '/v1/models/tiny-intent/shadow', status: 401 },
-    { what: 'inference key', method: 'DELETE', url: () => '/v1/models/tiny-intent/shadow', headers: inference, status: 403 },
-    { what: 'unknown model', method: 'DELETE', url: () => '/v1/models/nope/shadow', headers: admin, status: 404 },
-  ],
+  ...rolloutScenarios('canary', { weight: 0.5 }, { weight: 1 }),
+  ...rolloutScenarios('shadow', { sample: 0.5 }, { sample: 0 }),
   'post /v1/jobs': [
     { what: 'queued', method: 'POST', url: () => '/v1/jobs', headers: admin, payload: spec(), status: 202 },
     { what: 'bad spec', method: 'POST', url: () => '/v1/jobs', headers: admin, payload: spec({ task: 'clasification' }), status: 400 },
