@@ -79,6 +79,7 @@ function rolloutScenarios(role: 'canary' | 'shadow', share: Record<string, numbe
       end('no key', 401, { headers: {} }),
       end('inference key', 403, { headers: inference }),
       end('unknown model', 404, { url: unknown }),
+      end('text/plain body', 415, { headers: { ...admin, 'content-type': 'text/plain' }, payload: 'x' }),
     ],
   };
 }

@@ -192,5 +192,5 @@ export const rolloutErrorResponses = problemResponses(
   'model_load_failed',
   'engine_closed',
 );
-/** DELETE canary/shadow: no body, nothing to load. */
-export const rolloutEndErrorResponses = problemResponses('validation', ...ADMIN_KINDS, 'model_not_found', 'engine_closed');
+/** DELETE canary/shadow: nothing to load; it may carry a body (ignored), so what a body can get wrong applies too. */
+export const rolloutEndErrorResponses = problemResponses(...BODY_KINDS, ...ADMIN_KINDS, 'model_not_found', 'engine_closed');
