@@ -200,6 +200,14 @@ export interface InferenceConfig {
   registryPollMs: number;
   /** Watch MODEL_DIR with fs.watch for new versions and state.json changes (REGISTRY_WATCH, default true). */
   registryWatch: boolean;
+  /**
+   * Requests waiting to be replayed on a shadow version before new samples are dropped and
+   * counted (SHADOW_MAX_QUEUED, default 64). Shadow work runs one request at a time, only while
+   * the active version has nothing queued, so it never delays live batches.
+   */
+  shadowMaxQueued: number;
+  /** Nice value of a shadow version's session thread (SHADOW_THREAD_NICENESS, 0-19, default 19): it loses the cores to live work. */
+  shadowThreadNiceness: number;
   /** Extra (non-active) versions kept loaded for requests that pin one (MAX_PINNED_VERSIONS, default 2; 0 = pinning refused). */
   maxPinnedVersions: number;
   /** Warm every bucket with real forward passes before a version serves (WARMUP, default true). */
@@ -346,6 +354,8 @@ export function loadInferenceConfig(r: EnvReader, cpus = os.availableParallelism
     registryWatch: r.bool('REGISTRY_WATCH', true),
     maxPinnedVersions: r.int('MAX_PINNED_VERSIONS', 2, { min: 0, max: 64 }),
     warmup: r.bool('WARMUP', true),
+    shadowMaxQueued: r.int('SHADOW_MAX_QUEUED', 64, { min: 1, max: 100_000 }),
+    shadowThreadNiceness: r.int('SHADOW_THREAD_NICENESS', 19, { min: 0, max: 19 }),
   };
   validateInferenceConfig(config);
   return config;

@@ -216,7 +216,7 @@ describe('tokenizer parity: Python trainer vs npm tokenizers', () => {
       const c = String.fromCodePoint(cp);
       rows.push({ text: `a${c}b ${c} é${c}` });
     }
-    const input = rows.map((t) => JSON.stringify(t)).join('\n') + '\n';
+    const input = `${rows.map((t) => JSON.stringify(t)).join('\n')}\n`;
     const run = spawnSync(PYTHON, ['-m', 'distillery_trainer', 'tokenize', '--vocab', path.join(dir, 'vocab.txt')], {
       env: ENV,
       input,
@@ -241,7 +241,7 @@ describe('tokenizer parity: Python trainer vs npm tokenizers', () => {
   }, 120_000);
 
   it(`gives identical ids, type ids and offsets on ${COUNT} generated texts`, async () => {
-    const input = texts.map((t) => JSON.stringify(t)).join('\n') + '\n';
+    const input = `${texts.map((t) => JSON.stringify(t)).join('\n')}\n`;
     const run = spawnSync(PYTHON, ['-m', 'distillery_trainer', 'tokenize', '--vocab', path.join(dir, 'vocab.txt')], {
       env: ENV,
       input,

@@ -19,6 +19,7 @@ import { parseArgs } from 'node:util';
 import { loadConfig } from '../src/config.js';
 import type { Manifest } from '../src/inference/registry/types.js';
 import { runDistillJob } from '../src/training/distill-job.js';
+import { parseJobSpec } from '../src/training/job-spec.js';
 import type { TrainerEvent } from '../src/training/trainer-events.js';
 import { runTrainerProcess } from '../src/training/trainer-runner.js';
 import { generateDatasets } from './datagen/main.js';
@@ -232,7 +233,7 @@ async function main(): Promise<void> {
     await fs.mkdir(path.join(buildDir, 'specs'), { recursive: true });
     await fs.writeFile(path.join(buildDir, 'specs', `${plan.name}.json`), `${JSON.stringify(spec, null, 2)}\n`);
     const result = await runDistillJob({
-      spec,
+      spec: parseJobSpec(spec),
       jobId: `build-${plan.name}-${seed}`,
       paths,
       trainer: config.trainer,

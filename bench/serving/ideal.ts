@@ -7,7 +7,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { padBatch, type PaddedBatch } from '../../src/inference/backend.js';
-import { validateServingConfig } from '../../src/inference/registry/reader.js';
+import { validateServingConfig } from '../../src/inference/registry/model-registry.js';
 import { SessionPool } from '../../src/inference/session-pool.js';
 import { buildClassificationRows } from '../../src/inference/tasks/classification.js';
 import { type RowInput, TextTokenizer } from '../../src/inference/tokenizer.js';

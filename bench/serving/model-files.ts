@@ -6,7 +6,7 @@
  */
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { RegistryReader } from '../../src/inference/registry/reader.js';
+import { ModelRegistry } from '../../src/inference/registry/model-registry.js';
 import type { ServingConfig } from '../../src/inference/registry/types.js';
 
 export interface ModelFiles {
@@ -22,7 +22,7 @@ export interface ModelFiles {
 }
 
 export async function prepareModelFiles(modelDir: string, model: string, workDir: string): Promise<ModelFiles> {
-  const registry = new RegistryReader(path.resolve(modelDir));
+  const registry = new ModelRegistry(path.resolve(modelDir));
   const state = await registry.readState(model);
   if (!state) throw new Error(`${modelDir}/${model} has no state.json: is the model built (npm run models:build) and MODEL_DIR right?`);
   const versionDir = registry.versionDir(model, state.active);

@@ -3,8 +3,23 @@
  * HTTP layer maps to a status in a single table. `retryable` says whether the same request may
  * succeed later (capacity, loading) or never will (bad input, unknown model).
  */
+/** Every code an inference error can carry; the HTTP status table must name each one. */
+export type InferenceErrorCode =
+  | 'model_not_found'
+  | 'version_not_found'
+  | 'model_not_ready'
+  | 'no_active_version'
+  | 'queue_full'
+  | 'deadline_exceeded'
+  | 'request_aborted'
+  | 'model_load_failed'
+  | 'invalid_input'
+  | 'invalid_rollout'
+  | 'inference_failed'
+  | 'engine_closed';
+
 export abstract class InferenceError extends Error {
-  abstract readonly code: string;
+  abstract readonly code: InferenceErrorCode;
   abstract readonly retryable: boolean;
   constructor(message: string, options?: { cause?: unknown }) {
     super(message, options);
@@ -112,6 +127,15 @@ export type LoadStage = 'read' | 'verify' | 'tokenizer' | 'session' | 'warmup';
 /** The request itself is wrong (empty inputs, wrong task, limits); never worth retrying. */
 export class InvalidInputError extends InferenceError {
   readonly code = 'invalid_input';
+  readonly retryable = false;
+}
+
+/**
+ * A canary or shadow plan that cannot run against the model as it is: no active version, the
+ * candidate is the active version, another task, or a rule that needs a shadow on a canary.
+ */
+export class InvalidRolloutError extends InferenceError {
+  readonly code = 'invalid_rollout';
   readonly retryable = false;
 }
 

@@ -10,7 +10,8 @@ import type { InferenceConfig } from '../config.js';
 import type { Metrics } from '../metrics.js';
 import { type InferenceBackend, padBatch } from './backend.js';
 import { RequestControl } from './batching/request-control.js';
-import { type Admission, Scheduler } from './batching/scheduler.js';
+import type { Reservation } from './batching/batch-queue.js';
+import { Scheduler } from './batching/scheduler.js';
 import { DeadlineExceededError, EngineClosedError, InferenceError, InvalidInputError, ModelLoadError, RequestAbortedError } from './errors.js';
 import type { Manifest, ServingConfig } from './registry/types.js';
 import { SessionPool } from './session-pool.js';
@@ -124,6 +125,11 @@ export class ServedVersion {
     return this.config.task;
   }
 
+  /** Rows admitted and waiting for a batch: live work that shadow replays make way for. */
+  get queuedRows(): number {
+    return this.scheduler.depth;
+  }
+
   get closed(): boolean {
     return this.closing !== undefined;
   }
@@ -163,10 +169,10 @@ export class ServedVersion {
       const ok = typeof input === 'string' || (typeof input?.text === 'string' && (input.text_pair === undefined || typeof input.text_pair === 'string'));
       if (!ok) throw new InvalidInputError(`input ${i} must be a string or {text, text_pair?}`);
     }
-    return this.work('classification', inputs.length, options, async (control, admission) => {
+    return this.work('classification', inputs.length, options, async (control, reservation) => {
       const rows = await buildClassificationRows(this.tokenizer, inputs, this.config.max_length);
       control.throwIfCancelled();
-      const outputs = await this.scheduler.submit(admission, control, rows);
+      const outputs = await this.scheduler.submit(reservation, control, rows);
       return outputs.map((o) => topLabels(o.logits!.data, this.config.labels!, options.topK));
     });
   }
@@ -181,7 +187,7 @@ export class ServedVersion {
     if (!Number.isInteger(options.maxAnswerLength) || options.maxAnswerLength < 1) {
       throw new InvalidInputError('maxAnswerLength must be a positive integer (tokens)');
     }
-    return this.work('qa', inputs.length, options, async (control, admission) => {
+    return this.work('qa', inputs.length, options, async (control, reservation) => {
       const prepared = await prepareQa(this.tokenizer, inputs, {
         maxLength: this.config.max_length,
         docStride: this.config.doc_stride ?? 128,
@@ -190,7 +196,7 @@ export class ServedVersion {
       });
       control.throwIfCancelled();
       const outputs = await this.scheduler.submit(
-        admission,
+        reservation,
         control,
         prepared.flatMap((p) => p.windows.map((w) => w.row)),
       );
@@ -206,23 +212,23 @@ export class ServedVersion {
   }
 
   /** Admission, deadline/abort, accounting and metrics shared by both tasks. */
-  private async work<T>(task: string, rows: number, options: WorkOptions, body: (control: RequestControl, admission: Admission) => Promise<T>): Promise<T> {
+  private async work<T>(task: string, rows: number, options: WorkOptions, body: (control: RequestControl, reservation: Reservation) => Promise<T>): Promise<T> {
     if (this.closing) throw new EngineClosedError(`${this.model}@${this.version} is closed`);
     if (rows === 0) throw new InvalidInputError('inputs must not be empty');
     const deadlineMs = options.deadlineMs ?? this.opts.inference.requestDeadlineMs;
     if (!Number.isFinite(deadlineMs) || deadlineMs <= 0) throw new InvalidInputError('deadlineMs must be a positive number');
     const labels = { model: this.model, task };
     const control = new RequestControl(deadlineMs, options.signal);
-    let admission: Admission | undefined;
+    let reservation: Reservation | undefined;
     this.inflight++;
     try {
       control.throwIfCancelled();
-      admission = this.scheduler.admit(rows);
+      reservation = this.scheduler.admit(rows);
       // Race the work against cancellation: the caller hears about a deadline at once, while
       // the queue drops the request's rows before they reach a session.
       const cancelled = new Promise<never>((_, reject) => control.onCancel(reject));
       cancelled.catch(() => {});
-      const work = body(control, admission);
+      const work = body(control, reservation);
       work.catch(() => {}); // if cancellation wins the race, the work's own rejection is expected
       const result = await Promise.race([work, cancelled]);
       this.opts.metrics?.inferenceRequests.inc({ ...labels, outcome: 'ok' });
@@ -234,7 +240,7 @@ export class ServedVersion {
       if (err instanceof RequestAbortedError) this.opts.metrics?.requestsDropped.inc({ model: this.model, reason: 'aborted' });
       throw err;
     } finally {
-      admission?.release();
+      reservation?.release();
       control.dispose();
       if (--this.inflight === 0) for (const w of this.idleWaiters.splice(0)) w();
     }

@@ -65,7 +65,7 @@ port.on('message', async (msg) => {
       const transfer = [];
       for (const name of outputs) {
         const t = result[name];
-        if (!t || t.type !== 'float32') throw new Error(`output ${name} is ${t ? t.type : 'missing'}, expected float32`);
+        if (t?.type !== 'float32') throw new Error(`output ${name} is ${t ? t.type : 'missing'}, expected float32`);
         // A copy into a buffer we own, so it can be transferred rather than cloned.
         const data = new Float32Array(/** @type {Float32Array} */ (t.data));
         out[name] = { data: data.buffer, dims: t.dims };

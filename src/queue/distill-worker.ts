@@ -11,9 +11,10 @@
 import { type Job, UnrecoverableError, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
-import type { PathsConfig, QueueConfig, TrainerConfig } from '../config.js';
+import type { InferenceConfig, PathsConfig, QueueConfig, TrainerConfig } from '../config.js';
 import { runDistillJob } from '../training/distill-job.js';
-import { TrainerStoppedError, TrainingError } from '../training/errors.js';
+import { describeLocation, TrainerStoppedError, TrainingError } from '../training/errors.js';
+import { parseJobSpec } from '../training/job-spec.js';
 import type { TrainerEvent } from '../training/trainer-events.js';
 import { type EndedOutcome, finishWorkDir, reopenWorkDir, sweepWorkDirs } from '../training/work-dirs.js';
 import { CANCELLED_REASON, type DistillJobData, type HistoryPoint, type JobProgress, type JobResult } from './job-types.js';
@@ -32,6 +33,8 @@ export interface DistillWorkerOptions {
   queue: QueueConfig;
   paths: PathsConfig;
   trainer: TrainerConfig;
+  /** Inference settings for scoring the outputs through the serving code. */
+  inference?: InferenceConfig;
   logger: Logger;
   metrics?: WorkerMetrics;
 }
@@ -171,7 +174,7 @@ export class DistillWorker {
           void job.log(`checkpoint ${event.stage} step ${event.step}`).catch(swallow);
           return;
         case 'error':
-          void job.log(`error: ${event.message}`).catch(swallow);
+          void job.log(`error: ${event.message}${describeLocation(event)}`).catch(swallow);
           return;
         default:
           return;
@@ -179,10 +182,12 @@ export class DistillWorker {
     };
     try {
       const result = await runDistillJob({
-        spec: job.data.spec,
+        // Redis is a process boundary: the data is checked here once, whatever wrote it.
+        spec: parseJobSpec(job.data.spec),
         jobId,
         paths: this.opts.paths,
         trainer: this.opts.trainer,
+        ...(this.opts.inference ? { evaluation: { inference: this.opts.inference } } : {}),
         signal: controller.signal,
         onEvent: forward,
         onLog: (line) => log.debug({ trainer: line }),

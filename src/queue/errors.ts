@@ -1,7 +1,10 @@
 /** Errors of the job layer; the server maps `code` to an HTTP status in its one table. */
 
+/** Every code a job-layer error can carry; the HTTP status table must name each one. */
+export type QueueErrorCode = 'job_not_found' | 'jobs_unavailable' | 'job_state_conflict';
+
 export abstract class QueueError extends Error {
-  abstract readonly code: string;
+  abstract readonly code: QueueErrorCode;
 }
 
 export class JobNotFoundError extends QueueError {

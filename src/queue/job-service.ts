@@ -8,10 +8,17 @@ import { type Job, type JobType, Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { PathsConfig, QueueConfig } from '../config.js';
 import { prepareJob } from '../training/distill-job.js';
+import type { JobSpec } from '../training/job-spec.js';
 import { JobNotFoundError, JobStateError, JobsUnavailableError } from './errors.js';
 import { CANCELLED_REASON, type DistillJobData, type HistoryPoint, type JobProgress, type JobResult, type JobState, type JobView } from './job-types.js';
+import { type ModelEvent, publishModelEvent } from './model-events.js';
 import { queueNames, type QueueNames } from './names.js';
 import { createRedis, isRedisReady } from './redis-connection.js';
+import { KeyedMutex } from '../inference/keyed-mutex.js';
+
+function alreadyEnded(id: string, state: JobState): JobStateError {
+  return new JobStateError(`job ${id} is already ${state}; only queued or active jobs can be cancelled`);
+}
 
 const BULL_TYPES: Record<JobState, JobType[]> = {
   queued: ['waiting', 'delayed', 'prioritized', 'waiting-children'],
@@ -21,8 +28,8 @@ const BULL_TYPES: Record<JobState, JobType[]> = {
   cancelled: ['failed'],
 };
 
+/** What the cancelled-jobs hash holds per job: the job as it ended. */
 interface CancelRecord {
-  cancelled_at: string;
   view: JobView;
 }
 
@@ -37,6 +44,7 @@ export class JobService {
   private readonly redis: Redis;
   private readonly queue: Queue<DistillJobData, JobResult>;
   private closed = false;
+  private readonly cancels = new KeyedMutex();
 
   constructor(private readonly opts: JobServiceOptions) {
     this.names = queueNames(opts.queue.prefix);
@@ -63,6 +71,15 @@ export class JobService {
     return isRedisReady(this.redis);
   }
 
+  /**
+   * Tell every API replica that a model's state.json changed, so they follow now rather than at
+   * their next poll. Best effort: with Redis down the watcher and the poll still get there.
+   */
+  async announceModelChange(event: ModelEvent): Promise<void> {
+    if (this.closed || !this.isAvailable()) return;
+    await publishModelEvent(this.redis, this.names.modelEvents, event).catch(() => {});
+  }
+
   private ensureAvailable(): void {
     if (!this.isAvailable()) throw new JobsUnavailableError(`status ${this.redis.status}`);
   }
@@ -77,16 +94,15 @@ export class JobService {
     }
   }
 
-  /** Validates the spec (JobSpecError when it is wrong: nothing is queued) and queues it. */
-  async submit(spec: unknown): Promise<JobView> {
+  /**
+   * Resolves a validated spec (JobSpecError when a path or shape is wrong: nothing is queued) and
+   * queues it.
+   */
+  async submit(spec: JobSpec): Promise<JobView> {
     const id = randomUUID();
-    const { spec: parsed } = await prepareJob(spec, id, this.opts.paths);
+    await prepareJob(spec, id, this.opts.paths);
     return this.call(async () => {
-      const job = await this.queue.add(
-        'distill',
-        { spec: parsed as unknown as Record<string, unknown>, submitted_at: new Date().toISOString() },
-        { jobId: id },
-      );
+      const job = await this.queue.add('distill', { spec, submitted_at: new Date().toISOString() }, { jobId: id });
       return this.view(job, 'queued');
     });
   }
@@ -117,35 +133,40 @@ export class JobService {
     });
   }
 
-  /** Cancels a queued job (removed, kept as a cancelled record) or stops a running one. */
+  /**
+   * Cancels a queued job (removed, kept as a cancelled record) or stops a running one. Cancels of
+   * one job take turns in this process. A repeat while the stop is still in progress answers the
+   * job again and does nothing new; once the job has ended in any way (completed, failed,
+   * cancelled) it is a JobStateError (409). Across API replicas the cancelled-record hash is
+   * written once (HSETNX), so only one replica removes or signals.
+   */
   async cancel(id: string): Promise<JobView> {
-    return this.call(async () => {
-      const job = await this.queue.getJob(id);
-      if (!job) {
-        if (await this.redis.hexists(this.names.cancelled, id)) return this.get(id);
-        throw new JobNotFoundError(id);
-      }
-      const state = await this.stateOf(job);
-      if (state === 'completed' || state === 'failed' || state === 'cancelled') {
-        throw new JobStateError(`job ${id} is already ${state}; only queued or active jobs can be cancelled`);
-      }
-      const view = this.view(job, state);
-      const record: CancelRecord = {
-        cancelled_at: new Date().toISOString(),
-        view: { ...view, state: 'cancelled', error: CANCELLED_REASON, finished_at: new Date().toISOString() },
-      };
-      await this.redis.hset(this.names.cancelled, id, JSON.stringify(record));
-      if (state === 'queued') {
-        try {
-          await job.remove();
-          return record.view;
-        } catch {
-          // It was picked up in the meantime: stop it like an active job below.
+    return this.cancels.run(id, () =>
+      this.call(async () => {
+        const job = await this.queue.getJob(id);
+        if (!job) {
+          if (await this.redis.hexists(this.names.cancelled, id)) throw alreadyEnded(id, 'cancelled');
+          throw new JobNotFoundError(id);
         }
-      }
-      await this.redis.publish(this.names.cancel, id);
-      return { ...view, state: 'active' };
-    });
+        const state = await this.stateOf(job);
+        if (state === 'completed' || state === 'failed' || state === 'cancelled') throw alreadyEnded(id, state);
+        const view = this.view(job, state);
+        const now = new Date().toISOString();
+        const record: CancelRecord = { view: { ...view, state: 'cancelled', error: CANCELLED_REASON, finished_at: now } };
+        const first = (await this.redis.hsetnx(this.names.cancelled, id, JSON.stringify(record))) === 1;
+        if (!first) return view;
+        if (state === 'queued') {
+          try {
+            await job.remove();
+            return record.view;
+          } catch {
+            // It was picked up in the meantime: stop it like an active job below.
+          }
+        }
+        await this.redis.publish(this.names.cancel, id);
+        return { ...view, state: 'active' };
+      }),
+    );
   }
 
   /** The spec as submitted (defaults filled), or null when the job is gone (cancelled while queued). */
@@ -192,7 +213,8 @@ export class JobService {
   }
 
   private view(job: Job<DistillJobData, JobResult>, state: JobState): JobView {
-    const spec = job.data.spec as { model?: string; task?: string };
+    // Jobs written by older versions may lack fields: read them defensively.
+    const spec = job.data.spec as Partial<JobSpec>;
     const progress = typeof job.progress === 'object' && job.progress !== null ? (job.progress as unknown as JobProgress) : null;
     const iso = (ms: number | undefined): string | null => (ms ? new Date(ms).toISOString() : null);
     return {

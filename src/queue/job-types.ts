@@ -1,6 +1,7 @@
 /** What the job API says about a job: BullMQ's states folded into the five users care about. */
 import type { ModelMetrics } from '../inference/registry/types.js';
 import type { GateDecision } from '../training/quality-gate.js';
+import type { JobSpec } from '../training/job-spec.js';
 
 export const JOB_STATES = ['queued', 'active', 'completed', 'failed', 'cancelled'] as const;
 export type JobState = (typeof JOB_STATES)[number];
@@ -13,8 +14,6 @@ export interface JobProgress {
   losses?: Record<string, number>;
   steps_per_sec?: number;
   eta_s?: number;
-  /** Whole-job progress in [0, 1], from the stages' step counts. */
-  fraction?: number;
 }
 
 export interface JobResult {
@@ -44,9 +43,12 @@ export type HistoryPoint =
   | { kind: 'eval'; t: number; stage: string; step: number; role: string; metrics: Record<string, number> }
   | { kind: 'stage'; t: number; stage: string; status: string };
 
-/** Data stored with each BullMQ job. */
+/**
+ * Data stored with each BullMQ job: the spec as the API validated it (defaults filled). The worker
+ * validates it again on its side of Redis before running it.
+ */
 export interface DistillJobData {
-  spec: Record<string, unknown>;
+  spec: JobSpec;
   submitted_at: string;
 }
 

@@ -7,7 +7,8 @@ import type { Redis } from 'ioredis';
 import { createRedis } from './redis-connection.js';
 
 export interface ModelEvent {
-  type: 'published' | 'activated';
+  /** published: a job wrote a version; activated / rollout: a replica changed state.json (activation, canary, shadow). */
+  type: 'published' | 'activated' | 'rollout';
   model: string;
   version: number;
   /** Whether the version is now the active one. */

@@ -23,9 +23,9 @@ async function main(): Promise<void> {
   countsQueue.on('error', () => undefined);
   const metrics = createWorkerMetrics({
     // A scrape must not hang on a dead Redis: Prometheus would take the worker for down.
-    queueDepth: () =>
+    unfinishedJobCounts: () =>
       Promise.race([
-        countsQueue.getJobCounts('waiting', 'delayed', 'prioritized', 'active', 'completed', 'failed'),
+        countsQueue.getJobCounts('waiting', 'delayed', 'prioritized', 'active'),
         new Promise<never>((_, reject) => setTimeout(() => reject(new Error('redis timeout')), 1000).unref()),
       ]),
   });
@@ -73,7 +73,7 @@ async function main(): Promise<void> {
     await countsQueue.close().catch(() => undefined);
     process.exit(1);
   }
-  const worker = new DistillWorker({ queue: config.queue, paths: config.paths, trainer: config.trainer, logger, metrics });
+  const worker = new DistillWorker({ queue: config.queue, paths: config.paths, trainer: config.trainer, inference: config.inference, logger, metrics });
   const address = server.address();
   logger.info(
     { metrics: typeof address === 'object' && address ? `${address.address}:${address.port}` : address, concurrency: config.queue.workerConcurrency },

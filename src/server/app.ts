@@ -13,7 +13,9 @@ import errorsPlugin from './plugins/errors.js';
 import authPlugin from './plugins/auth.js';
 import httpMetricsPlugin from './plugins/http-metrics.js';
 import docsPlugin from './plugins/docs.js';
-import { ProblemSchema, SETTING_KEYWORD } from './schemas/common.js';
+import { ProblemSchema } from './schemas/common.js';
+import { useJsonBodyParser } from './json-body.js';
+import { requestValidatorCompiler } from './validators.js';
 import classifyRoutes from './routes/classify.js';
 import qaRoutes from './routes/qa.js';
 import modelRoutes from './routes/models.js';
@@ -47,24 +49,13 @@ export async function buildApp({ config, engine, metrics, logger, jobs }: BuildA
     ...(logger ? { loggerInstance: logger } : { logger: false }),
     genReqId: requestId,
     bodyLimit: settings.bodyLimitBytes,
-    ajv: {
-      customOptions: {
-        // Reject what the schema does not allow instead of silently fixing it: unknown fields
-        // (additionalProperties: false) and "3" for 3 are client bugs worth reporting.
-        removeAdditional: false,
-        coerceTypes: false,
-        useDefaults: true,
-        allErrors: false,
-        // parentSchema on each error lets validation.ts name the setting behind a limit.
-        verbose: true,
-        keywords: [SETTING_KEYWORD],
-      },
-    },
   });
 
+  app.setValidatorCompiler(requestValidatorCompiler());
   // The API speaks JSON only: without this, text/plain bodies would reach validation as strings
   // and get a confusing "body must be object" instead of a clear 415.
   app.removeContentTypeParser('text/plain');
+  useJsonBodyParser(app, settings.bodyLimitBytes);
 
   // Once close() has begun, answers to in-flight requests say Connection: close, so keep-alive
   // sockets end with them and the server can finish closing without waiting for idle timeouts.
@@ -84,12 +75,14 @@ export async function buildApp({ config, engine, metrics, logger, jobs }: BuildA
   await app.register(docsPlugin, { version: packageJson.version });
 
   const limits = settings;
+  // Admin actions that change a model's state (activate, canary, shadow) take turns per model
+  // inside the engine, under the same per-model lock as its registry syncs and roll-out decisions.
   await app.register(healthRoutes, { engine, registry: metrics.registry });
   await app.register(classifyRoutes, { engine, limits });
   await app.register(qaRoutes, { engine, limits });
   await app.register(modelRoutes, { engine });
   if (jobs) {
-    await app.register(jobRoutes, { jobs });
+    await app.register(jobRoutes, { jobs, rolloutHistory: async (name) => (await engine.getModel(name)).rollout.history });
     if (jobs.bullQueue) {
       await app.register(queueDashboard, {
         queue: jobs.bullQueue,

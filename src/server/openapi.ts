@@ -20,6 +20,8 @@ const noEngine: ServerEngine = {
   listModels: describeOnly,
   getModel: describeOnly,
   activate: describeOnly,
+  putRollout: describeOnly,
+  endRollout: describeOnly,
   readiness: describeOnly,
 };
 const noJobs: ServerJobs = {

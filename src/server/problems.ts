@@ -11,8 +11,11 @@ export interface FieldError {
 }
 
 /** Base of server-layer errors: `code` is the key into the status table. */
+/** Every code a server-layer error can carry; the HTTP status table must name each one. */
+export type ServerErrorCode = 'unauthorized' | 'forbidden' | 'validation' | 'invalid_json_body' | 'forbidden_key';
+
 export abstract class ServerError extends Error {
-  abstract readonly code: string;
+  abstract readonly code: ServerErrorCode;
 }
 
 /** No or unknown bearer key. */
@@ -34,4 +37,16 @@ export class RequestValidationError extends ServerError {
   constructor(readonly errors: FieldError[]) {
     super(errors.map((e) => `${e.field}: ${e.message}`).join('; '));
   }
+}
+
+/** A body that is not valid JSON. */
+export class InvalidJsonError extends ServerError {
+  override name = 'InvalidJsonError';
+  readonly code = 'invalid_json_body';
+}
+
+/** Valid JSON refused for safety: a `__proto__` or `constructor.prototype` key. */
+export class ForbiddenKeyError extends ServerError {
+  override name = 'ForbiddenKeyError';
+  readonly code = 'forbidden_key';
 }

@@ -64,6 +64,10 @@ function describe(context: string, e: AjvError): FieldError {
     case 'pattern':
       return { field: at, message: description ? `is not valid: ${description}` : `must match ${String(params.pattern)}` };
     case 'type':
+      // An empty body (content-type sent but nothing in it) reaches validation as undefined.
+      if (e.instancePath === '' && (e as { data?: unknown }).data === undefined) {
+        return { field: at, message: `is required: send a JSON ${String(params.type)}` };
+      }
       return { field: at, message: `must be ${article(String(params.type))}` };
     case 'anyOf':
     case 'oneOf':

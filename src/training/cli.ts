@@ -10,7 +10,8 @@ import { promises as fs } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { loadConfigOrExit } from '../config.js';
 import { runDistillJob } from './distill-job.js';
-import { TrainingError } from './errors.js';
+import { parseJobSpec } from './job-spec.js';
+import { describeLocation, TrainingError } from './errors.js';
 import type { TrainerEvent } from './trainer-events.js';
 import { type EndedOutcome, finishWorkDir, reopenWorkDir, sweepWorkDirs } from './work-dirs.js';
 
@@ -31,7 +32,7 @@ function formatEvent(event: TrainerEvent): string | null {
         .map(([k, v]) => `${k}=${v.toFixed(4)}`)
         .join(' ')}`;
     case 'error':
-      return `error: ${event.message}${event.file ? ` (${event.file}${event.line ? `:${event.line}` : ''})` : ''}${event.tensor ? ` (tensor ${event.tensor})` : ''}`;
+      return `error: ${event.message}${describeLocation(event)}`;
     case 'stopped':
       return `stopped; checkpoint at ${event.checkpoint ?? '?'}`;
     default:
@@ -61,7 +62,7 @@ const OPTIONS = {
  * npm took the options for itself (`npm run distill --spec F` without the `--`), says so.
  */
 function readArgs(argv: string[]): { values: { spec: string; 'job-id'?: string; verbose: boolean } } | { message: string; code: number } {
-  let values;
+  let values: ReturnType<typeof parseArgs<{ args: string[]; options: typeof OPTIONS }>>['values'];
   try {
     ({ values } = parseArgs({ args: argv, options: OPTIONS }));
   } catch (err) {
@@ -119,10 +120,11 @@ async function main(): Promise<number> {
   try {
     process.stderr.write(`job ${jobId}\n`);
     const result = await runDistillJob({
-      spec,
+      spec: parseJobSpec(spec),
       jobId,
       paths: config.paths,
       trainer: config.trainer,
+      evaluation: { inference: config.inference },
       signal: controller.signal,
       onEvent: (event) => {
         // One progress line every 2 s is enough for a terminal; everything else always shows.

@@ -8,19 +8,20 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import type { PathsConfig, TrainerConfig } from '../config.js';
 import { publishVersion, sha256File } from '../inference/registry/publish.js';
-import { RegistryReader } from '../inference/registry/reader.js';
+import { ModelRegistry } from '../inference/registry/model-registry.js';
+import { startJobRollout } from './job-rollout.js';
 import type { Manifest, ModelMetrics, ServingConfig } from '../inference/registry/types.js';
 import { type EvaluateOptions, evaluateArtifacts } from './evaluation/evaluate.js';
-import { type JobSpec } from './job-spec.js';
+import type { JobSpec } from './job-spec.js';
 import { decideGate, type GateDecision } from './quality-gate.js';
-import { parseJobSpec, type ResolvedSpec, resolveJobSpec } from './resolve-spec.js';
+import { type ResolvedSpec, resolveJobSpec } from './resolve-spec.js';
 import type { TrainerEvent } from './trainer-events.js';
 import { runTraining } from './trainer-runner.js';
 import { jobWorkDir } from './work-dirs.js';
 
 export interface DistillJobOptions {
-  /** The user's spec as received (validated here). */
-  spec: unknown;
+  /** The spec, validated by parseJobSpec where it entered this process. */
+  spec: JobSpec;
   jobId: string;
   paths: PathsConfig;
   trainer: TrainerConfig;
@@ -34,8 +35,8 @@ export interface DistillJobOptions {
    * or be fine-tuned later. The bundled models leave it out to stay small.
    */
   includeCheckpoint?: boolean;
-  /** Overrides for the evaluation step (tests use fewer latency runs). */
-  evaluation?: Partial<Pick<EvaluateOptions, 'latencyRuns'>>;
+  /** The evaluation step: the process's inference settings, and fewer latency runs in tests. */
+  evaluation?: Partial<Pick<EvaluateOptions, 'latencyRuns' | 'inference'>>;
 }
 
 export interface DistillJobResult {
@@ -47,10 +48,12 @@ export interface DistillJobResult {
   outputDir: string;
 }
 
-/** Validates and resolves a spec without running it (POST /v1/jobs answers 400 from this). */
-export async function prepareJob(spec: unknown, jobId: string, paths: PathsConfig): Promise<{ spec: JobSpec; resolved: ResolvedSpec }> {
-  const parsed = parseJobSpec(spec);
-  return { spec: parsed, resolved: await resolveJobSpec(parsed, { paths, jobId }) };
+/**
+ * Resolves a validated spec without running it: paths inside DATA_DIR, shapes against the
+ * teacher (POST /v1/jobs answers 400 from this before anything is queued).
+ */
+export function prepareJob(spec: JobSpec, jobId: string, paths: PathsConfig): Promise<ResolvedSpec> {
+  return resolveJobSpec(spec, { paths, jobId });
 }
 
 function describeTeacher(spec: JobSpec, resolved: ResolvedSpec): string {
@@ -58,7 +61,8 @@ function describeTeacher(spec: JobSpec, resolved: ResolvedSpec): string {
 }
 
 export async function runDistillJob(opts: DistillJobOptions): Promise<DistillJobResult> {
-  const { spec, resolved } = await prepareJob(opts.spec, opts.jobId, opts.paths);
+  const { spec } = opts;
+  const resolved = await prepareJob(spec, opts.jobId, opts.paths);
   const workDir = jobWorkDir(opts.paths, opts.jobId);
   const { done } = await runTraining({
     config: opts.trainer,
@@ -81,8 +85,9 @@ export async function runDistillJob(opts: DistillJobOptions): Promise<DistillJob
     evalFile: resolved.data.eval,
     parameters: training.parameters ?? {},
     latencyRuns: opts.evaluation?.latencyRuns,
+    inference: opts.evaluation?.inference,
   });
-  const state = await new RegistryReader(opts.paths.modelDir).readState(resolved.model).catch(() => undefined);
+  const state = await new ModelRegistry(opts.paths.modelDir).readState(resolved.model).catch(() => undefined);
   const gate = decideGate(resolved.task, spec.gate, metrics, { model: resolved.model, active: state?.active });
 
   opts.onPhase?.('publish', `writing a new version of ${resolved.model} into ${opts.paths.modelDir}`);
@@ -121,9 +126,25 @@ export async function runDistillJob(opts: DistillJobOptions): Promise<DistillJob
       },
       shapes: training.shapes ?? { student: spec.student },
       metrics,
-      gate,
+      // With a roll-out the version is not activated here; its plan's rules (or an operator) decide.
+      gate:
+        gate.activated && spec.gate.rollout
+          ? { ...gate, activated: false, reason: `${gate.reason.replace(/; activated$/, '')}; published as a ${spec.gate.rollout.mode}` }
+          : gate,
     },
-    activate: gate.activated,
+    activate: gate.activated && !spec.gate.rollout,
+    activatedBy: `job:${opts.jobId}`,
   });
-  return { model: resolved.model, version: published.version, metrics, gate, manifest: published.manifest, outputDir };
+  const decided =
+    gate.activated && spec.gate.rollout
+      ? await startJobRollout({
+          modelDir: opts.paths.modelDir,
+          model: resolved.model,
+          version: published.version,
+          jobId: opts.jobId,
+          gate,
+          rollout: spec.gate.rollout,
+        })
+      : gate;
+  return { model: resolved.model, version: published.version, metrics, gate: decided, manifest: published.manifest, outputDir };
 }

@@ -10,8 +10,14 @@ export interface SpecIssue {
   message: string;
 }
 
+/**
+ * Every code a training error can carry. Only invalid_spec reaches HTTP (POST /v1/jobs); the
+ * others end a job and are written into its error, yet the status table names them all.
+ */
+export type TrainingErrorCode = 'invalid_spec' | 'invalid_training_data' | 'trainer_failed' | 'stopped' | 'timeout';
+
 export abstract class TrainingError extends Error {
-  abstract readonly code: string;
+  abstract readonly code: TrainingErrorCode;
   abstract readonly retryable: boolean;
 }
 
@@ -28,14 +34,28 @@ export class JobSpecError extends TrainingError {
 /** The trainer refused its input (exit 2): the message names the file and line or tensor. */
 export class TrainerInputError extends TrainingError {
   override name = 'TrainerInputError';
-  readonly code = 'invalid_input';
+  readonly code = 'invalid_training_data';
   readonly retryable = false;
+  /** `message` is the trainer's own; the file and line (or tensor) are appended, as the CLI shows them. */
   constructor(
     message: string,
-    readonly where: { file?: string; line?: number; tensor?: string } = {},
+    readonly where: InputLocation = {},
   ) {
-    super(message);
+    super(`${message}${describeLocation(where)}`);
   }
+}
+
+/** Where the trainer found bad input: a data file and 1-based line, or a tensor name. */
+export interface InputLocation {
+  file?: string;
+  line?: number;
+  tensor?: string;
+}
+
+/** " (train.jsonl:3)", " (tensor x)", or "" when nothing is known. */
+export function describeLocation(where: InputLocation): string {
+  const file = where.file ? ` (${where.file}${where.line ? `:${where.line}` : ''})` : '';
+  return `${file}${where.tensor ? ` (tensor ${where.tensor})` : ''}`;
 }
 
 /** The trainer crashed or failed internally (exit 1, signal, or no done event): worth a retry. */
@@ -70,11 +90,4 @@ export class TrainerTimeoutError extends TrainingError {
   constructor(readonly timeoutS: number) {
     super(`trainer ran longer than ${timeoutS} s (TRAINER_TIMEOUT_S) and was stopped`);
   }
-}
-
-/** Writing the new version into the registry failed. */
-export class PublishError extends TrainingError {
-  override name = 'PublishError';
-  readonly code = 'publish_failed';
-  readonly retryable = true;
 }

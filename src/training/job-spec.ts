@@ -7,7 +7,11 @@
  * distillation batch 256, lr 3e-5, tau 5, 3 epochs; QAT observers recalibrated every 1000 steps).
  */
 import { type Static, Type } from '@sinclair/typebox';
+import { Value } from '@sinclair/typebox/value';
 import { MODEL_NAME_PATTERN } from '../inference/registry/types.js';
+import { RolloutRulesSchema } from '../inference/rollout/schema.js';
+import { JobSpecError } from './errors.js';
+import { specIssues } from './spec-issues.js';
 
 const TeacherFinetune = Type.Object(
   {
@@ -87,6 +91,10 @@ const Qat = Type.Object(
     lr: Type.Number({ exclusiveMinimum: 0, maximum: 1, default: 1e-5 }),
     recalibrate_every: Type.Integer({ minimum: 1, default: 1000 }),
     temperature: Type.Number({ exclusiveMinimum: 0, maximum: 100, default: 2 }),
+    observer: Type.Union([Type.Literal('minmax'), Type.Literal('moving_average')], {
+      default: 'minmax',
+      description: "activation observers: running min/max, or a moving average of each batch's min/max",
+    }),
   },
   { additionalProperties: false, default: {} },
 );
@@ -120,6 +128,25 @@ export const Gate = Type.Object(
       description: 'activate only if the INT8 student is within this of the teacher (accuracy, or F1 for QA; 0.02 = 2 points)',
     }),
     activate: Type.Boolean({ default: true, description: 'activate the new version when the gate passes' }),
+    rollout: Type.Optional(
+      Type.Object(
+        {
+          mode: Type.Union([Type.Literal('canary'), Type.Literal('shadow')]),
+          weight: Type.Optional(
+            Type.Number({ exclusiveMinimum: 0, exclusiveMaximum: 1, description: 'canary: share of the unpinned requests the new version answers' }),
+          ),
+          sample: Type.Optional(
+            Type.Number({ exclusiveMinimum: 0, maximum: 1, description: "shadow: share of the active version's requests replayed on the new version" }),
+          ),
+          rules: Type.Optional(RolloutRulesSchema),
+        },
+        {
+          additionalProperties: false,
+          description:
+            'when the gate passes, publish the new version as a canary (with weight) or a shadow (with sample) of the active version, with rules that promote or abort it on live evidence, instead of activating it; a model with no active version is activated as usual',
+        },
+      ),
+    ),
   },
   { additionalProperties: false, default: {} },
 );
@@ -127,7 +154,10 @@ export const Gate = Type.Object(
 export const JobSpecSchema = Type.Object(
   {
     type: Type.Literal('distill'),
-    model: Type.String({ pattern: MODEL_NAME_PATTERN, description: 'name to publish the new version under' }),
+    model: Type.String({
+      pattern: MODEL_NAME_PATTERN,
+      description: "name to publish the new version under: lowercase letters, digits, '.', '_' or '-', 1 to 64 characters, first and last a letter or digit",
+    }),
     task: Type.Union([Type.Literal('classification'), Type.Literal('qa')]),
     teacher: Type.Union([
       Type.Object({ path: Type.String({ minLength: 1, description: 'Hugging Face checkpoint folder inside DATA_DIR' }) }, { additionalProperties: false }),
@@ -186,3 +216,18 @@ export const JobSpecSchema = Type.Object(
 );
 
 export type JobSpec = Static<typeof JobSpecSchema>;
+
+/**
+ * Validates a spec and fills its defaults: the one check of a spec in each process that receives
+ * one (the API's POST /v1/jobs, the worker reading a job from Redis, the local CLI). Throws
+ * JobSpecError listing every problem, each saying what would be right.
+ */
+export function parseJobSpec(input: unknown): JobSpec {
+  if (typeof input !== 'object' || input === null || Array.isArray(input)) {
+    throw new JobSpecError([{ path: '', message: 'the job spec must be a JSON object' }]);
+  }
+  const withDefaults = Value.Default(JobSpecSchema, structuredClone(input));
+  const issues = specIssues(Value.Errors(JobSpecSchema, withDefaults), JobSpecSchema);
+  if (issues.length > 0) throw new JobSpecError(issues);
+  return withDefaults as JobSpec;
+}

@@ -9,6 +9,8 @@ export interface GateDecision {
   passed: boolean;
   activated: boolean;
   reason: string;
+  /** The roll-out the version was published into instead of activation (gate.rollout). */
+  rollout?: { mode: 'canary' | 'shadow'; plan_id: string };
 }
 
 export function headlineMetric(task: Task): 'accuracy' | 'f1' {

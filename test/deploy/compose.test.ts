@@ -21,7 +21,7 @@ type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
  * Compose interpolation: ${VAR}, ${VAR:-default}, ${VAR-default}, ${VAR:?message},
  * ${VAR?message}, $VAR, and $$ for a literal $.
  */
-export function interpolate(text: string, env: Record<string, string | undefined>): string {
+function interpolate(text: string, env: Record<string, string | undefined>): string {
   return text.replace(/\$\$|\$\{([A-Za-z_][A-Za-z0-9_]*)(?:(:?[-?])([^}]*))?\}|\$([A-Za-z_][A-Za-z0-9_]*)/g, (whole, braced, op, arg, bare) => {
     if (whole === '$$') return '$';
     const name = (braced ?? bare) as string;

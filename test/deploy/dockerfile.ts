@@ -22,7 +22,7 @@ function logicalLines(text: string): string[] {
     if (current === '' && (line === '' || line.startsWith('#'))) continue;
     if (current !== '' && line.startsWith('#')) continue; // comment inside a continued instruction
     if (line.endsWith('\\')) {
-      current += line.slice(0, -1) + ' ';
+      current += `${line.slice(0, -1)} `;
       continue;
     }
     out.push((current + line).trim());

@@ -185,4 +185,21 @@ describe('openModelDir', () => {
       rmSync(d, { recursive: true, force: true });
     }
   });
+
+  it('takes its settings from its caller, never from the environment', async () => {
+    const d = tinyRegistry();
+    const saved = process.env.MAX_BATCH_ROWS;
+    // A value the config module would refuse at start-up: openModelDir must not even look.
+    process.env.MAX_BATCH_ROWS = 'not-a-number';
+    try {
+      const model = await openModelDir({ dir: path.join(d, 'tiny-intent/1'), inference: { intraOpThreads: 1, maxBatchRows: 4 } });
+      const [labels] = await model.classify(['hello'], { topK: 1 });
+      expect(labels).toHaveLength(1);
+      await model.close();
+    } finally {
+      if (saved === undefined) delete process.env.MAX_BATCH_ROWS;
+      else process.env.MAX_BATCH_ROWS = saved;
+      rmSync(d, { recursive: true, force: true });
+    }
+  });
 });

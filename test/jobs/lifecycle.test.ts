@@ -249,4 +249,45 @@ describe('job lifecycle', () => {
     expect(stream).toMatch(/resuming/);
     expect(stream).toMatch(/event: end/);
   }, 300_000);
+
+  it('a job published as a canary with rules reaches active with no operator action when its evidence passes', async () => {
+    const before = (await call('GET', '/v1/models/life-intent')).json.active_version as number;
+    const rollout = { mode: 'canary', weight: 0.5, rules: { min_requests: 20, max_error_rate: 0.01 } };
+    const { json } = await call('POST', '/v1/jobs', spec({ seed: 9, gate: { max_drop: 1, activate: true, rollout } }));
+    const done = await waitForState(json.id, ['completed', 'failed']);
+    expect(done.state).toBe('completed');
+    const version = done.result!.version;
+    expect(done.result?.gate).toMatchObject({ passed: true, activated: false, rollout: { mode: 'canary' } });
+    expect(done.result?.gate.reason).toMatch(new RegExp(`published as a canary of version ${before}`));
+    // The API follows the plan from the job's Redis event (polling is off in this test).
+    await waitFor('the canary to be loaded', async () => (await call('GET', '/v1/models/life-intent')).json.rollout.canary?.loaded === true, 60_000, 250);
+    // Live traffic is the evidence; nobody calls an admin route.
+    const promoted = await waitFor(
+      'the rules to promote the canary',
+      async () => {
+        await Promise.all(
+          Array.from({ length: 8 }, () =>
+            fetch(`${base}/v1/classify`, {
+              method: 'POST',
+              headers: { 'content-type': 'application/json' },
+              body: JSON.stringify({ model: 'life-intent', inputs: ['my invoice is wrong'] }),
+            }).then((r) => r.text()),
+          ),
+        );
+        const m = (await call('GET', '/v1/models/life-intent')).json;
+        return m.active_version === version && m.serving_version === version ? m : undefined;
+      },
+      60_000,
+      100,
+    );
+    const events = (promoted.rollout.history as Array<Record<string, any>>).filter((e) => e.version === version);
+    expect(events.map((e) => [e.action, e.by])).toEqual([
+      ['started', `job:${json.id}`],
+      ['promoted', 'rules'],
+    ]);
+    expect(events[1]!.evidence.candidate.requests).toBeGreaterThanOrEqual(20);
+    const html = await (await fetch(`${base}/v1/jobs/${json.id}/report`, { headers: { authorization: `Bearer ${ADMIN}` } })).text();
+    expect(html).toContain('Roll-out');
+    expect(html).toMatch(/promoted<\/td><td>rules/);
+  }, 300_000);
 });

@@ -145,12 +145,14 @@ describe('models', () => {
   it('POST /v1/models/{name}/activate promotes and rolls back', async () => {
     const promote = await post('/v1/models/tiny-intent/activate', { version: 2 }, admin);
     expect(promote.statusCode).toBe(200);
-    expect(promote.json()).toEqual({ model: 'tiny-intent', previous_version: 1, active_version: 2 });
+    expect(promote.json()).toEqual({ model: 'tiny-intent', previous_version: 1, active_version: 2, changed: true });
     expect((await post('/v1/classify', { model: 'tiny-intent', inputs: ['x'] })).json().version).toBe(2);
     expect((await s.app.inject({ url: '/v1/models/tiny-intent' })).json()).toMatchObject({ active_version: 2, serving_version: 2 });
 
     const rollback = await post('/v1/models/tiny-intent/activate', { version: 1 }, admin);
-    expect(rollback.json()).toEqual({ model: 'tiny-intent', previous_version: 2, active_version: 1 });
+    expect(rollback.json()).toEqual({ model: 'tiny-intent', previous_version: 2, active_version: 1, changed: true });
+    const repeat = await post('/v1/models/tiny-intent/activate', { version: 1 }, admin);
+    expect(repeat.json()).toEqual({ model: 'tiny-intent', previous_version: 1, active_version: 1, changed: false });
     expect((await post('/v1/classify', { model: 'tiny-intent', inputs: ['x'] })).json().version).toBe(1);
   });
 

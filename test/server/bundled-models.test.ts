@@ -139,7 +139,7 @@ describe('bundled models', () => {
     expect(((await pinned.json()) as { version: number }).version).toBe(next);
     const admin = { authorization: `Bearer ${ADMIN}`, 'content-type': 'application/json' };
     const promote = await fetch(`${base}/v1/models/support-intent/activate`, { method: 'POST', headers: admin, body: JSON.stringify({ version: next }) });
-    expect(await promote.json()).toEqual({ model: 'support-intent', previous_version: active, active_version: next });
+    expect(await promote.json()).toEqual({ model: 'support-intent', previous_version: active, active_version: next, changed: true });
     expect(((await (await classify({ inputs: ['hi'] })).json()) as { version: number }).version).toBe(next);
     const back = await fetch(`${base}/v1/models/support-intent/activate`, { method: 'POST', headers: admin, body: JSON.stringify({ version: active }) });
     expect(back.status).toBe(200);

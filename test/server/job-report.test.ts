@@ -4,12 +4,14 @@
  * series that coincide stay distinguishable, the page reloads itself while the job runs, and the
  * spec's notes are on it. Also through the route, which must hand the spec to the page.
  */
+import { readFileSync } from 'node:fs';
 import { parseHTML } from 'linkedom';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { HistoryPoint, JobView } from '../../src/queue/job-types.js';
 import { buildApp } from '../../src/server/app.js';
 import type { ServerJobs } from '../../src/server/routes/jobs.js';
 import { renderJobReport } from '../../src/server/views/job-report.js';
+import { parseJobSpec } from '../../src/training/job-spec.js';
 import { ADMIN_KEY, bearer, startServer, type TestServer } from './helpers.js';
 
 const job = (over: Partial<JobView> = {}): JobView => ({
@@ -114,7 +116,8 @@ describe('GET /v1/jobs/{id}/report', () => {
       logs: unused,
       get: async (id) => job({ id, state: 'active' }),
       history: async () => history,
-      spec: async () => ({ notes: { ticket: 'SUP-77' } }),
+      // The README's example as the worker would hold it (typed through the queue), with notes.
+      spec: async () => ({ ...parseJobSpec(JSON.parse(readFileSync('examples/distill-support-intent.json', 'utf8'))), notes: { ticket: 'SUP-77' } }),
     };
     app = await buildApp({ config: server.config, engine: server.engine, metrics: server.metrics, jobs });
   });

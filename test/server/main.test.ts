@@ -8,7 +8,9 @@ import { tinyRegistry } from './helpers.js';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
 const cleanups: Array<() => void> = [];
-afterAll(() => cleanups.forEach((c) => c()));
+afterAll(() => {
+  for (const cleanup of cleanups) cleanup();
+});
 
 function startMain(env: Record<string, string>): { child: ChildProcess; lines: Array<Record<string, unknown>>; stderr: () => string } {
   // As the Dockerfile runs it: in-process, so signals reach main.ts directly. (The tsx CLI relays

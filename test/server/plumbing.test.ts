@@ -30,6 +30,8 @@ const engine: ServerEngine = {
   listModels: failing,
   getModel: failing,
   activate: failing,
+  putRollout: failing,
+  endRollout: failing,
   readiness: () => ({ ready: true, models: {} }),
 };
 

@@ -14,6 +14,7 @@ import { sha256File } from '../../src/inference/registry/publish.js';
 import type { Manifest } from '../../src/inference/registry/types.js';
 import { type DistillJobResult, runDistillJob } from '../../src/training/distill-job.js';
 import { TrainerInputError, TrainerStoppedError } from '../../src/training/errors.js';
+import { parseJobSpec } from '../../src/training/job-spec.js';
 import { readClassificationJsonl, readSquad } from '../../src/training/evaluation/eval-data.js';
 import type { TrainerEvent } from '../../src/training/trainer-events.js';
 import { makeTinyTask, trainerConfig } from './tiny-task.js';
@@ -111,7 +112,7 @@ describe('distillation end to end (classification)', () => {
   beforeAll(async () => {
     ctx = await setup('classification');
     result = await runDistillJob({
-      spec: ctx.spec,
+      spec: parseJobSpec(ctx.spec),
       jobId: 'cls-1',
       paths: ctx.paths,
       trainer: trainerConfig,
@@ -158,13 +159,15 @@ describe('distillation end to end (classification)', () => {
     const bad = path.join(ctx.tiny.dataDir, 'bad.jsonl');
     await fs.writeFile(bad, '{"text":"hello","label":"billing"}\n{"text":"oops", "label":\n');
     const err = await runDistillJob({
-      spec: { ...ctx.spec, data: { train: 'bad.jsonl', eval: ctx.tiny.evalRel } },
+      spec: parseJobSpec({ ...ctx.spec, data: { train: 'bad.jsonl', eval: ctx.tiny.evalRel } }),
       jobId: 'cls-bad',
       paths: ctx.paths,
       trainer: trainerConfig,
     }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(TrainerInputError);
     expect((err as TrainerInputError).where.file).toMatch(/bad\.jsonl$/);
+    // The message alone (what a queued job keeps as its error) names the file and line too.
+    expect((err as TrainerInputError).message).toMatch(/bad\.jsonl:2\)/);
     expect((err as TrainerInputError).where.line).toBe(2);
   });
 });
@@ -175,7 +178,7 @@ describe('distillation end to end (QA)', () => {
 
   beforeAll(async () => {
     ctx = await setup('qa');
-    result = await runDistillJob({ spec: ctx.spec, jobId: 'qa-1', paths: ctx.paths, trainer: trainerConfig, evaluation: { latencyRuns: 5 } });
+    result = await runDistillJob({ spec: parseJobSpec(ctx.spec), jobId: 'qa-1', paths: ctx.paths, trainer: trainerConfig, evaluation: { latencyRuns: 5 } });
   }, 240_000);
 
   it('publishes a valid version whose FP32 ONNX matches PyTorch within 1e-4', async () => {
@@ -217,7 +220,7 @@ describe('stop and resume', () => {
     const controller = new AbortController();
     const first: TrainerEvent[] = [];
     const stopped = await runDistillJob({
-      spec: ctx.spec,
+      spec: parseJobSpec(ctx.spec),
       jobId: 'resume-1',
       paths: ctx.paths,
       trainer: trainerConfig,
@@ -232,7 +235,7 @@ describe('stop and resume', () => {
 
     const second: TrainerEvent[] = [];
     const result = await runDistillJob({
-      spec: ctx.spec,
+      spec: parseJobSpec(ctx.spec),
       jobId: 'resume-1',
       paths: ctx.paths,
       trainer: trainerConfig,

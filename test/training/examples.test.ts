@@ -1,6 +1,6 @@
 import { promises as fs } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { parseJobSpec } from '../../src/training/resolve-spec.js';
+import { parseJobSpec } from '../../src/training/job-spec.js';
 
 /** The README's section that starts with `heading`, up to the next heading of any level. */
 async function readmeSection(heading: string): Promise<string> {

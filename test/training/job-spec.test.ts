@@ -1,10 +1,13 @@
+import { spawnSync } from 'node:child_process';
 import { promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { PathsConfig } from '../../src/config.js';
 import { JobSpecError } from '../../src/training/errors.js';
-import { parseJobSpec, resolveJobSpec } from '../../src/training/resolve-spec.js';
+import { parseJobSpec } from '../../src/training/job-spec.js';
+import { resolveJobSpec } from '../../src/training/resolve-spec.js';
+import { TRAINER_PYTHONPATH } from '../../src/training/trainer-runner.js';
 
 let root: string;
 let paths: PathsConfig;
@@ -63,12 +66,42 @@ describe('job spec', () => {
     expect(resolved.teacher_path).toBe(await fs.realpath(path.join(paths.dataDir, 'teacher')));
   });
 
+  it('the resolved spec of a minimal spec is everything the trainer reads: it has no defaults of its own', async () => {
+    const resolved = await resolveJobSpec(parseJobSpec(baseSpec()), { paths, jobId: 'j1' });
+    const check = spawnSync(
+      '/usr/bin/python3',
+      ['-c', 'import json, sys; from distillery_trainer.spec import parse_spec; parse_spec(json.load(sys.stdin)); print("ok")'],
+      { input: JSON.stringify(resolved), env: { ...process.env, PYTHONPATH: TRAINER_PYTHONPATH }, encoding: 'utf8' },
+    );
+    expect(check.stderr).toBe('');
+    expect(check.stdout.trim()).toBe('ok');
+  });
+
   it('names unknown fields and wrong types', async () => {
     const issues = await issuesOf({ ...baseSpec(), epochs: 3, student: { heads: 'four' } });
-    expect(issues).toContainEqual({ path: '/epochs', message: expect.stringMatching(/Unexpected property/) });
+    expect(issues).toContainEqual({ path: '/epochs', message: expect.stringMatching(/is not a known field/) });
     expect(issues.some((i) => i.path === '/student/heads')).toBe(true);
     const dropout = await issuesOf({ ...baseSpec(), student: { dropout: 0.95 } });
     expect(dropout).toContainEqual({ path: '/student/dropout', message: expect.stringMatching(/0\.9/) });
+  });
+
+  it('lists every schema problem, each saying what would be right', async () => {
+    const issues = await issuesOf({
+      ...baseSpec(),
+      type: 'distil',
+      task: 'clasification',
+      studnet: { layers: 2 },
+      seed: 'x',
+      model: 'Bad Name',
+      device: 'gpu',
+    });
+    const by = Object.fromEntries(issues.map((i) => [i.path, i.message]));
+    expect(by['/type']).toBe('must be "distill", not "distil"');
+    expect(by['/task']).toBe('must be "classification" or "qa", not "clasification"');
+    expect(by['/studnet']).toBe('is not a known field; did you mean "student"?');
+    expect(by['/seed']).toBe('must be an integer, not "x"');
+    expect(by['/device']).toBe('must be "auto" or "cuda" or "cpu", not "gpu"');
+    expect(by['/model']).toMatch(/lowercase letters, digits/);
   });
 
   it('refuses paths that escape DATA_DIR, by .. or by symlink, and missing files', async () => {
@@ -93,5 +126,22 @@ describe('job spec', () => {
     const issues = await issuesOf({ ...baseSpec(), teacher: { model: 'nobody@3' }, stages: { general_distill: { enabled: true } } });
     expect(issues.find((i) => i.path === '/data/unlabeled')).toBeDefined();
     expect(issues.find((i) => i.path === '/teacher/model')?.message).toMatch(/no checkpoint/);
+  });
+
+  it('a gate roll-out: a canary needs its weight, a shadow its sample; rules get their defaults', async () => {
+    const spec = parseJobSpec({ ...baseSpec(), gate: { rollout: { mode: 'canary', weight: 0.1, rules: { min_requests: 100 } } } });
+    expect(spec.gate.rollout).toEqual({ mode: 'canary', weight: 0.1, rules: { min_requests: 100, on_pass: 'promote', on_fail: 'abort' } });
+    expect(await issuesOf({ ...baseSpec(), gate: { rollout: { mode: 'canary', sample: 0.5 } } })).toContainEqual({
+      path: '/gate/rollout',
+      message: expect.stringMatching(/weight/),
+    });
+    expect(await issuesOf({ ...baseSpec(), gate: { rollout: { mode: 'shadow' } } })).toContainEqual({
+      path: '/gate/rollout',
+      message: expect.stringMatching(/sample/),
+    });
+    expect(
+      await issuesOf({ ...baseSpec(), gate: { rollout: { mode: 'canary', weight: 0.1, rules: { min_requests: 5, min_agreement: 0.9 } } } }),
+    ).toContainEqual({ path: '/gate/rollout/rules/min_agreement', message: expect.stringMatching(/shadow/) });
+    expect((await issuesOf({ ...baseSpec(), gate: { rollout: { mode: 'canary', weight: 1 } } })).map((i) => i.path)).toContain('/gate/rollout/weight');
   });
 });

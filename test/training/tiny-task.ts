@@ -45,7 +45,7 @@ function sentence(rand: () => number, keyword: string): string {
   for (let i = 0; i < n; i += 1) words.push(FILLER[Math.floor(rand() * FILLER.length)] as string);
   words.splice(Math.floor(rand() * (words.length + 1)), 0, keyword);
   const text = words.join(' ');
-  return rand() < 0.3 ? text.charAt(0).toUpperCase() + text.slice(1) + '?' : text;
+  return rand() < 0.3 ? `${text.charAt(0).toUpperCase() + text.slice(1)}?` : text;
 }
 
 function classificationRows(rand: () => number, count: number): string {

@@ -9,7 +9,7 @@ export function sha256(data: string | Uint8Array): string {
 }
 
 export function toJsonl(rows: readonly unknown[]): string {
-  return rows.map((row) => JSON.stringify(row)).join('\n') + '\n';
+  return `${rows.map((row) => JSON.stringify(row)).join('\n')}\n`;
 }
 
 export function toJson(value: unknown): string {

@@ -8,7 +8,7 @@ import path from 'node:path';
 import Fastify from 'fastify';
 import ort from 'onnxruntime-node';
 import { padBatch, type PaddedBatch } from '../../../src/inference/backend.js';
-import { validateServingConfig } from '../../../src/inference/registry/reader.js';
+import { validateServingConfig } from '../../../src/inference/registry/model-registry.js';
 import { buildClassificationRows, type ClassifyInput, topLabels } from '../../../src/inference/tasks/classification.js';
 import { TextTokenizer } from '../../../src/inference/tokenizer.js';
 import { childSpec, serveContender } from '../child.js';

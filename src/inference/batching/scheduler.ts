@@ -1,21 +1,19 @@
 /**
- * The scheduler of one model version: admits rows (or refuses them before any work), queues them
- * by length, and whenever a session is free runs the next batch the queue gives it. It owns the
- * queue; nothing else touches it.
+ * The scheduler of one model version: admits requests through its batch queue (which refuses
+ * them before any work when full), and whenever a session is free runs the next batch the queue
+ * forms. The queue owns the rows and their count; the scheduler owns the sessions' turn-taking,
+ * the throughput estimate behind Retry-After, and the batch metrics.
  *
- * Accounting: `pending` counts rows admitted and not yet in a running batch (reserved while the
- * request tokenizes, then queued). MAX_QUEUED_ROWS bounds it, which bounds memory and, with the
- * measured throughput, the time a new row would wait: that estimate is the Retry-After we give.
+ * MAX_QUEUED_ROWS bounds the queue's depth, which bounds memory and, with the measured
+ * throughput, the time a new row would wait: that estimate is the Retry-After we give.
  */
 import type { Logger } from 'pino';
 import type { Metrics } from '../../metrics.js';
 import { type BatchOutputs, type InferenceBackend, padBatch, sliceRow } from '../backend.js';
-import { EngineClosedError, InferenceError, InferenceFailedError, InvalidInputError, QueueFullError } from '../errors.js';
+import { EngineClosedError, InferenceError, InferenceFailedError, QueueFullError } from '../errors.js';
 import type { RowInput } from '../tokenizer.js';
-import { BatchQueue, type QueueEntry, type TakenBatch } from './batch-queue.js';
+import { BatchQueue, type QueueRow, type Reservation, type TakenBatch } from './batch-queue.js';
 import type { RequestControl } from './request-control.js';
-
-const HAND_OVER = Symbol('hand over');
 
 export interface SchedulerOptions {
   /** Model name, the metrics label. */
@@ -31,16 +29,8 @@ export interface SchedulerOptions {
   logger?: Logger;
 }
 
-/** Rows reserved for one request before it tokenizes; resized once its real row count is known. */
-export interface Admission {
-  readonly rows: number;
-  /** Give back the reservation (the request failed before submitting); safe to call twice. */
-  release(): void;
-}
-
 export class Scheduler {
   private readonly queue: BatchQueue;
-  private pending = 0;
   private running = 0;
   private timer: NodeJS.Timeout | undefined;
   private closing = false;
@@ -50,107 +40,81 @@ export class Scheduler {
 
   constructor(private readonly opts: SchedulerOptions) {
     this.queue = new BatchQueue({
+      model: opts.model,
       edges: opts.buckets,
       budget: { maxTokens: opts.maxBatchTokens, maxRows: opts.maxBatchRows },
       maxDelayMs: opts.maxBatchDelayMs,
-      onDrop: () => {
-        this.pending--;
-      },
+      maxQueuedRows: opts.maxQueuedRows,
+      retryAfterSeconds: () => this.retryAfterSeconds(),
+      onDepthChange: () => this.afterChange(),
     });
   }
 
-  /** Rows admitted and not yet running. */
+  /** Rows admitted and not yet running (the queue's count). */
   get depth(): number {
-    return this.pending;
+    return this.queue.depth;
   }
 
   get idle(): boolean {
-    return this.pending === 0 && this.running === 0;
+    return this.queue.depth === 0 && this.running === 0;
   }
 
-  /** Reserve `rows` or refuse at once with QueueFullError (before the request costs anything). */
-  admit(rows: number): Admission {
+  /** Reserve `rows` or refuse at once (QueueFullError, InvalidInputError) before the request costs anything. */
+  admit(rows: number): Reservation {
     if (this.closing) throw new EngineClosedError(`${this.opts.model} is shutting down`);
-    this.reserve(rows);
-    let held = rows;
-    const admission: Admission & { [HAND_OVER](): number } = {
-      get rows() {
-        return held;
-      },
-      release: () => {
-        this.pending -= held;
-        held = 0;
-        this.afterChange();
-      },
-      // submit() takes the rows over: from then on the queue's accounting owns them.
-      [HAND_OVER]: () => {
-        const n = held;
-        held = 0;
-        return n;
-      },
-    };
-    return admission;
+    return this.counted(() => this.queue.reserve(rows));
   }
 
   /**
-   * Queue the rows of one request (its admission becomes theirs) and resolve with each row's
+   * Queue the rows of one request in place of its reservation and resolve with each row's
    * outputs, or reject with the request's cancellation reason or the backend's error.
    */
-  submit(admission: Admission, control: RequestControl, rows: readonly RowInput[]): Promise<BatchOutputs[]> {
+  submit(reservation: Reservation, control: RequestControl, rows: readonly RowInput[]): Promise<BatchOutputs[]> {
     if (control.cancelled) {
-      admission.release();
+      reservation.release();
       return Promise.reject(control.cancelled);
     }
-    const held = (admission as Admission & { [HAND_OVER](): number })[HAND_OVER]();
-    // QA windows are known only after tokenizing: grow (or shrink) the reservation to match.
-    const extra = rows.length - held;
-    if (extra > 0) {
-      try {
-        this.reserve(extra);
-      } catch (err) {
-        this.pending -= held;
-        this.afterChange();
-        return Promise.reject(err);
-      }
-    } else {
-      this.pending += extra;
+    if (rows.length === 0) {
+      reservation.release();
+      return Promise.resolve([]);
     }
     return new Promise<BatchOutputs[]>((resolve, reject) => {
       const results = new Array<BatchOutputs>(rows.length);
-      const entries = new Set<QueueEntry>();
       let left = rows.length;
       let settled = false;
       const finish = (error?: Error) => {
         if (settled) return;
         settled = true;
-        if (error) {
-          this.pending -= this.queue.remove(entries);
-          this.afterChange();
-          reject(error);
-        } else {
-          resolve(results);
-        }
+        if (error) reject(error);
+        else resolve(results);
       };
-      const now = performance.now();
-      rows.forEach((row, i) => {
-        entries.add({
-          ...row,
-          tokens: row.inputIds.length,
-          enqueuedAt: now,
-          control,
-          deliver: (out) => {
-            results[i] = out;
-            if (--left === 0) finish();
-          },
-          fail: finish,
-        });
-      });
+      const queued: QueueRow[] = rows.map((row, i) => ({
+        ...row,
+        deliver: (out) => {
+          results[i] = out;
+          if (--left === 0) finish();
+        },
+        fail: finish,
+      }));
       control.onCancel(finish);
-      if (settled) return;
-      if (rows.length === 0) return finish();
-      this.queue.append([...entries]);
+      try {
+        this.counted(() => this.queue.enqueue(reservation, control, queued));
+      } catch (err) {
+        finish(err as Error);
+        return;
+      }
       this.pump();
     });
+  }
+
+  /** Runs an admission step, counting a refusal for a full queue. */
+  private counted<T>(step: () => T): T {
+    try {
+      return step();
+    } catch (err) {
+      if (err instanceof QueueFullError) this.opts.metrics?.requestsDropped.inc({ model: this.opts.model, reason: 'queue_full' });
+      throw err;
+    }
   }
 
   /** Resolves once nothing waits and nothing runs. */
@@ -168,25 +132,10 @@ export class Scheduler {
     this.timer = undefined;
   }
 
-  private reserve(rows: number): void {
-    if (rows > this.opts.maxQueuedRows) {
-      // No amount of waiting makes this fit: it is the request that must change, not the timing.
-      throw new InvalidInputError(
-        `the request needs ${rows} rows (inputs, or QA windows) but at most ${this.opts.maxQueuedRows} can queue (server setting MAX_QUEUED_ROWS); send fewer or shorter inputs`,
-      );
-    }
-    if (this.pending + rows > this.opts.maxQueuedRows) {
-      this.opts.metrics?.requestsDropped.inc({ model: this.opts.model, reason: 'queue_full' });
-      throw new QueueFullError(this.opts.model, this.retryAfterSeconds());
-    }
-    this.pending += rows;
-    this.afterChange();
-  }
-
   private retryAfterSeconds(): number {
     if (this.rowsPerSecond <= 0) return 1;
     const perSecond = this.rowsPerSecond * this.opts.backend.concurrency;
-    return Math.min(60, Math.max(1, Math.ceil(this.pending / perSecond)));
+    return Math.min(60, Math.max(1, Math.ceil(this.queue.depth / perSecond)));
   }
 
   private readonly pump = (): void => {
@@ -201,7 +150,6 @@ export class Scheduler {
         this.timer = setTimeout(this.pump, Math.max(1, Math.ceil(next.waitMs)));
         break;
       }
-      this.pending -= next.batch.entries.length;
       void this.run(next.batch);
     }
     this.afterChange();
@@ -225,7 +173,7 @@ export class Scheduler {
       m?.batchDuration.observe({ model, bucket }, seconds);
       const rate = batch.rows / Math.max(seconds, 1e-6);
       this.rowsPerSecond = this.rowsPerSecond === 0 ? rate : 0.8 * this.rowsPerSecond + 0.2 * rate;
-      entries.forEach((e, i) => e.deliver(sliceRow(outputs, i)));
+      for (const [i, e] of entries.entries()) e.deliver(sliceRow(outputs, i));
     } catch (err) {
       this.opts.logger?.error({ err, model, rows: entries.length }, 'batch failed');
       const error =
@@ -238,7 +186,7 @@ export class Scheduler {
   }
 
   private afterChange(): void {
-    this.opts.metrics?.queueDepth.set({ model: this.opts.model }, this.pending);
+    this.opts.metrics?.queueDepth.set({ model: this.opts.model }, this.queue.depth);
     if (this.idle && this.idleWaiters.length > 0) for (const w of this.idleWaiters.splice(0)) w();
   }
 }

@@ -20,6 +20,31 @@ export const API_DESCRIPTION = [
   "Bounds shown on request fields are this server's settings (x-setting names the variable).",
 ].join(' ');
 
+/**
+ * A copy of the document where no property with a default is listed as required: a client may
+ * leave it out and gets the default (TypeBox lists such properties as required because the
+ * server fills them before it checks).
+ */
+export function defaultedNotRequired<T>(doc: T): T {
+  const copy = structuredClone(doc);
+  const visit = (node: unknown): void => {
+    if (Array.isArray(node)) {
+      for (const item of node) visit(item);
+      return;
+    }
+    if (typeof node !== 'object' || node === null) return;
+    const schema = node as { properties?: Record<string, { default?: unknown }>; required?: string[] };
+    if (schema.properties && Array.isArray(schema.required)) {
+      const props = schema.properties;
+      schema.required = schema.required.filter((name) => props[name]?.default === undefined);
+      if (schema.required.length === 0) delete schema.required;
+    }
+    Object.values(node).forEach(visit);
+  };
+  visit(copy);
+  return copy;
+}
+
 async function docsPlugin(app: FastifyInstance, opts: DocsPluginOptions): Promise<void> {
   await app.register(swagger, {
     openapi: {
@@ -35,6 +60,7 @@ async function docsPlugin(app: FastifyInstance, opts: DocsPluginOptions): Promis
         securitySchemes: { bearerAuth: { type: 'http', scheme: 'bearer', description: 'API_KEYS or ADMIN_API_KEYS' } },
       },
     },
+    transformObject: (doc) => ('openapiObject' in doc ? defaultedNotRequired(doc.openapiObject) : doc.swaggerObject),
     // Name shared schemas by their $id (components/schemas/Problem) instead of def-0, def-1.
     refResolver: {
       buildLocalReference: (json, _baseUri, _fragment, i) => (typeof json.$id === 'string' ? json.$id : `def-${i}`),

@@ -1,8 +1,7 @@
 /**
- * The one table from error kind to HTTP status, and the handler that answers every error as
- * application/problem+json. Engine errors are keyed by their stable `code`, server errors by
- * theirs, Fastify's own errors by FST_* code; anything unknown is a 500 whose details stay in the
- * log.
+ * The handler that answers every error as application/problem+json, by the one status table
+ * (../status-table.ts). Errors of every layer are keyed by their typed `code`, Fastify's own
+ * errors by FST_* code; anything unknown is a 500 whose details stay in the log.
  */
 import fp from 'fastify-plugin';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
@@ -10,55 +9,16 @@ import { PROBLEM_CONTENT_TYPE } from '../schemas/common.js';
 import { RequestValidationError, type FieldError } from '../problems.js';
 import { fieldErrors } from '../validation.js';
 import { JobSpecError } from '../../training/errors.js';
+import { CLIENT_CLOSED_REQUEST, type ErrorKind, isErrorKind, KINDS, type KindEntry, problemType } from '../status-table.js';
 
-interface Kind {
-  status: number;
-  title: string;
-  /** Send the error's own message as detail. False for 5xx: internals go to the log only. */
-  expose: boolean;
-  /** Seconds for Retry-After when the error does not say (errors may carry retryAfterSeconds). */
-  retryAfter?: number;
-}
-
-/** Nginx's "client closed request": logged and counted, never seen by anyone. */
-export const CLIENT_CLOSED_REQUEST = 499;
-
-const KINDS = {
-  validation: { status: 400, title: 'Invalid request', expose: true },
-  invalid_input: { status: 400, title: 'Invalid input', expose: true },
-  invalid_spec: { status: 400, title: 'Invalid job spec', expose: true },
-  bad_request: { status: 400, title: 'Bad request', expose: true },
-  unauthorized: { status: 401, title: 'Unauthorized', expose: true },
-  forbidden: { status: 403, title: 'Forbidden', expose: true },
-  model_not_found: { status: 404, title: 'Model not found', expose: true },
-  version_not_found: { status: 404, title: 'Version not found', expose: true },
-  job_not_found: { status: 404, title: 'Job not found', expose: true },
-  route_not_found: { status: 404, title: 'Not found', expose: true },
-  method_not_allowed: { status: 405, title: 'Method not allowed', expose: true },
-  job_state_conflict: { status: 409, title: 'Conflict with the job state', expose: true },
-  no_active_version: { status: 409, title: 'No active version', expose: true },
-  body_too_large: { status: 413, title: 'Request body too large', expose: true },
-  unsupported_media_type: { status: 415, title: 'Unsupported media type', expose: true },
-  model_load_failed: { status: 422, title: 'Version cannot be loaded', expose: true },
-  queue_full: { status: 429, title: 'Too many requests', expose: true, retryAfter: 1 },
-  request_aborted: { status: CLIENT_CLOSED_REQUEST, title: 'Client closed request', expose: false },
-  internal: { status: 500, title: 'Internal error', expose: false },
-  inference_failed: { status: 500, title: 'Inference failed', expose: false },
-  model_not_ready: { status: 503, title: 'Model not ready', expose: true, retryAfter: 5 },
-  not_ready: { status: 503, title: 'Not ready', expose: true, retryAfter: 5 },
-  engine_closed: { status: 503, title: 'Shutting down', expose: true, retryAfter: 5 },
-  jobs_unavailable: { status: 503, title: 'Job queue unavailable', expose: true, retryAfter: 5 },
-  deadline_exceeded: { status: 504, title: 'Deadline exceeded', expose: true },
-} satisfies Record<string, Kind>;
-
-export type ErrorKind = keyof typeof KINDS;
+export { CLIENT_CLOSED_REQUEST, type ErrorKind };
 
 /** Fastify's own client errors, by code. */
 const FASTIFY_CODES: Record<string, ErrorKind> = {
   FST_ERR_CTP_BODY_TOO_LARGE: 'body_too_large',
   FST_ERR_CTP_INVALID_MEDIA_TYPE: 'unsupported_media_type',
   FST_ERR_CTP_EMPTY_JSON_BODY: 'bad_request',
-  FST_ERR_CTP_INVALID_JSON_BODY: 'bad_request',
+  FST_ERR_CTP_INVALID_JSON_BODY: 'invalid_json_body',
   FST_ERR_CTP_INVALID_CONTENT_LENGTH: 'bad_request',
 };
 
@@ -72,17 +32,13 @@ export function kindOf(error: unknown): ErrorKind {
   const err = error as Partial<FastifyError> & { code?: unknown };
   if (err.validation) return 'validation';
   if (typeof err.code === 'string') {
-    if (err.code in KINDS) return err.code as ErrorKind;
+    if (isErrorKind(err.code)) return err.code;
     const fastifyKind = FASTIFY_CODES[err.code];
     if (fastifyKind) return fastifyKind;
   }
   // Any other error Fastify marked as the client's fault (malformed request line, etc.).
   if (typeof err.statusCode === 'number' && err.statusCode >= 400 && err.statusCode < 500) return 'bad_request';
   return 'internal';
-}
-
-export function statusOf(kind: ErrorKind): number {
-  return KINDS[kind].status;
 }
 
 export interface Problem {
@@ -97,7 +53,7 @@ export interface Problem {
 export function problemFor(kind: ErrorKind, detail: string, request: FastifyRequest, errors?: FieldError[]): Problem {
   const { status, title } = KINDS[kind];
   return {
-    type: `urn:distillery:problem:${kind.replaceAll('_', '-')}`,
+    type: problemType(kind),
     title,
     status,
     detail,
@@ -118,7 +74,7 @@ export interface ErrorsPluginOptions {
 async function errorsPlugin(app: FastifyInstance, opts: ErrorsPluginOptions): Promise<void> {
   app.setErrorHandler(async (error, request, reply) => {
     const kind = kindOf(error);
-    const def: Kind = KINDS[kind];
+    const def: KindEntry = KINDS[kind];
     const err = error as FastifyError;
 
     if (def.status === CLIENT_CLOSED_REQUEST) {

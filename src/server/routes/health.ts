@@ -22,7 +22,7 @@ export default async function healthRoutes(app: FastifyInstance, { engine, regis
     '/healthz',
     {
       config: { auth: 'none' },
-      schema: { tags: ['operations'], summary: 'Liveness: the process answers', response: { 200: HealthSchema } },
+      schema: { tags: ['operations'], summary: 'Liveness: the process answers', response: { 200: HealthSchema, ...problemResponses() } },
     },
     async () => ({ status: 'ok' as const }),
   );
@@ -34,7 +34,7 @@ export default async function healthRoutes(app: FastifyInstance, { engine, regis
       schema: {
         tags: ['operations'],
         summary: 'Readiness: every active model is loaded and warmed',
-        response: { 200: ReadinessSchema, ...problemResponses(503) },
+        response: { 200: ReadinessSchema, ...problemResponses('not_ready') },
       },
     },
     async (request, reply) => {
@@ -66,7 +66,7 @@ export default async function healthRoutes(app: FastifyInstance, { engine, regis
         tags: ['operations'],
         summary: 'Prometheus metrics (text exposition format)',
         produces: ['text/plain'],
-        response: { 200: { description: 'Prometheus text format', content: { 'text/plain': { schema: { type: 'string' } } } } },
+        response: { 200: { description: 'Prometheus text format', content: { 'text/plain': { schema: { type: 'string' } } } }, ...problemResponses() },
       },
     },
     async (_request, reply) => {

@@ -7,9 +7,22 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance } from 'fastify';
 import type { JobService } from '../../queue/job-service.js';
 import type { JobView } from '../../queue/job-types.js';
-import { JobSpecSchema } from '../../training/job-spec.js';
-import { JobIdParamsSchema, jobErrorResponses, JobListQuerySchema, JobListSchema, JobSchema, SubmittedSchema } from '../schemas/jobs.js';
+import { JobSpecSchema, parseJobSpec } from '../../training/job-spec.js';
+import {
+  JOB_PAGE_DEFAULTS,
+  JobIdParamsSchema,
+  cancelErrorResponses,
+  jobErrorResponses,
+  listErrorResponses,
+  submitErrorResponses,
+  JobListQuerySchema,
+  JobListSchema,
+  JobSchema,
+  SubmittedSchema,
+} from '../schemas/jobs.js';
 import { renderJobReport } from '../views/job-report.js';
+import type { RolloutEvent } from '../../inference/registry/types.js';
+import exampleSpec from '../../../examples/distill-support-intent.json' with { type: 'json' };
 
 export type ServerJobs = Pick<JobService, 'submit' | 'get' | 'list' | 'cancel' | 'logs' | 'history' | 'spec'>;
 
@@ -17,11 +30,13 @@ export interface JobRouteOptions {
   jobs: ServerJobs;
   /** How often the event stream looks for news (ms). */
   eventPollMs?: number;
+  /** A model's roll-out history, for the report (empty when the model is unknown). */
+  rolloutHistory?: (model: string) => Promise<RolloutEvent[]>;
 }
 
 const FINAL = new Set(['completed', 'failed', 'cancelled']);
 
-export default async function jobRoutes(app: FastifyInstance, { jobs, eventPollMs = 1000 }: JobRouteOptions): Promise<void> {
+export default async function jobRoutes(app: FastifyInstance, { jobs, eventPollMs = 1000, rolloutHistory }: JobRouteOptions): Promise<void> {
   const r = app.withTypeProvider<TypeBoxTypeProvider>();
   const security = [{ bearerAuth: [] }];
 
@@ -34,8 +49,18 @@ export default async function jobRoutes(app: FastifyInstance, { jobs, eventPollM
         summary: 'Submit a distillation job',
         description: 'The spec is validated and its paths resolved inside DATA_DIR before it is queued; a 400 lists every problem and nothing is queued.',
         security,
-        body: JobSpecSchema,
-        response: { 202: SubmittedSchema, ...jobErrorResponses },
+        // The example is the README's (examples/distill-support-intent.json), so Try it out runs it.
+        body: { ...JobSpecSchema, examples: [exampleSpec] },
+        response: { 202: SubmittedSchema, ...submitErrorResponses },
+      },
+      // The spec is checked by the training layer's own parser, the one every process uses: it
+      // lists every problem (not only the first) and says what would be right.
+      validatorCompiler: () => (data: unknown) => {
+        try {
+          return { value: parseJobSpec(data) };
+        } catch (error) {
+          return { error: error as Error };
+        }
       },
     },
     async (request, reply) => {
@@ -53,11 +78,11 @@ export default async function jobRoutes(app: FastifyInstance, { jobs, eventPollM
         summary: 'List jobs, newest first, optionally by state',
         security,
         querystring: JobListQuerySchema,
-        response: { 200: JobListSchema, ...jobErrorResponses },
+        response: { 200: JobListSchema, ...listErrorResponses },
       },
     },
     async (request) => {
-      const { state, offset, limit } = request.query;
+      const { state, offset = JOB_PAGE_DEFAULTS.offset, limit = JOB_PAGE_DEFAULTS.limit } = request.query;
       const page = await jobs.list({ ...(state ? { state } : {}), offset, limit });
       return { ...page, offset, limit };
     },
@@ -87,7 +112,7 @@ export default async function jobRoutes(app: FastifyInstance, { jobs, eventPollM
         summary: 'Cancel a queued job, or stop a running one (the trainer checkpoints and exits; the job ends cancelled)',
         security,
         params: JobIdParamsSchema,
-        response: { 202: JobSchema, ...jobErrorResponses },
+        response: { 202: JobSchema, ...cancelErrorResponses },
       },
     },
     async (request, reply) => reply.code(202).send(await jobs.cancel(request.params.id)),
@@ -111,8 +136,12 @@ export default async function jobRoutes(app: FastifyInstance, { jobs, eventPollM
     },
     async (request, reply) => {
       const job = await jobs.get(request.params.id);
-      const [history, spec] = await Promise.all([jobs.history(job.id), jobs.spec(job.id)]);
-      return reply.type('text/html; charset=utf-8').send(renderJobReport({ job, history, spec }));
+      const [history, spec, rollout] = await Promise.all([
+        jobs.history(job.id),
+        jobs.spec(job.id),
+        job.result && rolloutHistory ? rolloutHistory(job.result.model).catch(() => []) : [],
+      ]);
+      return reply.type('text/html; charset=utf-8').send(renderJobReport({ job, history, spec, rollout }));
     },
   );
 

@@ -1,5 +1,5 @@
-import { Type, type Static } from '@sinclair/typebox';
-import { ModelNameSchema, SETTING_KEYWORD, VersionSchema, problemResponses } from './common.js';
+import { Type } from '@sinclair/typebox';
+import { ModelNameSchema, SETTING_KEYWORD, VersionSchema, problemResponses, BODY_KINDS } from './common.js';
 import type { RequestLimits } from './limits.js';
 
 export function textSchema(limits: RequestLimits, description: string) {
@@ -46,8 +46,6 @@ export function classifyBodySchema(limits: RequestLimits) {
   );
 }
 
-export type ClassifyBody = Static<ReturnType<typeof classifyBodySchema>>;
-
 export const ClassifyResponseSchema = Type.Object(
   {
     model: Type.String(),
@@ -62,4 +60,17 @@ export const ClassifyResponseSchema = Type.Object(
   { title: 'ClassifyResponse' },
 );
 
-export const classifyErrorResponses = problemResponses(400, 401, 403, 404, 409, 413, 429, 503, 504);
+export const classifyErrorResponses = problemResponses(
+  ...BODY_KINDS,
+  'unauthorized',
+  'model_not_found',
+  'version_not_found',
+  'invalid_input',
+  'model_load_failed',
+  'queue_full',
+  'inference_failed',
+  'no_active_version',
+  'model_not_ready',
+  'engine_closed',
+  'deadline_exceeded',
+);

@@ -4,6 +4,7 @@
  */
 import { Type, type TSchema } from '@sinclair/typebox';
 import { MODEL_NAME_PATTERN } from '../../inference/registry/types.js';
+import { type ErrorKind, KINDS, problemType } from '../status-table.js';
 
 export const PROBLEM_CONTENT_TYPE = 'application/problem+json';
 
@@ -16,7 +17,7 @@ export const SETTING_KEYWORD = 'x-setting';
 /** RFC 9457 problem details, the body of every error response. */
 export const ProblemSchema = Type.Object(
   {
-    type: Type.String({ description: 'URI naming the kind of problem', examples: ['urn:distillery:problem:validation'] }),
+    type: Type.String({ description: "URI naming the kind of problem, e.g. urn:distillery:problem:queue-full (see each response's examples)" }),
     title: Type.String({ description: 'Short summary of the kind of problem' }),
     status: Type.Integer({ description: 'HTTP status code' }),
     detail: Type.String({ description: 'What went wrong with this request and what to change' }),
@@ -42,32 +43,44 @@ export const ModelNameSchema = Type.String({
 
 export const VersionSchema = Type.Integer({ minimum: 1, description: 'Model version (1, 2, ...)' });
 
-const problemDescriptions: Record<number, string> = {
-  400: 'The request is invalid; `errors` names each field',
-  401: 'Missing or unknown API key (Authorization: Bearer <key>)',
-  403: 'The key may not use this route',
-  404: 'No such model, version or job',
-  409: 'The model or job is in a state that does not allow this (a model with no active version; cancelling a finished job)',
-  413: 'Request body larger than BODY_LIMIT_BYTES',
-  422: 'The version exists but cannot be loaded; the active version is kept',
-  429: 'Too many requests queued; retry after Retry-After seconds',
-  503: 'Not ready (model loading, shutting down, or the job queue unreachable); retry after Retry-After seconds',
-  504: 'The request deadline passed before the work finished',
-};
-
 export interface ProblemResponse {
   description: string;
-  content: Record<string, { schema: TSchema }>;
+  content: Record<string, { schema: TSchema; examples: Record<string, { summary: string; value: unknown }> }>;
 }
 
-/** Response entries for the given error statuses, each answered as problem+json. */
-export function problemResponses(...statuses: number[]): Record<number, ProblemResponse> {
+/** Kinds every route can answer: a fault of ours, and a request the server cannot read. */
+const ALWAYS: ErrorKind[] = ['bad_request', 'internal'];
+/** Kinds of any route that reads a JSON body. */
+export const BODY_KINDS: ErrorKind[] = ['validation', 'invalid_json_body', 'forbidden_key', 'body_too_large', 'unsupported_media_type'];
+/** Kinds of any route behind an admin key. */
+export const ADMIN_KINDS: ErrorKind[] = ['unauthorized', 'forbidden'];
+
+/**
+ * The error responses of a route, from the kinds it can answer: one entry per status, its
+ * description and examples (one per kind, with that kind's problem type) generated from the one
+ * status table, so the document and the handler cannot disagree.
+ */
+export function problemResponses(...kinds: ErrorKind[]): Record<number, ProblemResponse> {
+  const byStatus = new Map<number, ErrorKind[]>();
+  for (const kind of new Set([...ALWAYS, ...kinds])) {
+    const { status } = KINDS[kind];
+    byStatus.set(status, [...(byStatus.get(status) ?? []), kind]);
+  }
   const out: Record<number, ProblemResponse> = {};
-  for (const status of statuses) {
-    out[status] = {
-      description: problemDescriptions[status] ?? 'Error',
-      content: { [PROBLEM_CONTENT_TYPE]: { schema: Type.Ref('Problem') } },
-    };
+  for (const [status, group] of [...byStatus].sort(([a], [b]) => a - b)) {
+    const description = group.length === 1 ? capitalise(KINDS[group[0]!].when) : group.map((k) => `\`${k.replaceAll('_', '-')}\`: ${KINDS[k].when}`).join('; ');
+    const examples: ProblemResponse['content'][string]['examples'] = {};
+    for (const kind of group) {
+      const { title, example } = KINDS[kind];
+      examples[kind] = { summary: title, value: { type: problemType(kind), title, status, detail: example, instance: EXAMPLE_REQUEST_ID } };
+    }
+    out[status] = { description, content: { [PROBLEM_CONTENT_TYPE]: { schema: Type.Ref('Problem'), examples } } };
   }
   return out;
+}
+
+const EXAMPLE_REQUEST_ID = '0f8e4a0c-1c1b-4f5e-8d8e-6b0a3c2d1e0f';
+
+function capitalise(text: string): string {
+  return text.charAt(0).toUpperCase() + text.slice(1);
 }

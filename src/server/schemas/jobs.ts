@@ -1,7 +1,7 @@
 /** Schemas of the job routes. The spec itself is the training layer's JobSpecSchema. */
-import { type Static, Type } from '@sinclair/typebox';
+import { Type } from '@sinclair/typebox';
 import { JOB_STATES } from '../../queue/job-types.js';
-import { problemResponses } from './common.js';
+import { ADMIN_KINDS, BODY_KINDS, problemResponses } from './common.js';
 import { MetricsSchema } from './models.js';
 
 export const JobIdParamsSchema = Type.Object({
@@ -39,7 +39,17 @@ export const JobSchema = Type.Object(
         model: Type.String(),
         version: Type.Integer(),
         metrics: MetricsByRole,
-        gate: Type.Object({ passed: Type.Boolean(), activated: Type.Boolean(), reason: Type.String() }),
+        gate: Type.Object({
+          passed: Type.Boolean(),
+          activated: Type.Boolean(),
+          reason: Type.String(),
+          rollout: Type.Optional(
+            Type.Object(
+              { mode: Type.Union([Type.Literal('canary'), Type.Literal('shadow')]), plan_id: Type.String() },
+              { description: 'The roll-out plan the version was published into (gate.rollout); its rules or an operator decide activation' },
+            ),
+          ),
+        }),
       }),
       Type.Null(),
     ]),
@@ -52,10 +62,13 @@ export const JobSchema = Type.Object(
   { title: 'Job' },
 );
 
+/** A page of the job list when the query names none. */
+export const JOB_PAGE_DEFAULTS = { offset: 0, limit: 50 } as const;
+
 export const JobListQuerySchema = Type.Object({
   state: Type.Optional(JobStateSchema),
-  offset: Type.Integer({ minimum: 0, default: 0 }),
-  limit: Type.Integer({ minimum: 1, maximum: 200, default: 50 }),
+  offset: Type.Optional(Type.Integer({ minimum: 0, default: JOB_PAGE_DEFAULTS.offset, description: 'Jobs to skip, newest first' })),
+  limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 200, default: JOB_PAGE_DEFAULTS.limit, description: 'Jobs to return, at most 200' })),
 });
 
 export const JobListSchema = Type.Object({
@@ -67,6 +80,17 @@ export const JobListSchema = Type.Object({
 
 export const SubmittedSchema = Type.Object({ id: Type.String(), state: JobStateSchema });
 
-export type JobListQuery = Static<typeof JobListQuerySchema>;
-
-export const jobErrorResponses = problemResponses(400, 401, 403, 404, 409, 503);
+/** Every job route: admin key, Redis reachable. */
+const JOB_KINDS = [...ADMIN_KINDS, 'jobs_unavailable'] as const;
+export const submitErrorResponses = problemResponses(...BODY_KINDS, ...JOB_KINDS, 'invalid_spec');
+export const listErrorResponses = problemResponses(...JOB_KINDS, 'validation');
+export const jobErrorResponses = problemResponses(...JOB_KINDS, 'validation', 'job_not_found');
+/** DELETE may carry a body (ignored), so what a body can get wrong applies too. */
+export const cancelErrorResponses = problemResponses(
+  ...JOB_KINDS,
+  'validation',
+  'job_not_found',
+  'job_state_conflict',
+  'body_too_large',
+  'unsupported_media_type',
+);

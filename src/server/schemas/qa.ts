@@ -1,12 +1,12 @@
-import { Type, type Static } from '@sinclair/typebox';
-import { ModelNameSchema, SETTING_KEYWORD, VersionSchema, problemResponses } from './common.js';
+import { Type } from '@sinclair/typebox';
+import { ModelNameSchema, SETTING_KEYWORD, VersionSchema, problemResponses, BODY_KINDS } from './common.js';
 import type { RequestLimits } from './limits.js';
 import { inputsOptions, textSchema, topKSchema } from './classify.js';
 
 export function qaBodySchema(limits: RequestLimits) {
   const item = Type.Object(
     {
-      question: textSchema(limits, 'The question'),
+      question: textSchema(limits, "The question; only its first max_query_length tokens (the model's config.json, 64 by default) are read, the rest is cut"),
       context: textSchema(limits, 'The passage that may hold the answer'),
     },
     { additionalProperties: false },
@@ -37,8 +37,6 @@ export function qaBodySchema(limits: RequestLimits) {
   );
 }
 
-export type QaBody = Static<ReturnType<typeof qaBodySchema>>;
-
 export const QaResponseSchema = Type.Object(
   {
     model: Type.String(),
@@ -59,4 +57,17 @@ export const QaResponseSchema = Type.Object(
   { title: 'QaResponse' },
 );
 
-export const qaErrorResponses = problemResponses(400, 401, 403, 404, 409, 413, 429, 503, 504);
+export const qaErrorResponses = problemResponses(
+  ...BODY_KINDS,
+  'unauthorized',
+  'model_not_found',
+  'version_not_found',
+  'invalid_input',
+  'model_load_failed',
+  'queue_full',
+  'inference_failed',
+  'no_active_version',
+  'model_not_ready',
+  'engine_closed',
+  'deadline_exceeded',
+);

@@ -4,7 +4,7 @@
  * teacher / FP32 student / INT8 student comparison as a table and a chart. It reloads itself
  * while the job is queued or running.
  */
-import type { ModelMetrics } from '../../inference/registry/types.js';
+import type { ModelMetrics, RolloutEvent } from '../../inference/registry/types.js';
 import type { HistoryPoint, JobView } from '../../queue/job-types.js';
 import { barChart, escapeHtml, lineChart, type Series } from './svg-chart.js';
 
@@ -108,15 +108,40 @@ function comparison(metrics: Record<string, ModelMetrics> | undefined, task: str
   return table + chart;
 }
 
+/** The roll-out events of the job's version: who started, promoted or aborted it, when, on what evidence. */
+function rolloutSection(events: readonly RolloutEvent[]): string {
+  if (events.length === 0) return '';
+  const evidence = (e: RolloutEvent): string => {
+    const ev = e.evidence as
+      | { candidate?: { requests?: number; error_rate?: number; p99_ms?: number | null }; agreement?: { top1_agreement?: number; exact_match?: number } }
+      | undefined;
+    if (!ev?.candidate) return '-';
+    const agreement = ev.agreement?.top1_agreement ?? ev.agreement?.exact_match;
+    return (
+      `${ev.candidate.requests ?? 0} requests, error rate ${(ev.candidate.error_rate ?? 0).toFixed(3)}, p99 ${ev.candidate.p99_ms ?? '-'} ms` +
+      (agreement === undefined ? '' : `, agreement ${agreement.toFixed(3)}`)
+    );
+  };
+  const rows = events
+    .map(
+      (e) =>
+        `<tr><th>${escapeHtml(e.at)}</th><td>${escapeHtml(e.role)}</td><td>${escapeHtml(e.action)}</td><td>${escapeHtml(e.by)}</td><td>${escapeHtml(e.reason ?? '')}</td><td>${escapeHtml(evidence(e))}</td></tr>`,
+    )
+    .join('');
+  return `<h2>Roll-out</h2><table><thead><tr><th>when</th><th>role</th><th>action</th><th>by</th><th>why</th><th>evidence</th></tr></thead><tbody>${rows}</tbody></table>`;
+}
+
 export interface JobReportInput {
   job: JobView;
   history: HistoryPoint[];
   /** The job spec as submitted; absent for a job cancelled before it ran. */
   spec?: { notes?: Record<string, unknown> } | null;
+  /** The model's roll-out history (state.json); the events of the job's version are shown. */
+  rollout?: readonly RolloutEvent[];
 }
 
 /** The whole page, as one string of HTML (no script, no external asset). */
-export function renderJobReport({ job, history, spec }: JobReportInput): string {
+export function renderJobReport({ job, history, spec, rollout = [] }: JobReportInput): string {
   const title = `Distillery job ${job.id}`;
   const live = job.state === 'queued' || job.state === 'active';
   // A meta refresh, not a script: the page stays a plain document that works offline.
@@ -141,6 +166,7 @@ created ${escapeHtml(job.created_at)}${job.started_at ? ` · started ${escapeHtm
 ${live ? `<p class="refresh">This page reloads every ${REPORT_REFRESH_S} s while the job runs.</p>` : ''}
 ${job.error ? `<p><strong>Error:</strong> ${escapeHtml(job.error)}</p>` : ''}
 ${published}${gate}
+${rolloutSection(job.result ? rollout.filter((e) => e.version === job.result!.version) : [])}
 <h2>Notes</h2>
 ${notesSection(spec?.notes)}
 <h2>Teacher and students</h2>

@@ -6,6 +6,7 @@
  */
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
+import type { InferenceConfig } from '../../config.js';
 import { openModelDir } from '../../inference/index.js';
 import type { ModelMetrics, Task } from '../../inference/registry/types.js';
 import { readClassificationJsonl, readSquad } from './eval-data.js';
@@ -21,6 +22,8 @@ export interface EvaluateOptions {
   latencyRuns?: number;
   /** Inputs per call into the serving model. */
   chunkSize?: number;
+  /** The process's inference settings (sessions, threads, niceness); default: the documented defaults. */
+  inference?: Partial<InferenceConfig>;
 }
 
 const ROLES = [
@@ -38,7 +41,7 @@ async function exists(file: string): Promise<boolean> {
 
 async function scoreModel(opts: EvaluateOptions, onnxFile: string): Promise<Partial<ModelMetrics>> {
   const chunk = opts.chunkSize ?? 32;
-  const model = await openModelDir({ dir: opts.outputDir, onnxFile });
+  const model = await openModelDir({ dir: opts.outputDir, onnxFile, ...(opts.inference ? { inference: opts.inference } : {}) });
   try {
     if (opts.task === 'classification') {
       const examples = await readClassificationJsonl(opts.evalFile);

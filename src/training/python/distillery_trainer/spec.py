@@ -1,7 +1,9 @@
 """The resolved job spec (docs/trainer-protocol.md), read into typed objects.
 
-The TypeScript side validates and resolves the spec; this still checks the fields it uses so a
-hand-written spec fails as bad input naming the field rather than with a KeyError."""
+The TypeScript side validates the spec and resolves it with every default filled; this checks it
+once on the trainer's side of the process boundary, so a hand-written spec fails as bad input
+naming the field rather than with a KeyError. The trainer has no defaults of its own: every field
+the resolved spec holds must be there (docs/trainer-protocol.md)."""
 
 from __future__ import annotations
 
@@ -23,10 +25,8 @@ class _Reader:
     def _bad(self, key: str, what: str) -> InvalidInputError:
         return InvalidInputError(f"spec field {self.path}{key} {what}", file=self.file)
 
-    def get(self, key: str, types: tuple, *, nullable: bool = False, default: Any = ...) -> Any:
+    def get(self, key: str, types: tuple, *, nullable: bool = False) -> Any:
         if key not in self.data:
-            if default is not ...:
-                return default
             raise self._bad(key, "is missing")
         value = self.data[key]
         if value is None and nullable:
@@ -37,14 +37,14 @@ class _Reader:
             raise self._bad(key, f"must be {'/'.join(t.__name__ for t in types)}, got {value!r}")
         return value
 
-    def positive(self, key: str, *, default: Any = ...) -> int:
-        value = self.get(key, (int,), default=default)
+    def positive(self, key: str) -> int:
+        value = self.get(key, (int,))
         if value <= 0:
             raise self._bad(key, f"must be positive, got {value}")
         return value
 
-    def number(self, key: str, *, default: Any = ...) -> float:
-        return float(self.get(key, (int, float), default=default))
+    def number(self, key: str) -> float:
+        return float(self.get(key, (int, float)))
 
     def child(self, key: str) -> "_Reader":
         return _Reader(self.get(key, (dict,)), f"{self.path}{key}.", self.file)
@@ -57,15 +57,21 @@ class StudentShape:
     heads: int
     intermediate: int
     ffn_rank: Optional[int]
-    # Hidden and attention-probability dropout while the student trains (BERT's 0.1 by default).
-    dropout: float = 0.1
+    # Hidden and attention-probability dropout while the student trains.
+    dropout: float
+
+
+# The stages whose job-spec schema has a warm-up ratio, and those with a distillation temperature.
+WARMUP_STAGES = ("teacher_finetune", "task_distill")
+TEMPERATURE_STAGES = ("general_distill", "task_distill", "qat")
 
 
 @dataclass
 class StageSpec:
     name: str
     enabled: Union[bool, str]
-    # May be fractional (0.5 = half an epoch's steps), e.g. a short QAT pass.
+    # May be fractional (0.5 = half an epoch's steps), e.g. a short QAT pass. The values here only
+    # stand for stages without training steps (augment); training stages read every one.
     epochs: float = 1
     batch_size: int = 32
     lr: float = 5e-5
@@ -122,8 +128,9 @@ def _stage(r: _Reader, name: str) -> StageSpec:
         epochs=_positive_number(s, "epochs"),
         batch_size=s.positive("batch_size"),
         lr=s.number("lr"),
-        warmup_ratio=s.number("warmup_ratio", default=0.0),
-        temperature=s.number("temperature", default=1.0),
+        # A stage without a warm-up setting has none; one without a temperature uses plain logits.
+        warmup_ratio=s.number("warmup_ratio") if name in WARMUP_STAGES else 0.0,
+        temperature=s.number("temperature") if name in TEMPERATURE_STAGES else 1.0,
     )
     if spec.temperature <= 0:
         raise InvalidInputError(f"spec field stages.{name}.temperature must be positive", file=r.file)
@@ -144,7 +151,7 @@ def _stage(r: _Reader, name: str) -> StageSpec:
             "attention_weight": s.number("attention_weight"),
         }
     if name == "qat":
-        spec.extra = {"recalibrate_every": s.positive("recalibrate_every"), "observer": s.get("observer", (str,), default="minmax")}
+        spec.extra = {"recalibrate_every": s.positive("recalibrate_every"), "observer": s.get("observer", (str,))}
         if spec.extra["observer"] not in ("minmax", "moving_average"):
             raise InvalidInputError("spec field stages.qat.observer must be 'minmax' or 'moving_average'", file=r.file)
     return spec
@@ -189,7 +196,7 @@ def parse_spec(raw: Dict[str, Any], file: str = "spec") -> Spec:
     if max_steps is not None and max_steps <= 0:
         raise InvalidInputError("spec field max_steps_per_stage must be positive or null", file=file)
     ffn_rank = student.get("ffn_rank", (int,), nullable=True)
-    dropout = student.number("dropout", default=0.1)
+    dropout = student.number("dropout")
     if not 0.0 <= dropout <= 0.9:
         raise InvalidInputError(f"spec field student.dropout must be between 0 and 0.9, got {dropout}", file=file)
     device = r.get("device", (str,))
@@ -201,17 +208,17 @@ def parse_spec(raw: Dict[str, Any], file: str = "spec") -> Spec:
     return Spec(
         raw=raw,
         job_id=r.get("job_id", (str,)),
-        model=r.get("model", (str,), default="model"),
+        model=r.get("model", (str,)),
         task=task,
         teacher_path=r.get("teacher_path", (str,)),
         train=data.get("train", (str,)),
-        eval=data.get("eval", (str,), nullable=True, default=None),
-        unlabeled=data.get("unlabeled", (str,), nullable=True, default=None),
+        eval=data.get("eval", (str,), nullable=True),
+        unlabeled=data.get("unlabeled", (str,), nullable=True),
         labels=labels,
         max_length=r.positive("max_length"),
-        doc_stride=r.positive("doc_stride", default=128),
-        max_query_length=r.positive("max_query_length", default=64),
-        qa_train_windows=_qa_train_windows(r.get("qa_train_windows", (str,), default="all"), file),
+        doc_stride=r.positive("doc_stride"),
+        max_query_length=r.positive("max_query_length"),
+        qa_train_windows=_qa_train_windows(r.get("qa_train_windows", (str,)), file),
         student=StudentShape(
             layers=student.positive("layers"),
             hidden=student.positive("hidden"),
@@ -223,8 +230,8 @@ def parse_spec(raw: Dict[str, Any], file: str = "spec") -> Spec:
         stages={name: _stage(stages, name) for name in STAGES if name != "export"},
         device=device,
         precision=precision,
-        seed=r.get("seed", (int,), default=42),
-        checkpoint_every=r.positive("checkpoint_every", default=200),
+        seed=r.get("seed", (int,)),
+        checkpoint_every=r.positive("checkpoint_every"),
         max_steps_per_stage=max_steps,
-        eval_every_epoch=r.get("eval_every_epoch", (bool,), default=True),
+        eval_every_epoch=r.get("eval_every_epoch", (bool,)),
     )

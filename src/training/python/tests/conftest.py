@@ -120,7 +120,8 @@ BASE_SPEC: Dict[str, Any] = {
     "max_length": 32,
     "doc_stride": 16,
     "max_query_length": 16,
-    "student": {"layers": 2, "hidden": 64, "heads": 2, "intermediate": 96, "ffn_rank": None},
+    "qa_train_windows": "all",
+    "student": {"layers": 2, "hidden": 64, "heads": 2, "intermediate": 96, "ffn_rank": None, "dropout": 0.1},
     "stages": {
         "teacher_finetune": {"enabled": True, "epochs": 6, "batch_size": 16, "lr": 2e-3, "warmup_ratio": 0.1},
         "general_distill": {"enabled": True, "epochs": 1, "batch_size": 16, "lr": 1e-3, "temperature": 5},
@@ -129,7 +130,7 @@ BASE_SPEC: Dict[str, Any] = {
             "enabled": True, "epochs": 6, "batch_size": 16, "lr": 2e-3, "warmup_ratio": 0.1, "temperature": 2,
             "attention_loss": "mse", "weights": "dynamic", "hidden_weight": 0.1, "attention_weight": 0.1,
         },
-        "qat": {"enabled": True, "epochs": 2, "batch_size": 16, "lr": 1e-5, "recalibrate_every": 5, "temperature": 2},
+        "qat": {"enabled": True, "epochs": 2, "batch_size": 16, "lr": 1e-5, "recalibrate_every": 5, "temperature": 2, "observer": "minmax"},
     },
     "device": "cpu",
     "precision": "fp32",

@@ -57,7 +57,9 @@ def test_student_dropout_reaches_the_student_and_is_bounded(make_spec, tmp_path)
     student = {"layers": 2, "hidden": 64, "heads": 2, "intermediate": 96, "ffn_rank": None}
     spec = load_spec(make_spec(student={**student, "dropout": 0.0}))
     assert spec.student.dropout == 0.0
-    assert load_spec(make_spec(student=student)).student.dropout == 0.1  # BERT's default when not given
+    # The trainer has no defaults of its own: the resolved spec names every field.
+    with pytest.raises(InvalidInputError, match=r"student.dropout is missing"):
+        load_spec(make_spec(student=student))
     from distillery_trainer import checkpoint as ckpt_io
 
     pipeline = Pipeline(spec, str(tmp_path / "work"), EventWriter(io.StringIO()))

@@ -1,11 +1,13 @@
 /**
- * Reading the model registry (layout in types.ts): models, versions, state.json, config.json,
- * manifest.json, and the sha256 check of every file before a version is loaded. Names are
+ * The model registry as a server uses it (layout in types.ts): models, versions, state.json,
+ * config.json, manifest.json, the sha256 check of every file before a version is loaded, and
+ * activation (its one write: state.json; roll-out plans are written by rollout/plan.ts through publish.ts). Names are
  * validated before they touch a path, so a request cannot reach outside MODEL_DIR.
  */
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { ModelNotFoundError, VersionNotFoundError } from '../errors.js';
+import type { Activation } from '../rollout/plan.js';
 import { listVersionNumbers, sha256File, writeModelState } from './publish.js';
 import { type Manifest, MODEL_NAME_RE, type ModelState, type ServingConfig } from './types.js';
 
@@ -69,7 +71,12 @@ export async function verifyManifestFiles(dir: string, manifest: Manifest, requi
   }
 }
 
-export class RegistryReader {
+/**
+ * The registry on disk as the server sees it: lists models and versions, reads state, manifests
+ * and serving configs, and writes one thing, state.json, when a version is activated (atomic
+ * rename; the publisher writes versions).
+ */
+export class ModelRegistry {
   constructor(readonly root: string) {}
 
   async listModels(): Promise<string[]> {
@@ -126,10 +133,13 @@ export class RegistryReader {
     return validateServingConfig(c, `${model}/${version}/config.json`);
   }
 
-  /** Make `version` the active one: state.json replaced atomically (readers see old or new). */
-  async activate(model: string, version: number): Promise<ModelState> {
+  /**
+   * Make `version` the active one: state.json replaced atomically (readers see old or new); a
+   * canary or shadow of that version ends, with `activation` recorded in the history.
+   */
+  async activate(model: string, version: number, activation: Activation = { by: 'admin' }): Promise<ModelState> {
     const versions = await this.listVersions(model);
     if (!versions.includes(version)) throw new VersionNotFoundError(model, version);
-    return writeModelState(this.root, model, version);
+    return writeModelState(this.root, model, version, activation);
   }
 }

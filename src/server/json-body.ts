@@ -1,0 +1,53 @@
+/**
+ * The API's JSON body parser, in place of Fastify's default so that its refusals say what to fix:
+ * - an empty body is no body (several HTTP clients send content-type: application/json on every
+ *   request, DELETE and GET included); a route that needs a body then says "body is required";
+ * - a body with a `__proto__` key, or a `constructor` key holding `prototype`, is valid JSON
+ *   refused for safety (prototype poisoning), and the detail names the key and where it is;
+ * - malformed JSON says so, with the parser's own position.
+ */
+import type { FastifyInstance } from 'fastify';
+import { parse as secureParse } from 'secure-json-parse';
+import { ForbiddenKeyError, InvalidJsonError } from './problems.js';
+
+/** Where the first forbidden key is, e.g. "body/inputs/0/__proto__"; undefined when none. */
+export function forbiddenKeyPath(value: unknown, at = 'body'): string | undefined {
+  if (typeof value !== 'object' || value === null) return undefined;
+  for (const [key, child] of Object.entries(value)) {
+    if (key === '__proto__') return `${at}/__proto__`;
+    if (key === 'constructor' && typeof child === 'object' && child !== null && Object.hasOwn(child, 'prototype')) {
+      return `${at}/constructor/prototype`;
+    }
+    const inner = forbiddenKeyPath(child, `${at}/${key}`);
+    if (inner) return inner;
+  }
+  return undefined;
+}
+
+function parseJsonBody(text: string): unknown {
+  if (text.trim().length === 0) return undefined;
+  try {
+    return secureParse(text, { protoAction: 'error', constructorAction: 'error' });
+  } catch (err) {
+    const message = (err as Error).message;
+    if (!message.includes('forbidden prototype')) {
+      throw new InvalidJsonError(`the body is not valid JSON (${message}); send a JSON document`);
+    }
+    // The library refused a prototype key; find where it is so the client can remove it.
+    const at = forbiddenKeyPath(JSON.parse(text)) ?? 'body';
+    const key = at.endsWith('/constructor/prototype') ? 'constructor.prototype' : '__proto__';
+    throw new ForbiddenKeyError(`the body may not hold a ${JSON.stringify(key)} key (found at ${at}): it could alter object prototypes; rename or remove it`);
+  }
+}
+
+/** Replaces Fastify's application/json parser on `app` (call before routes are registered). */
+export function useJsonBodyParser(app: FastifyInstance, bodyLimitBytes: number): void {
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser('application/json', { parseAs: 'string', bodyLimit: bodyLimitBytes }, (_request, body, done) => {
+    try {
+      done(null, parseJsonBody(body as string));
+    } catch (err) {
+      done(err as Error, undefined);
+    }
+  });
+}
