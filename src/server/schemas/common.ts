@@ -7,6 +7,8 @@ import { MODEL_NAME_PATTERN } from '../../inference/registry/types.js';
 import { type ErrorKind, KINDS, problemType } from '../status-table.js';
 
 export const PROBLEM_CONTENT_TYPE = 'application/problem+json';
+/** Echoed on every answer (the client's, or one made up), and the problem's `instance`. */
+export const REQUEST_ID_HEADER = 'x-request-id';
 
 /**
  * Custom schema keyword naming the setting behind a limit. Validation errors quote it so the
