@@ -10,7 +10,7 @@ import type { FieldError } from './problems.js';
 type AjvError = FastifySchemaValidationError & { parentSchema?: Record<string, unknown> };
 
 /** Keywords that only mean "this union branch did not fit": noise when a better error exists. */
-const BRANCH_NOISE = new Set(['type', 'anyOf', 'oneOf']);
+const BRANCH_NOISE = new Set(['type', 'const', 'anyOf', 'oneOf']);
 
 export function fieldErrors(context: string, errors: readonly FastifySchemaValidationError[]): FieldError[] {
   const list = errors as readonly AjvError[];
@@ -69,12 +69,30 @@ function describe(context: string, e: AjvError): FieldError {
         return { field: at, message: `is required: send a JSON ${String(params.type)}` };
       }
       return { field: at, message: `must be ${article(String(params.type))}` };
+    case 'const':
+      return { field: at, message: `must be ${JSON.stringify(params.allowedValue)}` };
+    case 'enum':
+      return { field: at, message: `must be one of ${allowed(params.allowedValues)}` };
     case 'anyOf':
-    case 'oneOf':
+    case 'oneOf': {
+      const constants = unionConstants(e.parentSchema?.[e.keyword]);
+      if (constants) return { field: at, message: `must be one of ${allowed(constants)}` };
       return { field: at, message: description ? `must be ${description}` : 'does not match any allowed form' };
+    }
     default:
       return { field: at, message: e.message ?? 'is invalid' };
   }
+}
+
+/** The values of a union whose every branch is one constant (TypeBox's union of literals), else undefined. */
+function unionConstants(branches: unknown): unknown[] | undefined {
+  if (!Array.isArray(branches) || branches.length === 0) return undefined;
+  const values = branches.map((b) => (b && typeof b === 'object' && 'const' in b ? [(b as { const: unknown }).const] : []));
+  return values.every((v) => v.length === 1) ? values.flat() : undefined;
+}
+
+function allowed(values: unknown): string {
+  return Array.isArray(values) ? values.map((v) => JSON.stringify(v)).join(', ') : String(values);
 }
 
 function article(type: string): string {
