@@ -4,7 +4,7 @@
  * (server setting MAX_INPUTS_PER_REQUEST)".
  */
 import type { FastifySchemaValidationError } from 'fastify';
-import { SETTING_KEYWORD } from './schemas/common.js';
+import { PATTERN_MESSAGE_KEYWORD, SETTING_KEYWORD } from './schemas/common.js';
 import type { FieldError } from './problems.js';
 
 type AjvError = FastifySchemaValidationError & { parentSchema?: Record<string, unknown> };
@@ -22,7 +22,11 @@ export function fieldErrors(context: string, errors: readonly FastifySchemaValid
   const chosen = list.filter((e) => {
     if (!unionPaths.has(e.instancePath)) return true;
     if (specific(e)) return true;
-    if (e.keyword === 'anyOf' || e.keyword === 'oneOf') return !list.some((o) => o.instancePath === e.instancePath && specific(o));
+    if (e.keyword === 'anyOf' || e.keyword === 'oneOf') {
+      // A specific error at the union's path or inside it (e.g. inputs/0/text_pair of a pair) says more.
+      const within = (o: AjvError) => o.instancePath === e.instancePath || o.instancePath.startsWith(`${e.instancePath}/`);
+      return !list.some((o) => o !== e && within(o) && specific(o));
+    }
     return false;
   });
   const seen = new Set<string>();
@@ -61,8 +65,11 @@ function describe(context: string, e: AjvError): FieldError {
       return { field: at, message: `must be at most ${String(params.limit)}${bySetting}` };
     case 'minimum':
       return { field: at, message: `must be at least ${String(params.limit)}` };
-    case 'pattern':
+    case 'pattern': {
+      const own = e.parentSchema?.[PATTERN_MESSAGE_KEYWORD];
+      if (typeof own === 'string') return { field: at, message: own };
       return { field: at, message: description ? `is not valid: ${description}` : `must match ${String(params.pattern)}` };
+    }
     case 'type':
       // An empty body (content-type sent but nothing in it) reaches validation as undefined.
       if (e.instancePath === '' && (e as { data?: unknown }).data === undefined) {

@@ -7,7 +7,7 @@
  */
 import { Ajv, type Options } from 'ajv';
 import type { FastifySchemaCompiler } from 'fastify';
-import { SETTING_KEYWORD } from './schemas/common.js';
+import { PATTERN_MESSAGE_KEYWORD, SETTING_KEYWORD } from './schemas/common.js';
 
 const shared: Options = {
   // Reject what the schema does not allow instead of silently fixing it.
@@ -18,7 +18,7 @@ const shared: Options = {
   verbose: true,
   // TypeBox and OpenAPI annotations (examples, x-setting) are not validation keywords.
   strict: false,
-  keywords: [SETTING_KEYWORD],
+  keywords: [SETTING_KEYWORD, PATTERN_MESSAGE_KEYWORD],
 };
 
 /** The validator compiler for buildApp: bodies strict, text parts converted. */

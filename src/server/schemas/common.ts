@@ -16,6 +16,9 @@ export const REQUEST_ID_HEADER = 'x-request-id';
  */
 export const SETTING_KEYWORD = 'x-setting';
 
+/** Custom schema keyword: what a value that misses the field's `pattern` must change, in words. */
+export const PATTERN_MESSAGE_KEYWORD = 'x-pattern-message';
+
 /** RFC 9457 problem details, the body of every error response. */
 export const ProblemSchema = Type.Object(
   {
