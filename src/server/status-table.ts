@@ -57,8 +57,8 @@ export const KINDS: { readonly [K in ErrorKind]: KindEntry } = {
     status: 400,
     title: 'Invalid input',
     expose: true,
-    when: 'the input does not suit the model (e.g. a text pair for a single-text model)',
-    example: 'model "support-intent" takes single texts; send strings, not {text, text_pair}',
+    when: 'the input does not suit the model: a model of the other task, a context needing more than MAX_QA_WINDOWS windows, a pinned version while MAX_PINNED_VERSIONS=0',
+    example: 'model support-qa is a qa model; send it to /v1/qa instead',
   },
   invalid_rollout: {
     status: 400,
