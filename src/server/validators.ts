@@ -13,9 +13,7 @@ const shared: Options = {
   // Reject what the schema does not allow instead of silently fixing it.
   removeAdditional: false,
   useDefaults: true,
-  // Every bad field in one answer (README: errors[] names each one); the error handler keeps
-  // the first MAX_FIELD_ERRORS so a body of thousands of bad items gets a bounded answer.
-  allErrors: true,
+  allErrors: false,
   // parentSchema on each error lets validation.ts name the setting behind a limit.
   verbose: true,
   // TypeBox and OpenAPI annotations (examples, x-setting) are not validation keywords.

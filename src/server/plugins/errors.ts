@@ -119,9 +119,6 @@ export function answerClientError(error: Error & { code?: string }, socket: Sock
   socket.destroy(error);
 }
 
-/** Field errors one answer lists at most; the detail says how many more there were. */
-export const MAX_FIELD_ERRORS = 20;
-
 export interface ErrorsPluginOptions {
   bodyLimitBytes: number;
 }
@@ -150,10 +147,8 @@ async function errorsPlugin(app: FastifyInstance, opts: ErrorsPluginOptions): Pr
     let errors: FieldError[] | undefined;
     let detail: string;
     if (kind === 'validation' && err.validation) {
-      const all = fieldErrors(err.validationContext ?? 'request', err.validation);
-      errors = all.slice(0, MAX_FIELD_ERRORS);
-      const more = all.length - errors.length;
-      detail = errors.map((e) => `${e.field} ${e.message}`).join('; ') + (more > 0 ? `; and ${more} more` : '');
+      errors = fieldErrors(err.validationContext ?? 'request', err.validation);
+      detail = errors.map((e) => `${e.field} ${e.message}`).join('; ');
     } else if (err instanceof RequestValidationError) {
       errors = err.errors;
       detail = err.message;
