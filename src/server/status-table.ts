@@ -50,7 +50,7 @@ export const KINDS: { readonly [K in ErrorKind]: KindEntry } = {
     status: 400,
     title: 'Invalid request',
     expose: true,
-    when: 'a field, query parameter or header does not fit the schema; `errors` names each one',
+    when: 'a field, query parameter or header does not fit the schema; `errors` names it (the first one found: fix it and send again)',
     example: 'body/inputs has more than 64 items; send at most 64 (server setting MAX_INPUTS_PER_REQUEST)',
   },
   invalid_input: {

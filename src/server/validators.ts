@@ -13,6 +13,8 @@ const shared: Options = {
   // Reject what the schema does not allow instead of silently fixing it.
   removeAdditional: false,
   useDefaults: true,
+  // Stop at the first error: with allErrors a 1 MB body of 340k bad items took 3.7 s of event
+  // loop (an error object per item) instead of milliseconds. The docs say errors[] names the first.
   allErrors: false,
   // parentSchema on each error lets validation.ts name the setting behind a limit.
   verbose: true,
