@@ -10,29 +10,14 @@ import type { FastifyInstance } from 'fastify';
 import { EnvReader, loadServerConfig } from '../../src/config.js';
 import { createMetrics } from '../../src/metrics.js';
 import { buildApp } from '../../src/server/app.js';
-import type { ServerEngine } from '../../src/server/engine.js';
-import { ModelNotFoundError } from '../../src/inference/errors.js';
-
-const notFound = async (): Promise<never> => {
-  throw new ModelNotFoundError('m');
-};
-const engine: ServerEngine = {
-  classify: notFound,
-  answer: notFound,
-  listModels: notFound,
-  getModel: notFound,
-  activate: notFound,
-  putRollout: notFound,
-  endRollout: notFound,
-  readiness: () => ({ ready: true, models: {} }),
-};
+import { noEngine } from '../../src/server/openapi.js';
 
 let app: FastifyInstance;
 let port = 0;
 const metrics = createMetrics({ defaultMetrics: false });
 
 beforeAll(async () => {
-  app = await buildApp({ config: { server: loadServerConfig(new EnvReader({})) }, engine, metrics });
+  app = await buildApp({ config: { server: loadServerConfig(new EnvReader({})) }, engine: noEngine, metrics });
   await app.listen({ host: '127.0.0.1', port: 0 });
   const address = app.server.address();
   port = typeof address === 'object' && address ? address.port : 0;
