@@ -58,7 +58,8 @@ function describe(context: string, e: AjvError): FieldError {
     case 'minItems':
       return { field: at, message: `must hold at least ${String(params.limit)} item(s)` };
     case 'maxLength':
-      return { field: at, message: `is longer than ${String(params.limit)} characters; shorten or split it${bySetting}` };
+      // Splitting helps texts (bounded by a setting); a key, name or id can only be shortened.
+      return { field: at, message: `is longer than ${String(params.limit)} characters; ${bySetting ? 'shorten or split it' : 'shorten it'}${bySetting}` };
     case 'minLength':
       return { field: at, message: Number(params.limit) === 1 ? 'must not be empty' : `must be at least ${String(params.limit)} characters` };
     case 'maximum':

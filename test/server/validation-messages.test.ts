@@ -31,4 +31,11 @@ describe('validation messages', () => {
     expect(errorsOf(Type.Object({ type: Type.Literal('distill') }), { type: 'x' })).toEqual([{ field: 'body/type', message: 'must be "distill"' }]);
     expect(errorsOf(Type.Object({ n: Type.Unsafe<number>({ enum: [1, 2] }) }), { n: 3 })).toEqual([{ field: 'body/n', message: 'must be one of 1, 2' }]);
   });
+
+  it('a value over a length limit: texts (bounded by a setting) may be split, other values only shortened', () => {
+    const key = Type.Object({ k: Type.String({ maxLength: 4 }) });
+    expect(errorsOf(key, { k: 'abcdef' }, 'headers')).toEqual([{ field: 'headers/k', message: 'is longer than 4 characters; shorten it' }]);
+    const text = Type.Object({ t: Type.String({ maxLength: 4, 'x-setting': 'MAX_TEXT_CHARS' }) });
+    expect(errorsOf(text, { t: 'abcdef' })).toEqual([{ field: 'body/t', message: 'is longer than 4 characters; shorten or split it (server setting MAX_TEXT_CHARS)' }]);
+  });
 });
