@@ -36,6 +36,8 @@ describe('validation messages', () => {
     const key = Type.Object({ k: Type.String({ maxLength: 4 }) });
     expect(errorsOf(key, { k: 'abcdef' }, 'headers')).toEqual([{ field: 'headers/k', message: 'is longer than 4 characters; shorten it' }]);
     const text = Type.Object({ t: Type.String({ maxLength: 4, 'x-setting': 'MAX_TEXT_CHARS' }) });
-    expect(errorsOf(text, { t: 'abcdef' })).toEqual([{ field: 'body/t', message: 'is longer than 4 characters; shorten or split it (server setting MAX_TEXT_CHARS)' }]);
+    expect(errorsOf(text, { t: 'abcdef' })).toEqual([
+      { field: 'body/t', message: 'is longer than 4 characters; shorten or split it (server setting MAX_TEXT_CHARS)' },
+    ]);
   });
 });
