@@ -76,6 +76,10 @@ function describe(context: string, e: AjvError): FieldError {
       if (e.instancePath === '' && (e as { data?: unknown }).data === undefined) {
         return { field: at, message: `is required: send a JSON ${String(params.type)}` };
       }
+      // Text parts (query, headers) hold a list only when the same name was sent twice.
+      if (context !== 'body' && Array.isArray((e as { data?: unknown }).data) && params.type !== 'array') {
+        return { field: at, message: 'is given more than once; send it once' };
+      }
       return { field: at, message: `must be ${article(String(params.type))}` };
     case 'const':
       return { field: at, message: `must be ${JSON.stringify(params.allowedValue)}` };

@@ -40,4 +40,9 @@ describe('validation messages', () => {
       { field: 'body/t', message: 'is longer than 4 characters; shorten or split it (server setting MAX_TEXT_CHARS)' },
     ]);
   });
+
+  it('a query parameter or header given twice says so, rather than "must be an integer"', () => {
+    const query = Type.Object({ limit: Type.Optional(Type.Integer({ minimum: 1 })) });
+    expect(errorsOf(query, { limit: ['10', '20'] }, 'querystring')).toEqual([{ field: 'querystring/limit', message: 'is given more than once; send it once' }]);
+  });
 });
