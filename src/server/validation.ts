@@ -76,10 +76,7 @@ function describe(context: string, e: AjvError): FieldError {
       if (e.instancePath === '' && (e as { data?: unknown }).data === undefined) {
         return { field: at, message: `is required: send a JSON ${String(params.type)}` };
       }
-      // Text parts (query, headers) hold a list only when the same name was sent twice.
-      if (context !== 'body' && Array.isArray((e as { data?: unknown }).data) && params.type !== 'array') {
-        return { field: at, message: 'is given more than once; send it once' };
-      }
+      if (sentTwice(context, e) && params.type !== 'array') return { field: at, message: 'is given more than once; send it once' };
       return { field: at, message: `must be ${article(String(params.type))}` };
     case 'const':
       return { field: at, message: `must be ${JSON.stringify(params.allowedValue)}` };
@@ -87,6 +84,7 @@ function describe(context: string, e: AjvError): FieldError {
       return { field: at, message: `must be one of ${allowed(params.allowedValues)}` };
     case 'anyOf':
     case 'oneOf': {
+      if (sentTwice(context, e)) return { field: at, message: 'is given more than once; send it once' };
       const constants = unionConstants(e.parentSchema?.[e.keyword]);
       if (constants) return { field: at, message: `must be one of ${allowed(constants)}` };
       return { field: at, message: description ? `must be ${description}` : 'does not match any allowed form' };
@@ -94,6 +92,11 @@ function describe(context: string, e: AjvError): FieldError {
     default:
       return { field: at, message: e.message ?? 'is invalid' };
   }
+}
+
+/** Text parts (query, headers) hold a list only when the same name was sent twice. */
+function sentTwice(context: string, e: AjvError): boolean {
+  return context !== 'body' && Array.isArray((e as { data?: unknown }).data);
 }
 
 /** The values of a union whose every branch is one constant (TypeBox's union of literals), else undefined. */

@@ -43,6 +43,9 @@ describe('validation messages', () => {
 
   it('a query parameter or header given twice says so, rather than "must be an integer"', () => {
     const query = Type.Object({ limit: Type.Optional(Type.Integer({ minimum: 1 })) });
+    expect(errorsOf(Type.Object({ state: Type.Optional(state) }), { state: ['queued', 'active'] }, 'querystring')).toEqual([
+      { field: 'querystring/state', message: 'is given more than once; send it once' },
+    ]);
     expect(errorsOf(query, { limit: ['10', '20'] }, 'querystring')).toEqual([{ field: 'querystring/limit', message: 'is given more than once; send it once' }]);
   });
 });
