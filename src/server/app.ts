@@ -9,11 +9,11 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { ServerConfig } from '../config.js';
 import type { Metrics } from '../metrics.js';
 import type { ServerEngine } from './engine.js';
-import errorsPlugin from './plugins/errors.js';
+import errorsPlugin, { answerClientError, answerFrameworkError, MAX_PARAM_LENGTH } from './plugins/errors.js';
 import authPlugin from './plugins/auth.js';
 import httpMetricsPlugin from './plugins/http-metrics.js';
 import docsPlugin from './plugins/docs.js';
-import { ProblemSchema } from './schemas/common.js';
+import { ProblemSchema, REQUEST_ID_HEADER } from './schemas/common.js';
 import { useJsonBodyParser } from './json-body.js';
 import { requestValidatorCompiler } from './validators.js';
 import classifyRoutes from './routes/classify.js';
@@ -34,7 +34,6 @@ export interface BuildAppOptions {
   jobs?: ServerJobs & { bullQueue?: DashboardQueue; isAvailable?: () => boolean };
 }
 
-export const REQUEST_ID_HEADER = 'x-request-id';
 /** A caller's request id is reused only when it is short and plain, so it is safe in logs. */
 const SAFE_REQUEST_ID = /^[A-Za-z0-9._:-]{1,64}$/;
 
@@ -49,6 +48,10 @@ export async function buildApp({ config, engine, metrics, logger, jobs }: BuildA
     ...(logger ? { loggerInstance: logger } : { logger: false }),
     genReqId: requestId,
     bodyLimit: settings.bodyLimitBytes,
+    routerOptions: { maxParamLength: MAX_PARAM_LENGTH },
+    // What the router or Node's HTTP parser refuses before any route runs is a problem too.
+    frameworkErrors: answerFrameworkError,
+    clientErrorHandler: answerClientError,
   });
 
   app.setValidatorCompiler(requestValidatorCompiler());

@@ -14,7 +14,8 @@ export const OPENAPI_PATH = 'openapi/openapi.json';
 const describeOnly = (): never => {
   throw new Error('no inference engine: this app instance only describes the API');
 };
-const noEngine: ServerEngine = {
+/** An engine for an app whose routes are never called (the document; tests of what precedes routing). */
+export const noEngine: ServerEngine = {
   classify: describeOnly,
   answer: describeOnly,
   listModels: describeOnly,

@@ -18,6 +18,7 @@ import { type ResolvedSpec, resolveJobSpec } from './resolve-spec.js';
 import type { TrainerEvent } from './trainer-events.js';
 import { runTraining } from './trainer-runner.js';
 import { jobWorkDir } from './work-dirs.js';
+import { TrainerStoppedError } from './errors.js';
 
 export interface DistillJobOptions {
   /** The spec, validated by parseJobSpec where it entered this process. */
@@ -60,6 +61,11 @@ function describeTeacher(spec: JobSpec, resolved: ResolvedSpec): string {
   return 'model' in spec.teacher ? spec.teacher.model : resolved.teacher_path;
 }
 
+/** Ends the job as stopped once `signal` has fired (a retry after a shutdown runs the job again). */
+function throwIfStopped(signal: AbortSignal | undefined): void {
+  if (signal?.aborted) throw new TrainerStoppedError(undefined);
+}
+
 export async function runDistillJob(opts: DistillJobOptions): Promise<DistillJobResult> {
   const { spec } = opts;
   const resolved = await prepareJob(spec, opts.jobId, opts.paths);
@@ -78,6 +84,9 @@ export async function runDistillJob(opts: DistillJobOptions): Promise<DistillJob
     parameters?: { teacher?: number; student?: number };
   };
 
+  // A stop (cancel or shutdown) that comes after the trainer exited must still stop the job: the
+  // trainer no longer watches the signal, and a cancelled job may not publish or activate anything.
+  throwIfStopped(opts.signal);
   opts.onPhase?.('evaluate', 'scoring teacher, FP32 and INT8 students through the serving code');
   const metrics = await evaluateArtifacts({
     outputDir,
@@ -90,6 +99,7 @@ export async function runDistillJob(opts: DistillJobOptions): Promise<DistillJob
   const state = await new ModelRegistry(opts.paths.modelDir).readState(resolved.model).catch(() => undefined);
   const gate = decideGate(resolved.task, spec.gate, metrics, { model: resolved.model, active: state?.active });
 
+  throwIfStopped(opts.signal);
   opts.onPhase?.('publish', `writing a new version of ${resolved.model} into ${opts.paths.modelDir}`);
   const int8 = path.join(outputDir, 'model.onnx');
   const hasInt8 = await fs.stat(int8).then(

@@ -33,6 +33,18 @@ describe('plans in state.json', () => {
     expect(endPlan(ended.state, 'canary', { action: 'ended', by: 'admin', reason: 'x' }).changed).toBe(false);
   });
 
+  it('the same plan with its rules written in another key order is a repeat, not a new plan', () => {
+    const rules: RolloutRules = { min_requests: 2000, max_error_rate: 0.005, max_p99_ratio: 1.3, on_pass: 'promote', on_fail: 'abort' };
+    const started = startPlan(base, 'canary', { version: 2, weight: 0.1, rules }, 'admin');
+    const reordered: RolloutRules = { on_fail: 'abort', max_p99_ratio: 1.3, on_pass: 'promote', max_error_rate: 0.005, min_requests: 2000 };
+    expect(startPlan(started.state, 'canary', { version: 2, weight: 0.1, rules: reordered }, 'admin')).toEqual({ state: started.state, changed: false });
+    // A rule added or changed is still a new plan.
+    expect(startPlan(started.state, 'canary', { version: 2, weight: 0.1, rules: { ...reordered, max_p99_ratio: 1.4 } }, 'admin').changed).toBe(true);
+    const { max_p99_ratio: _dropped, ...fewer } = reordered;
+    expect(startPlan(started.state, 'canary', { version: 2, weight: 0.1, rules: fewer }, 'admin').changed).toBe(true);
+    expect(startPlan(started.state, 'canary', { version: 2, weight: 0.1 }, 'admin').changed).toBe(true);
+  });
+
   it('activating a version ends a canary and a shadow of it (promoted when rules did it), keeps the others', () => {
     let s = startPlan(base, 'canary', { version: 2, weight: 0.5 }, 'admin').state;
     s = startPlan(s, 'shadow', { version: 3, sample: 1 }, 'admin').state;

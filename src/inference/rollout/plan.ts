@@ -30,13 +30,15 @@ function appendEvent(state: ModelState, event: RolloutEvent): ModelState {
   return { ...state, history };
 }
 
+/** Rules compared by value: the key order a client (or state.json) happens to use is no difference. */
+function sameRules(a: RolloutRules | undefined, b: RolloutRules | undefined): boolean {
+  if (!a || !b) return a === b;
+  const keys = new Set([...Object.keys(a), ...Object.keys(b)] as (keyof RolloutRules)[]);
+  return [...keys].every((key) => a[key] === b[key]);
+}
+
 function samePlan(plan: RolloutPlan, req: PlanRequest): boolean {
-  return (
-    plan.version === req.version &&
-    plan.weight === req.weight &&
-    plan.sample === req.sample &&
-    JSON.stringify(plan.rules ?? null) === JSON.stringify(req.rules ?? null)
-  );
+  return plan.version === req.version && plan.weight === req.weight && plan.sample === req.sample && sameRules(plan.rules, req.rules);
 }
 
 /** Start (or replace) the plan of `role`; an identical plan already running is no change. */
