@@ -6,11 +6,13 @@
 #   docker build --target worker -t distillery-worker .  # training worker, PyTorch + CUDA
 #
 # Both run compiled JavaScript (dist/, as `npm start` does), built once here after the same steps
-# as CI: `npm ci` (onnxruntime-node's extra download skipped by .npmrc), the type check
+# as CI: `npm ci` without dependency install scripts (see below), the type check
 # `npm run build`, then `npm run build:dist` (tsc emit plus the session worker and the Python
 # trainer package). The runtime stages copy dist/ from the `build` stage, so an image can only
 # exist for code that passed the type check, and no TypeScript transpiler runs in production.
 
+# The Node line is the one CI tests (README, "Node.js line"): package.json engines, .npmrc
+# engine-strict (npm ci refuses a Node or a dependency outside it) and this default move together.
 ARG NODE_VERSION=20
 # Debian bookworm for building and running the API (node:20-bookworm has the compilers that
 # optional native add-ons may need; the slim variant runs what it built, same glibc).
@@ -24,7 +26,10 @@ ARG TORCH_IMAGE=pytorch/pytorch:2.5.1-cuda12.4-cudnn9-runtime
 FROM ${NODE_BUILD_IMAGE} AS build
 WORKDIR /app
 COPY package.json package-lock.json .npmrc ./
-RUN npm ci
+# No dependency install scripts, as on CI: npm 11 skips them by package.json's allowScripts (among
+# them onnxruntime-node's optional CUDA download); the npm 10 of the node:20 images runs every
+# script unless told, so --ignore-scripts gives the same node_modules.
+RUN npm ci --ignore-scripts
 COPY . .
 RUN npm run build \
  && npm run build:dist \
@@ -35,7 +40,7 @@ RUN npm run build \
 FROM ${NODE_BUILD_IMAGE} AS prod-deps
 WORKDIR /app
 COPY package.json package-lock.json .npmrc ./
-RUN npm ci --omit=dev && npm cache clean --force
+RUN npm ci --omit=dev --ignore-scripts && npm cache clean --force
 
 # ---------------------------------------------------------------------------------------------
 # api: the inference server. Models are baked in from models/ (the bundled registry) and are
@@ -98,9 +103,10 @@ RUN ln -s ../lib/node_modules/npm/bin/npm-cli.js /usr/local/bin/npm \
 RUN (getent group 1000 >/dev/null || groupadd --gid 1000 distillery) \
  && (getent passwd 1000 >/dev/null || useradd --uid 1000 --gid 1000 --create-home --shell /usr/sbin/nologin distillery)
 WORKDIR /app
-# Production dependencies installed here, on this image's OS, with the same lock file and .npmrc.
+# Production dependencies installed here, on this image's OS, with the same lock file and .npmrc
+# (and, as everywhere, without dependency install scripts).
 COPY --chown=1000:1000 package.json package-lock.json .npmrc ./
-RUN npm ci --omit=dev && npm cache clean --force && chown -R 1000:1000 /app/node_modules
+RUN npm ci --omit=dev --ignore-scripts && npm cache clean --force && chown -R 1000:1000 /app/node_modules
 COPY --from=build --chown=1000:1000 /app/dist ./dist
 COPY --from=build --chown=1000:1000 /app/models ./models
 RUN mkdir -p /app/data /app/.work && chown 1000:1000 /app/data /app/.work

@@ -231,6 +231,14 @@ export interface InferenceConfig {
   registryPollMs: number;
   /** Watch MODEL_DIR with fs.watch for new versions and state.json changes (REGISTRY_WATCH, default true). */
   registryWatch: boolean;
+  /**
+   * Requests waiting to be replayed on a shadow version before new samples are dropped and
+   * counted (SHADOW_MAX_QUEUED, default 64). Shadow work runs one request at a time, only while
+   * the active version has nothing queued, so it never delays live batches.
+   */
+  shadowMaxQueued: number;
+  /** Nice value of a shadow version's session thread (SHADOW_THREAD_NICENESS, 0-19, default 19): it loses the cores to live work. */
+  shadowThreadNiceness: number;
   /** Extra (non-active) versions kept loaded for requests that pin one (MAX_PINNED_VERSIONS, default 2; 0 = pinning refused). */
   maxPinnedVersions: number;
   /** Warm every bucket with real forward passes before a version serves (WARMUP, default true). */
@@ -259,6 +267,11 @@ export interface QueueConfig {
   workerMetricsPort: number;
   /** Interface of the worker's /metrics listener (WORKER_METRICS_HOST, default 0.0.0.0). */
   workerMetricsHost: string;
+  /**
+   * Hours a failed or cancelled job's work folder (checkpoints, outputs) is kept for a look
+   * before it is removed; a completed job's goes at once (WORK_RETENTION_HOURS, default 24; 0 = at once).
+   */
+  workRetentionHours: number;
 }
 
 export interface AppConfig {
@@ -291,6 +304,7 @@ export function loadQueueConfig(r: EnvReader): QueueConfig {
     stalledIntervalMs,
     workerMetricsPort: r.int('WORKER_METRICS_PORT', 9464, { min: 0, max: 65_535 }),
     workerMetricsHost: r.string('WORKER_METRICS_HOST', '0.0.0.0'),
+    workRetentionHours: r.number('WORK_RETENTION_HOURS', 24, { min: 0, max: 24 * 365 }),
   };
 }
 
@@ -376,6 +390,8 @@ export function loadInferenceConfig(r: EnvReader, cpus = os.availableParallelism
     registryWatch: r.bool('REGISTRY_WATCH', true),
     maxPinnedVersions: r.int('MAX_PINNED_VERSIONS', 2, { min: 0, max: 64 }),
     warmup: r.bool('WARMUP', true),
+    shadowMaxQueued: r.int('SHADOW_MAX_QUEUED', 64, { min: 1, max: 100_000 }),
+    shadowThreadNiceness: r.int('SHADOW_THREAD_NICENESS', 19, { min: 0, max: 19 }),
   };
   validateInferenceConfig(config);
   return config;

@@ -55,6 +55,17 @@ export interface Metrics {
   /** ONNX Runtime sessions (each in its own worker thread) of every loaded version. */
   readonly modelSessions: Gauge<'model' | 'version'>;
   readonly eventLoopLag: Gauge;
+  /** Unpinned requests by the version and role (active, canary, shadow) that answered or replayed them; outcome ok or error. */
+  readonly rolloutRequests: Counter<'model' | 'version' | 'role' | 'outcome'>;
+  readonly rolloutDuration: Histogram<'model' | 'version' | 'role'>;
+  /** Inputs a shadow version answered the same (agree) or otherwise (disagree) as the active one. */
+  readonly shadowComparisons: Counter<'model' | 'version' | 'result'>;
+  /** Agreement of a shadow with the active version since its plan started, by metric. */
+  readonly shadowAgreement: Gauge<'model' | 'version' | 'metric'>;
+  readonly shadowDropped: Counter<'model' | 'version'>;
+  /** Running plans: canary weight or shadow sample by candidate version. */
+  readonly rolloutPlan: Gauge<'model' | 'version' | 'role'>;
+  readonly rolloutDecisions: Counter<'model' | 'role' | 'action'>;
   /** Stops the event-loop monitor; safe to call twice. */
   close(): void;
 }
@@ -189,6 +200,49 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
       registers,
     }),
     eventLoopLag,
+    rolloutRequests: new Counter({
+      name: `${p}rollout_requests_total`,
+      help: 'Unpinned requests by version and role (active, canary, shadow) and outcome (ok, error)',
+      labelNames: ['model', 'version', 'role', 'outcome'],
+      registers,
+    }),
+    rolloutDuration: new Histogram({
+      name: `${p}rollout_request_duration_seconds`,
+      help: 'Engine time of unpinned requests by version and role (active, canary, shadow), in seconds',
+      labelNames: ['model', 'version', 'role'],
+      buckets: DURATION_BUCKETS,
+      registers,
+    }),
+    shadowComparisons: new Counter({
+      name: `${p}shadow_comparisons_total`,
+      help: 'Inputs replayed on a shadow version, by whether it agreed with the active version (top-1 label or exact-match answer)',
+      labelNames: ['model', 'version', 'result'],
+      registers,
+    }),
+    shadowAgreement: new Gauge({
+      name: `${p}shadow_agreement_ratio`,
+      help: 'Agreement of a shadow version with the active one since its plan started, by metric (top1, mean_abs_score_diff, exact_match, token_f1, no_answer)',
+      labelNames: ['model', 'version', 'metric'],
+      registers,
+    }),
+    shadowDropped: new Counter({
+      name: `${p}shadow_dropped_total`,
+      help: 'Sampled requests not replayed on a shadow version because its queue was full',
+      labelNames: ['model', 'version'],
+      registers,
+    }),
+    rolloutPlan: new Gauge({
+      name: `${p}rollout_plan_share`,
+      help: 'Running roll-out plans: canary weight or shadow sample of the candidate version',
+      labelNames: ['model', 'version', 'role'],
+      registers,
+    }),
+    rolloutDecisions: new Counter({
+      name: `${p}rollout_decisions_total`,
+      help: "Roll-out decisions made by this replica from a plan's rules, by action (promoted, aborted, kept)",
+      labelNames: ['model', 'role', 'action'],
+      registers,
+    }),
     close() {
       monitor?.disable();
       monitor = undefined;

@@ -8,11 +8,13 @@ export type InferenceErrorCode =
   | 'model_not_found'
   | 'version_not_found'
   | 'model_not_ready'
+  | 'no_active_version'
   | 'queue_full'
   | 'deadline_exceeded'
   | 'request_aborted'
   | 'model_load_failed'
   | 'invalid_input'
+  | 'invalid_rollout'
   | 'inference_failed'
   | 'engine_closed';
 
@@ -54,6 +56,25 @@ export class ModelNotReadyError extends InferenceError {
     readonly retryAfterSeconds = 5,
   ) {
     super(`model ${JSON.stringify(model)} ${detail}`);
+  }
+}
+
+/**
+ * The model exists but has no active version (no state.json: e.g. its only version failed its
+ * quality gate). Waiting does not help; activating a version or pinning one does.
+ */
+export class NoActiveVersionError extends InferenceError {
+  readonly code = 'no_active_version';
+  readonly retryable = false;
+  constructor(
+    readonly model: string,
+    readonly versions: readonly number[],
+  ) {
+    super(
+      versions.length
+        ? `model ${JSON.stringify(model)} has no active version; activate one of its versions (${versions.join(', ')}) with POST /v1/models/${model}/activate, or pin one with "version"`
+        : `model ${JSON.stringify(model)} has no versions yet`,
+    );
   }
 }
 
@@ -106,6 +127,15 @@ export type LoadStage = 'read' | 'verify' | 'tokenizer' | 'session' | 'warmup';
 /** The request itself is wrong (empty inputs, wrong task, limits); never worth retrying. */
 export class InvalidInputError extends InferenceError {
   readonly code = 'invalid_input';
+  readonly retryable = false;
+}
+
+/**
+ * A canary or shadow plan that cannot run against the model as it is: no active version, the
+ * candidate is the active version, another task, or a rule that needs a shadow on a canary.
+ */
+export class InvalidRolloutError extends InferenceError {
+  readonly code = 'invalid_rollout';
   readonly retryable = false;
 }
 

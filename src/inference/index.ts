@@ -14,19 +14,29 @@ import { pino, type Logger } from 'pino';
 import { EnvReader, type InferenceConfig, loadInferenceConfig, validateInferenceConfig } from '../config.js';
 import type { Metrics } from '../metrics.js';
 import type { InferenceBackend } from './backend.js';
-import { EngineClosedError, ModelLoadError, ModelNotFoundError } from './errors.js';
+import { EngineClosedError, InvalidInputError, ModelLoadError, ModelNotFoundError, RequestAbortedError } from './errors.js';
+import { KeyedMutex } from './keyed-mutex.js';
+import type { PlanRequest } from './rollout/plan.js';
+import { type PlanChange, RolloutManager, type RolloutView } from './rollout/rollout-manager.js';
 import { ModelHost, type ModelStatus } from './model-host.js';
 import { validateServingConfig } from './registry/model-registry.js';
-import type { Manifest, ModelMetrics, ModelState, ServingConfig, Task } from './registry/types.js';
+import type { Manifest, ModelMetrics, ModelState, RolloutRole, ServingConfig, Task } from './registry/types.js';
 import { ServedVersion, type WorkOptions } from './served-version.js';
 import type { ClassifyInput, LabelScore } from './tasks/classification.js';
 import type { Answer, QaInput } from './tasks/qa.js';
 
 export * from './errors.js';
+export type { PlanRequest, PlanChange, RolloutView, RolloutRole };
 export type { InferenceBackend, PaddedBatch, BatchOutputs } from './backend.js';
 export type { ClassifyInput, LabelScore, Answer, QaInput, WorkOptions };
 
-export interface ClassifyRequest extends WorkOptions {
+/** How an unpinned request is routed during a roll-out. */
+export interface RoutingOptions {
+  /** Requests with the same key land on the same version while a canary plan lasts (e.g. a conversation id). */
+  routingKey?: string;
+}
+
+export interface ClassifyRequest extends WorkOptions, RoutingOptions {
   model: string;
   version?: number;
   inputs: ClassifyInput[];
@@ -39,7 +49,7 @@ export interface ClassifyResponse {
   results: LabelScore[][];
 }
 
-export interface AnswerRequest extends WorkOptions {
+export interface AnswerRequest extends WorkOptions, RoutingOptions {
   model: string;
   version?: number;
   inputs: QaInput[];
@@ -74,6 +84,16 @@ export interface ModelInfo {
   labels?: string[];
   maxLength?: number;
   versions: VersionInfo[];
+  /** Canary and shadow plans with this replica's evidence, and the roll-out history. */
+  rollout: RolloutView;
+}
+
+export interface ActivationResult {
+  state: ModelState;
+  /** The version active before (null when none). */
+  previous: number | null;
+  /** False when the version was already active and no plan of it ended (a repeat). */
+  changed: boolean;
 }
 
 export interface Readiness {
@@ -91,8 +111,16 @@ export interface InferenceEngine {
   answer(req: AnswerRequest): Promise<AnswerResponse>;
   listModels(): Promise<ModelInfo[]>;
   getModel(name: string): Promise<ModelInfo>;
-  /** Load + warm `version`, then make it active (state.json) and swap it in. Throws ModelLoadError if it cannot serve. */
-  activate(name: string, version: number): Promise<ModelState>;
+  /**
+   * Load + warm `version`, then make it active (state.json) and swap it in; a canary or shadow of
+   * that version ends. Throws ModelLoadError if it cannot serve. Serialised per model with the
+   * roll-out actions; a repeat answers changed: false.
+   */
+  activate(name: string, version: number, opts?: { by?: string }): Promise<ActivationResult>;
+  /** Start or replace a canary or shadow plan (candidate loaded first: ModelLoadError and no change if it cannot). */
+  putRollout(name: string, role: RolloutRole, plan: PlanRequest, by: string): Promise<PlanChange>;
+  /** End a canary or shadow plan; changed: false when none runs. */
+  endRollout(name: string, role: RolloutRole, by: string): Promise<PlanChange>;
   /** Re-read the registry now (a "model published" event arrived) instead of at the next poll. */
   syncRegistry(): Promise<void>;
 }
@@ -103,17 +131,39 @@ export interface CreateEngineOptions {
   metrics?: Metrics;
   /** Replaces ONNX Runtime (tests of the scheduler and host). */
   backendFactory?: (model: string, version: number, config: ServingConfig) => InferenceBackend;
+  /**
+   * Called after this engine changed a model's state.json (activation, a canary or shadow
+   * started or ended, a rules decision), so the process can tell the other replicas at once.
+   */
+  onStateChange?: (change: { model: string; state: ModelState; reason: 'activated' | 'rollout' }) => void;
 }
 
 export function createInferenceEngine(opts: CreateEngineOptions): InferenceEngine {
   validateInferenceConfig(opts.config.inference);
+  const admin = new KeyedMutex();
+  // The host calls back into the roll-out manager on every sync; the manager exists by then.
+  let rollout: RolloutManager | undefined;
   const host = new ModelHost({
     modelDir: opts.config.paths.modelDir,
     inference: opts.config.inference,
     logger: opts.logger,
     ...(opts.metrics ? { metrics: opts.metrics } : {}),
     ...(opts.backendFactory ? { backendFactory: opts.backendFactory } : {}),
+    lock: (model, fn) => admin.run(model, fn),
+    onState: async (model, state) => rollout?.syncLocked(model, state),
   });
+  rollout = new RolloutManager({
+    registry: host.registry,
+    inference: opts.config.inference,
+    logger: opts.logger,
+    ...(opts.metrics ? { metrics: opts.metrics } : {}),
+    mutex: admin,
+    load: (model, version, inference) => host.load(model, version, inference),
+    active: (model) => host.activeVersion(model),
+    activateLocked: (model, version, activation, loaded) => host.activate(model, version, { activation, ...(loaded ? { loaded } : {}) }),
+    onStateChange: (model, state) => opts.onStateChange?.({ model, state, reason: 'rollout' }),
+  });
+  const plans = rollout;
 
   /** Run on the resolved version; retry once if it was retired between resolve and use. */
   async function onVersion<T>(model: string, version: number | undefined, run: (v: ServedVersion) => Promise<T>): Promise<T> {
@@ -125,6 +175,40 @@ export function createInferenceEngine(opts: CreateEngineOptions): InferenceEngin
         if (err instanceof EngineClosedError && served.closed && attempt === 0) continue;
         throw err;
       }
+    }
+  }
+
+  /**
+   * Serve an unpinned request on the version the roll-out picks (a canary by weight or routing
+   * key, else the active one), record it as evidence, and offer the active's answer to a shadow.
+   * Errors that are the request's own (bad input, a caller that left) are not the version's.
+   */
+  async function routed<T extends LabelScore[][] | Answer[][]>(
+    req: { model: string; version?: number; routingKey?: string },
+    call: (v: ServedVersion) => Promise<T>,
+    replay: (v: ServedVersion) => Promise<T>,
+  ): Promise<{ model: string; version: number; results: T }> {
+    if (req.version !== undefined) {
+      return onVersion(req.model, req.version, async (v) => ({ model: req.model, version: v.version, results: await call(v) }));
+    }
+    const canary = plans.pickCanary(req.model, req.routingKey);
+    const role = canary ? 'canary' : 'active';
+    let version = canary?.version;
+    const started = performance.now();
+    try {
+      const out = canary
+        ? { model: req.model, version: canary.version, results: await call(canary) }
+        : await onVersion(req.model, undefined, async (v) => {
+            version = v.version;
+            return { model: req.model, version: v.version, results: await call(v) };
+          });
+      plans.observe(req.model, out.version, role, true, (performance.now() - started) / 1000);
+      if (!canary) plans.offerShadow(req.model, out.results, replay);
+      return out;
+    } catch (err) {
+      const own = err instanceof InvalidInputError || err instanceof RequestAbortedError || err instanceof ModelNotFoundError;
+      if (version !== undefined && !own) plans.observe(req.model, version, role, false, (performance.now() - started) / 1000);
+      throw err;
     }
   }
 
@@ -154,29 +238,45 @@ export function createInferenceEngine(opts: CreateEngineOptions): InferenceEngin
       status: status?.status ?? 'inactive',
       ...(status?.error ? { error: status.error } : {}),
       versions,
+      rollout: plans.view(name, state),
     };
   }
 
   return {
     start: () => host.start(),
-    close: () => host.close(),
+    close: async () => {
+      await plans.close();
+      await host.close();
+    },
     isReady: () => host.isReady,
     readiness: () => host.readiness(),
+    // A shadow replays with the request's inputs and options, but its own deadline and no
+    // caller's signal: the live caller leaving must not cancel the comparison, nor the reverse.
     classify: (req) =>
-      onVersion(req.model, req.version, async (v) => ({
-        model: req.model,
-        version: v.version,
-        results: await v.classify(req.inputs, req),
-      })),
+      routed(
+        req,
+        (v) => v.classify(req.inputs, req),
+        (v) => v.classify(req.inputs, { topK: req.topK, ...RolloutManager.shadowWork }),
+      ),
     answer: (req) =>
-      onVersion(req.model, req.version, async (v) => ({
-        model: req.model,
-        version: v.version,
-        results: await v.answer(req.inputs, req),
-      })),
+      routed(
+        req,
+        (v) => v.answer(req.inputs, req),
+        (v) => v.answer(req.inputs, { topK: req.topK, maxAnswerLength: req.maxAnswerLength, ...RolloutManager.shadowWork }),
+      ),
     listModels: async () => Promise.all((await host.registry.listModels()).map(modelInfo)),
     getModel: modelInfo,
-    activate: (name, version) => host.activate(name, version),
+    activate: (name, version, activateOpts) =>
+      admin.run(name, async () => {
+        const before = await host.registry.readState(name).catch(() => undefined);
+        const state = await host.activate(name, version, { activation: { by: activateOpts?.by ?? 'admin' } });
+        await plans.syncLocked(name, state);
+        const changed = before?.active !== state.active || state.updated_at !== before?.updated_at;
+        if (changed) opts.onStateChange?.({ model: name, state, reason: 'activated' });
+        return { state, previous: before?.active ?? null, changed };
+      }),
+    putRollout: (name, role, plan, by) => plans.putPlan(name, role, plan, by),
+    endRollout: (name, role, by) => plans.deletePlan(name, role, by),
     syncRegistry: () => host.sync(),
   };
 }

@@ -10,10 +10,19 @@ import type { Logger } from 'pino';
 import type { InferenceConfig } from '../config.js';
 import type { Metrics } from '../metrics.js';
 import type { InferenceBackend } from './backend.js';
-import { EngineClosedError, InvalidInputError, ModelLoadError, ModelNotFoundError, ModelNotReadyError, VersionNotFoundError } from './errors.js';
+import {
+  EngineClosedError,
+  InvalidInputError,
+  ModelLoadError,
+  ModelNotFoundError,
+  ModelNotReadyError,
+  NoActiveVersionError,
+  VersionNotFoundError,
+} from './errors.js';
 import { ModelRegistry, verifyManifestFiles } from './registry/model-registry.js';
 import type { Manifest, ModelState, ServingConfig } from './registry/types.js';
 import { RegistryWatcher } from './registry/watcher.js';
+import type { Activation } from './rollout/plan.js';
 import { ServedVersion } from './served-version.js';
 
 export interface ModelHostOptions {
@@ -23,9 +32,23 @@ export interface ModelHostOptions {
   metrics?: Metrics;
   /** Backend factory replacing ONNX Runtime (tests). */
   backendFactory?: (model: string, version: number, config: ServingConfig) => InferenceBackend;
+  /**
+   * Serialises a sync of one model with the admin actions on it (the engine's KeyedMutex), so a
+   * state.json read by a sync is never older than what an action wrote. Default: no lock.
+   */
+  lock?: <T>(model: string, fn: () => Promise<T>) => Promise<T>;
+  /** Called, under `lock`, with every state.json a sync reads (the roll-out plans follow it). */
+  onState?: (model: string, state: ModelState | undefined) => Promise<void>;
 }
 
 export type ModelStatus = 'loading' | 'ready' | 'failed' | 'inactive';
+
+export interface ActivateOptions {
+  /** Who or what activates, for the roll-out history; default admin. */
+  activation?: Activation;
+  /** The version already loaded and warmed with serving settings (a canary being promoted): it is swapped in as is. */
+  loaded?: ServedVersion;
+}
 
 interface Slot {
   name: string;
@@ -87,22 +110,26 @@ export class ModelHost {
   async sync(): Promise<void> {
     if (this.closing) return;
     const names = await this.registry.listModels();
+    const lock = this.opts.lock ?? ((_model, fn) => fn());
     await Promise.all(
-      names.map(async (name) => {
-        let state: ModelState | undefined;
-        try {
-          state = await this.registry.readState(name);
-        } catch (err) {
-          this.opts.logger.error({ err, model: name }, 'unreadable state.json; keeping the current version');
-          return;
-        }
-        const slot = this.slot(name);
-        if (!state) {
-          if (!slot.active) slot.status = 'inactive';
-          return;
-        }
-        await this.ensureActive(slot, state).catch(() => {});
-      }),
+      names.map((name) =>
+        lock(name, async () => {
+          let state: ModelState | undefined;
+          try {
+            state = await this.registry.readState(name);
+          } catch (err) {
+            this.opts.logger.error({ err, model: name }, 'unreadable state.json; keeping the current version');
+            return;
+          }
+          const slot = this.slot(name);
+          if (!state) {
+            if (!slot.active) slot.status = 'inactive';
+          } else {
+            await this.ensureActive(slot, state).catch(() => {});
+          }
+          await this.opts.onState?.(name, state).catch((err: unknown) => this.opts.logger.error({ err, model: name }, 'roll-out sync failed'));
+        }),
+      ),
     );
   }
 
@@ -165,8 +192,11 @@ export class ModelHost {
     m?.modelVersionInfo.set({ model: slot.name, version: String(served.version) }, 1);
   }
 
-  /** Read, verify hashes, open sessions, warm up. Every failure is a ModelLoadError with its stage. */
-  async load(model: string, version: number): Promise<ServedVersion> {
+  /**
+   * Read, verify hashes, open sessions, warm up. Every failure is a ModelLoadError with its stage.
+   * `inference` replaces the host's settings (a shadow candidate runs with fewer, niced sessions).
+   */
+  async load(model: string, version: number, inference: InferenceConfig = this.opts.inference): Promise<ServedVersion> {
     const started = performance.now();
     const m = this.opts.metrics;
     try {
@@ -192,7 +222,7 @@ export class ModelHost {
         onnxFile: 'model.onnx',
         config,
         manifest,
-        inference: this.opts.inference,
+        inference,
         logger: this.opts.logger,
         ...(m ? { metrics: m } : {}),
         ...(this.opts.backendFactory ? { backend: this.opts.backendFactory(model, version, config) } : {}),
@@ -212,6 +242,10 @@ export class ModelHost {
     if (version === undefined || slot?.active?.version === version) {
       if (slot?.active) return slot.active;
       if (!(await this.registry.exists(model).catch(() => false))) throw new ModelNotFoundError(model);
+      // No state.json: nothing will load by waiting, so no 503 with Retry-After.
+      if ((await this.registry.readState(model).catch(() => null)) === undefined) {
+        throw new NoActiveVersionError(model, await this.registry.listVersions(model).catch(() => []));
+      }
       throw new ModelNotReadyError(model, slot?.status === 'failed' ? `has no working version (${slot.error ?? 'load failed'})` : 'is not loaded yet');
     }
     if (!(await this.registry.exists(model).catch(() => false))) throw new ModelNotFoundError(model);
@@ -255,13 +289,14 @@ export class ModelHost {
    * Make `version` active: it is loaded and warmed first (a broken version throws here and
    * state.json is left alone), then state.json is written atomically and the version swapped in.
    */
-  async activate(model: string, version: number): Promise<ModelState> {
+  async activate(model: string, version: number, opts: ActivateOptions = {}): Promise<ModelState> {
     if (this.closing) throw new EngineClosedError();
     if (!(await this.registry.exists(model))) throw new ModelNotFoundError(model);
     if (!(await this.registry.listVersions(model)).includes(version)) throw new VersionNotFoundError(model, version);
     const slot = this.slot(model);
-    const ready = slot.active?.version === version ? slot.active : await (this.takePinned(model, version) ?? this.load(model, version));
-    const state = await this.registry.activate(model, version);
+    const loaded = opts.loaded?.version === version && !opts.loaded.closed ? opts.loaded : undefined;
+    const ready = slot.active?.version === version ? slot.active : (loaded ?? (await (this.takePinned(model, version) ?? this.load(model, version))));
+    const state = await this.registry.activate(model, version, opts.activation ?? { by: 'admin' });
     if (slot.active !== ready) {
       if (this.closing) {
         await ready.close();

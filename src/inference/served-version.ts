@@ -136,6 +136,11 @@ export class ServedVersion {
     return this.config.task;
   }
 
+  /** Rows admitted and waiting for a batch: live work that shadow replays make way for. */
+  get queuedRows(): number {
+    return this.scheduler.depth;
+  }
+
   get closed(): boolean {
     return this.closing !== undefined;
   }

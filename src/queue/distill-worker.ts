@@ -16,6 +16,7 @@ import { runDistillJob } from '../training/distill-job.js';
 import { describeLocation, TrainerStoppedError, TrainingError } from '../training/errors.js';
 import { parseJobSpec } from '../training/job-spec.js';
 import type { TrainerEvent } from '../training/trainer-events.js';
+import { type EndedOutcome, finishWorkDir, reopenWorkDir, sweepWorkDirs } from '../training/work-dirs.js';
 import { CANCELLED_REASON, type DistillJobData, type HistoryPoint, type JobProgress, type JobResult } from './job-types.js';
 import { publishModelEvent } from './model-events.js';
 import { queueNames, type QueueNames } from './names.js';
@@ -25,6 +26,8 @@ import type { WorkerMetrics } from '../metrics.js';
 const HISTORY_CAP = 5000;
 /** Progress is forwarded at most this often per job; the trainer may report every step. */
 const PROGRESS_INTERVAL_MS = 1000;
+/** How often ended jobs' work folders past WORK_RETENTION_HOURS are looked for. */
+const SWEEP_INTERVAL_MS = 10 * 60_000;
 
 export interface DistillWorkerOptions {
   queue: QueueConfig;
@@ -44,6 +47,7 @@ export class DistillWorker {
   /** Running jobs of this worker, so a cancel message can stop the right trainer. */
   private readonly running = new Map<string, AbortController>();
   private closing: Promise<void> | undefined;
+  private readonly sweepTimer: NodeJS.Timeout;
 
   constructor(private readonly opts: DistillWorkerOptions) {
     this.names = queueNames(opts.queue.prefix);
@@ -73,6 +77,29 @@ export class DistillWorker {
       if (!job) return;
       opts.logger.warn({ jobId: job.id, attempt: job.attemptsMade, err: err.message }, 'job attempt failed');
     });
+    void this.sweep();
+    this.sweepTimer = setInterval(() => void this.sweep(), SWEEP_INTERVAL_MS);
+    this.sweepTimer.unref();
+  }
+
+  /** Removes work folders of jobs that ended more than WORK_RETENTION_HOURS ago. */
+  async sweep(): Promise<string[]> {
+    try {
+      const removed = await sweepWorkDirs({ paths: this.opts.paths, retentionHours: this.opts.queue.workRetentionHours });
+      if (removed.length) this.opts.logger.info({ removed, retentionHours: this.opts.queue.workRetentionHours }, 'removed work folders of ended jobs');
+      return removed;
+    } catch (err) {
+      this.opts.logger.warn({ err: (err as Error).message }, 'could not sweep the work folder');
+      return [];
+    }
+  }
+
+  private async finishWorkDir(jobId: string, outcome: EndedOutcome): Promise<void> {
+    try {
+      await finishWorkDir({ paths: this.opts.paths, jobId, outcome, retentionHours: this.opts.queue.workRetentionHours });
+    } catch (err) {
+      this.opts.logger.warn({ jobId, err: (err as Error).message }, 'could not clean up the job work folder');
+    }
   }
 
   /** Resolves once the worker is connected and taking jobs. */
@@ -95,6 +122,7 @@ export class DistillWorker {
     if (await this.isCancelled(jobId)) throw new UnrecoverableError(CANCELLED_REASON);
     const controller = new AbortController();
     this.running.set(jobId, controller);
+    await reopenWorkDir(this.opts.paths, jobId).catch(() => undefined);
     const started = Date.now();
     let lastProgress = 0;
     const forward = (event: TrainerEvent): void => {
@@ -179,6 +207,7 @@ export class DistillWorker {
       this.opts.metrics?.jobs.inc({ type: 'distill', state: 'completed' });
       this.opts.metrics?.jobDuration.observe({ type: 'distill', state: 'completed' }, (Date.now() - started) / 1000);
       log.info({ model: result.model, version: result.version, gate: result.gate.reason }, 'job completed');
+      await this.finishWorkDir(jobId, 'completed');
       return { model: result.model, version: result.version, metrics: result.metrics, gate: result.gate };
     } catch (err) {
       const cancelled = err instanceof TrainerStoppedError && (await this.isCancelled(jobId).catch(() => false));
@@ -187,6 +216,7 @@ export class DistillWorker {
         const state = cancelled ? 'cancelled' : 'failed';
         this.opts.metrics?.jobs.inc({ type: 'distill', state });
         this.opts.metrics?.jobDuration.observe({ type: 'distill', state }, (Date.now() - started) / 1000);
+        await this.finishWorkDir(jobId, state);
       }
       if (cancelled) throw new UnrecoverableError(CANCELLED_REASON);
       if (err instanceof TrainingError && !err.retryable) throw new UnrecoverableError(`${err.code}: ${err.message}`);
@@ -202,6 +232,7 @@ export class DistillWorker {
    */
   close(): Promise<void> {
     this.closing ??= (async () => {
+      clearInterval(this.sweepTimer);
       for (const controller of this.running.values()) controller.abort();
       try {
         await this.worker.close();

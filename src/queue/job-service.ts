@@ -11,6 +11,7 @@ import { prepareJob } from '../training/distill-job.js';
 import type { JobSpec } from '../training/job-spec.js';
 import { JobNotFoundError, JobStateError, JobsUnavailableError } from './errors.js';
 import { CANCELLED_REASON, type DistillJobData, type HistoryPoint, type JobProgress, type JobResult, type JobState, type JobView } from './job-types.js';
+import { type ModelEvent, publishModelEvent } from './model-events.js';
 import { queueNames, type QueueNames } from './names.js';
 import { createRedis, isRedisReady } from './redis-connection.js';
 import { KeyedMutex } from '../inference/keyed-mutex.js';
@@ -68,6 +69,15 @@ export class JobService {
 
   isAvailable(): boolean {
     return isRedisReady(this.redis);
+  }
+
+  /**
+   * Tell every API replica that a model's state.json changed, so they follow now rather than at
+   * their next poll. Best effort: with Redis down the watcher and the poll still get there.
+   */
+  async announceModelChange(event: ModelEvent): Promise<void> {
+    if (this.closed || !this.isAvailable()) return;
+    await publishModelEvent(this.redis, this.names.modelEvents, event).catch(() => {});
   }
 
   private ensureAvailable(): void {
@@ -157,6 +167,11 @@ export class JobService {
         return { ...view, state: 'active' };
       }),
     );
+  }
+
+  /** The spec as submitted (defaults filled), or null when the job is gone (cancelled while queued). */
+  async spec(id: string): Promise<DistillJobData['spec'] | null> {
+    return this.call(async () => (await this.queue.getJob(id))?.data.spec ?? null);
   }
 
   async logs(id: string, start = 0): Promise<{ logs: string[]; count: number }> {

@@ -7,7 +7,8 @@ import type { Redis } from 'ioredis';
 import { createRedis } from './redis-connection.js';
 
 export interface ModelEvent {
-  type: 'published' | 'activated';
+  /** published: a job wrote a version; activated / rollout: a replica changed state.json (activation, canary, shadow). */
+  type: 'published' | 'activated' | 'rollout';
   model: string;
   version: number;
   /** Whether the version is now the active one. */
@@ -28,12 +29,22 @@ export interface SubscribeOptions {
   channel: string;
   onEvent: (event: ModelEvent) => void;
   onError?: (err: Error) => void;
+  /**
+   * Called each time the subscription is (re)established: events sent while Redis was away are
+   * lost, so the caller looks at the registry then.
+   */
+  onConnected?: () => void;
 }
 
-export async function subscribeModelEvents(opts: SubscribeOptions): Promise<ModelEventSubscription> {
+/**
+ * Subscribes without waiting for Redis: returns at once, also when Redis is down at start, and
+ * keeps reconnecting (ioredis re-subscribes by itself after each reconnect). Serving never waits
+ * on Redis.
+ */
+export function subscribeModelEvents(opts: SubscribeOptions): ModelEventSubscription {
   const sub = createRedis(opts.redisUrl, 'subscriber', opts.onError);
-  // ioredis re-subscribes by itself after a reconnect.
-  await sub.subscribe(opts.channel).catch((err: Error) => opts.onError?.(err));
+  sub.subscribe(opts.channel).catch((err: Error) => opts.onError?.(err));
+  sub.on('ready', () => opts.onConnected?.());
   sub.on('message', (channel: string, message: string) => {
     if (channel !== opts.channel) return;
     try {

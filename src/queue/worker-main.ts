@@ -31,7 +31,6 @@ async function main(): Promise<void> {
   });
   const { registry } = metrics;
 
-  const worker = new DistillWorker({ queue: config.queue, paths: config.paths, trainer: config.trainer, inference: config.inference, logger, metrics });
   const server: Server = createServer((req, res) => {
     if (req.url === '/metrics') {
       registry.metrics().then(
@@ -54,7 +53,27 @@ async function main(): Promise<void> {
     res.writeHead(404);
     res.end();
   });
-  await new Promise<void>((resolve) => server.listen(config.queue.workerMetricsPort, config.queue.workerMetricsHost, resolve));
+  // Listen before taking jobs: a busy port is a configuration error to report, not a crash
+  // after a job has started.
+  const { workerMetricsPort: port, workerMetricsHost: host } = config.queue;
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(port, host, () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    const why =
+      e.code === 'EADDRINUSE' ? `port ${port} on ${host} is already in use` : e.code === 'EACCES' ? `no permission to listen on port ${port}` : e.message;
+    logger.fatal(`the worker's metrics server cannot listen: ${why}; set WORKER_METRICS_PORT (and WORKER_METRICS_HOST) to a free port, or 0 for any`);
+    logger.flush();
+    await countsQueue.close().catch(() => undefined);
+    process.exit(1);
+  }
+  const worker = new DistillWorker({ queue: config.queue, paths: config.paths, trainer: config.trainer, inference: config.inference, logger, metrics });
   const address = server.address();
   logger.info(
     { metrics: typeof address === 'object' && address ? `${address.address}:${address.port}` : address, concurrency: config.queue.workerConcurrency },

@@ -9,14 +9,13 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { ServerConfig } from '../config.js';
 import type { Metrics } from '../metrics.js';
 import type { ServerEngine } from './engine.js';
-import errorsPlugin from './plugins/errors.js';
+import errorsPlugin, { answerClientError, answerFrameworkError, MAX_PARAM_LENGTH } from './plugins/errors.js';
 import authPlugin from './plugins/auth.js';
 import httpMetricsPlugin from './plugins/http-metrics.js';
 import docsPlugin from './plugins/docs.js';
-import { ProblemSchema } from './schemas/common.js';
+import { ProblemSchema, REQUEST_ID_HEADER } from './schemas/common.js';
 import { useJsonBodyParser } from './json-body.js';
 import { requestValidatorCompiler } from './validators.js';
-import { KeyedMutex } from '../inference/keyed-mutex.js';
 import classifyRoutes from './routes/classify.js';
 import qaRoutes from './routes/qa.js';
 import modelRoutes from './routes/models.js';
@@ -32,10 +31,9 @@ export interface BuildAppOptions {
   /** pino logger; without one the app logs nothing (tests). */
   logger?: FastifyBaseLogger;
   /** The job queue; without it the /v1/jobs routes and the queue dashboard are not mounted. */
-  jobs?: ServerJobs & { bullQueue?: DashboardQueue };
+  jobs?: ServerJobs & { bullQueue?: DashboardQueue; isAvailable?: () => boolean };
 }
 
-export const REQUEST_ID_HEADER = 'x-request-id';
 /** A caller's request id is reused only when it is short and plain, so it is safe in logs. */
 const SAFE_REQUEST_ID = /^[A-Za-z0-9._:-]{1,64}$/;
 
@@ -50,6 +48,10 @@ export async function buildApp({ config, engine, metrics, logger, jobs }: BuildA
     ...(logger ? { loggerInstance: logger } : { logger: false }),
     genReqId: requestId,
     bodyLimit: settings.bodyLimitBytes,
+    routerOptions: { maxParamLength: MAX_PARAM_LENGTH },
+    // What the router or Node's HTTP parser refuses before any route runs is a problem too.
+    frameworkErrors: answerFrameworkError,
+    clientErrorHandler: answerClientError,
   });
 
   app.setValidatorCompiler(requestValidatorCompiler());
@@ -76,16 +78,22 @@ export async function buildApp({ config, engine, metrics, logger, jobs }: BuildA
   await app.register(docsPlugin, { version: packageJson.version });
 
   const limits = settings;
-  // Admin actions that change a model's state take turns per model name (docs/operations.md).
-  const modelLock = new KeyedMutex();
+  // Admin actions that change a model's state (activate, canary, shadow) take turns per model
+  // inside the engine, under the same per-model lock as its registry syncs and roll-out decisions.
   await app.register(healthRoutes, { engine, registry: metrics.registry });
   await app.register(classifyRoutes, { engine, limits });
   await app.register(qaRoutes, { engine, limits });
-  await app.register(modelRoutes, { engine, lock: modelLock });
+  await app.register(modelRoutes, { engine });
   if (jobs) {
-    await app.register(jobRoutes, { jobs });
-    if (jobs.bullQueue)
-      await app.register(queueDashboard, { queue: jobs.bullQueue, basePath: '/admin/queues', adminEnabled: settings.adminApiKeys.length > 0 });
+    await app.register(jobRoutes, { jobs, rolloutHistory: async (name) => (await engine.getModel(name)).rollout.history });
+    if (jobs.bullQueue) {
+      await app.register(queueDashboard, {
+        queue: jobs.bullQueue,
+        basePath: '/admin/queues',
+        adminEnabled: settings.adminApiKeys.length > 0,
+        ...(jobs.isAvailable ? { available: () => jobs.isAvailable?.() ?? true } : {}),
+      });
+    }
   }
   return app;
 }

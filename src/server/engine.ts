@@ -4,6 +4,6 @@
  */
 import type { InferenceEngine } from '../inference/index.js';
 
-export type ServerEngine = Pick<InferenceEngine, 'classify' | 'answer' | 'listModels' | 'getModel' | 'activate' | 'readiness'>;
+export type ServerEngine = Pick<InferenceEngine, 'classify' | 'answer' | 'listModels' | 'getModel' | 'activate' | 'putRollout' | 'endRollout' | 'readiness'>;
 
-export type { ModelInfo, Readiness, WorkOptions } from '../inference/index.js';
+export type { ModelInfo, PlanChange, Readiness, RolloutView, WorkOptions } from '../inference/index.js';

@@ -10,14 +10,22 @@ import { loadConfigOrExit } from '../config.js';
 import { createMetrics } from '../metrics.js';
 import { createInferenceEngine } from '../inference/index.js';
 import { JobService } from '../queue/job-service.js';
-import { type ModelEventSubscription, subscribeModelEvents } from '../queue/model-events.js';
+import { type ModelEvent, type ModelEventSubscription, subscribeModelEvents } from '../queue/model-events.js';
 import { buildApp } from './app.js';
 
 async function main(): Promise<void> {
   const config = loadConfigOrExit();
   const logger = pino({ level: config.server.logLevel, base: { service: 'distillery-api' } });
   const metrics = createMetrics();
-  const engine = createInferenceEngine({ config, logger: logger.child({ component: 'inference' }), metrics });
+  // Set once the job service exists (below): a state.json this replica changes is announced on
+  // Redis so the other replicas follow at once instead of at their next poll.
+  let announce: ((event: ModelEvent) => void) | undefined;
+  const engine = createInferenceEngine({
+    config,
+    logger: logger.child({ component: 'inference' }),
+    metrics,
+    onStateChange: ({ model, state, reason }) => announce?.({ type: reason, model, version: state.active, active: true }),
+  });
 
   // Redis is optional for serving: without it the job routes answer 503 and models still swap
   // through the registry watcher. Its reconnect errors are logged once a minute, not per retry.
@@ -28,6 +36,7 @@ async function main(): Promise<void> {
     logger.warn({ err: err.message, redis: config.queue.redisUrl }, 'Redis unreachable: job routes answer 503 until it is back; inference is unaffected');
   };
   const jobs = config.queue.enabled ? new JobService({ queue: config.queue, paths: config.paths, onRedisError }) : undefined;
+  if (jobs) announce = (event) => void jobs.announceModelChange(event);
   let modelEvents: ModelEventSubscription | undefined;
 
   let stopping: Promise<void> | undefined;
@@ -81,13 +90,23 @@ async function main(): Promise<void> {
     app = await buildApp({ config, engine, logger, metrics, ...(jobs ? { jobs } : {}) });
     if (jobs) {
       // A worker published or activated a version: look at the registry now, not at the next poll.
-      modelEvents = await subscribeModelEvents({
+      // Never awaits Redis: with Redis down at boot the port opens anyway (job routes answer 503).
+      const sync = (why: string): void => {
+        engine.syncRegistry().catch((err: unknown) => logger.error({ err }, `registry sync after ${why} failed`));
+      };
+      modelEvents = subscribeModelEvents({
         redisUrl: config.queue.redisUrl,
         channel: jobs.names.modelEvents,
         onError: onRedisError,
+        onConnected: () => {
+          if (lastRedisWarning > 0) logger.info({ redis: config.queue.redisUrl }, 'Redis reachable again: job routes are back');
+          lastRedisWarning = 0;
+          // Events published while Redis was away are lost: look at the registry now.
+          sync('a Redis reconnect');
+        },
         onEvent: (event) => {
           logger.info({ event }, 'model event: syncing the registry');
-          engine.syncRegistry().catch((err: unknown) => logger.error({ err }, 'registry sync after a model event failed'));
+          sync('a model event');
         },
       });
     }

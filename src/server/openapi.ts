@@ -14,12 +14,15 @@ export const OPENAPI_PATH = 'openapi/openapi.json';
 const describeOnly = (): never => {
   throw new Error('no inference engine: this app instance only describes the API');
 };
-const noEngine: ServerEngine = {
+/** An engine for an app whose routes are never called (the document; tests of what precedes routing). */
+export const noEngine: ServerEngine = {
   classify: describeOnly,
   answer: describeOnly,
   listModels: describeOnly,
   getModel: describeOnly,
   activate: describeOnly,
+  putRollout: describeOnly,
+  endRollout: describeOnly,
   readiness: describeOnly,
 };
 const noJobs: ServerJobs = {
@@ -29,6 +32,7 @@ const noJobs: ServerJobs = {
   cancel: describeOnly,
   logs: describeOnly,
   history: describeOnly,
+  spec: describeOnly,
 };
 
 export async function openApiDocument(server: ServerConfig = loadServerConfig(new EnvReader({}))): Promise<unknown> {

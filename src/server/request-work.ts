@@ -4,7 +4,7 @@
  */
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { RequestValidationError } from './problems.js';
-import { DEADLINE_HEADER } from './schemas/work.js';
+import { DEADLINE_HEADER, MODEL_VERSION_HEADER, ROUTING_KEY_HEADER } from './schemas/work.js';
 import type { WorkOptions } from './engine.js';
 
 export interface DeadlineLimits {
@@ -49,7 +49,20 @@ export function clientGoneSignal(reply: FastifyReply): AbortSignal {
   return controller.signal;
 }
 
-export function workOptions(request: FastifyRequest, reply: FastifyReply, limits: DeadlineLimits): WorkOptions {
+export function workOptions(request: FastifyRequest, reply: FastifyReply, limits: DeadlineLimits): WorkOptions & { routingKey?: string } {
   const deadlineMs = deadlineOf(request, limits);
-  return { ...(deadlineMs === undefined ? {} : { deadlineMs }), signal: clientGoneSignal(reply) };
+  const key = request.headers[ROUTING_KEY_HEADER];
+  const routingKey = Array.isArray(key) ? key[0] : key;
+  return {
+    ...(deadlineMs === undefined ? {} : { deadlineMs }),
+    ...(routingKey ? { routingKey } : {}),
+    signal: clientGoneSignal(reply),
+  };
+}
+
+/** Say which version answered, in the header as well as the body (proxies and logs see headers). */
+export async function answeredBy<T extends { version: number }>(reply: FastifyReply, result: Promise<T>): Promise<T> {
+  const out = await result;
+  reply.header(MODEL_VERSION_HEADER, String(out.version));
+  return out;
 }

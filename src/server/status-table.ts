@@ -12,7 +12,16 @@ import type { TrainingErrorCode } from '../training/errors.js';
 import type { ServerErrorCode } from './problems.js';
 
 /** Kinds raised by no layer's error class: Fastify's refusals, unknown routes, readiness. */
-type HttpOnlyKind = 'bad_request' | 'route_not_found' | 'body_too_large' | 'unsupported_media_type' | 'internal' | 'not_ready';
+type HttpOnlyKind =
+  | 'bad_request'
+  | 'request_timeout'
+  | 'route_not_found'
+  | 'body_too_large'
+  | 'uri_too_long'
+  | 'headers_too_large'
+  | 'unsupported_media_type'
+  | 'internal'
+  | 'not_ready';
 
 export type ErrorKind = InferenceErrorCode | QueueErrorCode | TrainingErrorCode | ServerErrorCode | HttpOnlyKind;
 
@@ -41,15 +50,22 @@ export const KINDS: { readonly [K in ErrorKind]: KindEntry } = {
     status: 400,
     title: 'Invalid request',
     expose: true,
-    when: 'a field, query parameter or header does not fit the schema; `errors` names each one',
+    when: 'a field, query parameter or header does not fit the schema; `errors` names it (the first one found: fix it and send again)',
     example: 'body/inputs has more than 64 items; send at most 64 (server setting MAX_INPUTS_PER_REQUEST)',
   },
   invalid_input: {
     status: 400,
     title: 'Invalid input',
     expose: true,
-    when: 'the input does not suit the model (e.g. a text pair for a single-text model)',
-    example: 'model "support-intent" takes single texts; send strings, not {text, text_pair}',
+    when: 'the input does not suit the model: a model of the other task, a context needing more than MAX_QA_WINDOWS windows, a pinned version while MAX_PINNED_VERSIONS=0',
+    example: 'model support-qa is a qa model; send it to /v1/qa instead',
+  },
+  invalid_rollout: {
+    status: 400,
+    title: 'Invalid roll-out plan',
+    expose: true,
+    when: 'a canary or shadow plan that cannot run: no active version, the candidate is the active version or does another task, a rule only a shadow can check',
+    example: 'version 1 is already active; a canary needs another version',
   },
   invalid_spec: {
     status: 400,
@@ -62,7 +78,7 @@ export const KINDS: { readonly [K in ErrorKind]: KindEntry } = {
     status: 400,
     title: 'Bad request',
     expose: true,
-    when: 'the request cannot be read (e.g. a wrong content-length)',
+    when: 'the request cannot be read (a wrong content-length, a path that is not valid percent-encoding, not HTTP at all)',
     example: 'Request body size did not match Content-Length',
   },
   forbidden_key: {
@@ -103,6 +119,13 @@ export const KINDS: { readonly [K in ErrorKind]: KindEntry } = {
   },
   job_not_found: { status: 404, title: 'Job not found', expose: true, when: 'no such job', example: 'no job 3f1c0a52-5d1e-4c35-9a7b-0d0f3b1b2c44' },
   route_not_found: { status: 404, title: 'Not found', expose: true, when: 'no such route', example: 'no route GET /v1/clasify; see /docs for the API' },
+  request_timeout: {
+    status: 408,
+    title: 'Request timeout',
+    expose: true,
+    when: 'the request did not arrive in full in time (Node.js requestTimeout); send it again',
+    example: 'the request did not arrive in full in time; send it again',
+  },
   job_state_conflict: {
     status: 409,
     title: 'Conflict with the job state',
@@ -110,12 +133,34 @@ export const KINDS: { readonly [K in ErrorKind]: KindEntry } = {
     when: 'the job has ended (completed, failed or cancelled) and cannot be cancelled',
     example: 'job 3f1c0a52-5d1e-4c35-9a7b-0d0f3b1b2c44 is already completed; only queued or active jobs can be cancelled',
   },
+  no_active_version: {
+    status: 409,
+    title: 'No active version',
+    expose: true,
+    when: 'the model has versions but none is active (e.g. its only version failed its quality gate); activate one, or pin one with `version`',
+    example:
+      'model "support-intent" has no active version; activate one of its versions (1) with POST /v1/models/support-intent/activate, or pin one with "version"',
+  },
   body_too_large: {
     status: 413,
     title: 'Request body too large',
     expose: true,
     when: 'the body is larger than BODY_LIMIT_BYTES',
     example: 'the request body is larger than 1048576 bytes (server setting BODY_LIMIT_BYTES); send fewer or shorter inputs',
+  },
+  uri_too_long: {
+    status: 414,
+    title: 'URI too long',
+    expose: true,
+    when: 'a path parameter is longer than 100 characters (no model name or job id is)',
+    example: 'a path parameter of /v1/models/xxxx… is longer than 100 characters; no model name or job id is that long',
+  },
+  headers_too_large: {
+    status: 431,
+    title: 'Request headers too large',
+    expose: true,
+    when: 'the request headers are larger than 16 KiB in all (e.g. a very long x-routing-key)',
+    example: 'the request headers are larger than 16384 bytes in all; shorten them (x-routing-key takes at most 256 characters)',
   },
   unsupported_media_type: {
     status: 415,

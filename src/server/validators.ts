@@ -7,18 +7,20 @@
  */
 import { Ajv, type Options } from 'ajv';
 import type { FastifySchemaCompiler } from 'fastify';
-import { SETTING_KEYWORD } from './schemas/common.js';
+import { PATTERN_MESSAGE_KEYWORD, SETTING_KEYWORD } from './schemas/common.js';
 
 const shared: Options = {
   // Reject what the schema does not allow instead of silently fixing it.
   removeAdditional: false,
   useDefaults: true,
+  // Stop at the first error: with allErrors a 1 MB body of 340k bad items took 3.7 s of event
+  // loop (an error object per item) instead of milliseconds. The docs say errors[] names the first.
   allErrors: false,
   // parentSchema on each error lets validation.ts name the setting behind a limit.
   verbose: true,
   // TypeBox and OpenAPI annotations (examples, x-setting) are not validation keywords.
   strict: false,
-  keywords: [SETTING_KEYWORD],
+  keywords: [SETTING_KEYWORD, PATTERN_MESSAGE_KEYWORD],
 };
 
 /** The validator compiler for buildApp: bodies strict, text parts converted. */

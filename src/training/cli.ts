@@ -13,6 +13,7 @@ import { runDistillJob } from './distill-job.js';
 import { parseJobSpec } from './job-spec.js';
 import { describeLocation, TrainingError } from './errors.js';
 import type { TrainerEvent } from './trainer-events.js';
+import { type EndedOutcome, finishWorkDir, reopenWorkDir, sweepWorkDirs } from './work-dirs.js';
 
 function formatEvent(event: TrainerEvent): string | null {
   switch (event.type) {
@@ -39,18 +40,52 @@ function formatEvent(event: TrainerEvent): string | null {
   }
 }
 
-async function main(): Promise<number> {
-  const { values } = parseArgs({
-    options: {
-      spec: { type: 'string' },
-      'job-id': { type: 'string' },
-      verbose: { type: 'boolean', default: false },
-    },
-  });
-  if (!values.spec) {
-    process.stderr.write('usage: npm run distill -- --spec FILE [--job-id ID] [--verbose]\n');
-    return 2;
+const USAGE = `usage: npm run distill -- --spec FILE [--job-id ID] [--verbose]
+
+  --spec FILE    the job spec (JSON), e.g. examples/distill-support-intent.json
+  --job-id ID    name the run; the same id again resumes a stopped run from its checkpoint
+  --verbose      also print the trainer's log lines and every progress step
+  --help         this text
+
+Exit codes: 0 done, 1 failed, 2 invalid spec or data, 3 stopped (resumable).
+`;
+
+const OPTIONS = {
+  spec: { type: 'string' },
+  'job-id': { type: 'string' },
+  verbose: { type: 'boolean', default: false },
+  help: { type: 'boolean', short: 'h', default: false },
+} as const;
+
+/**
+ * The command line, or a message for the user: a usage error names what was wrong and, when
+ * npm took the options for itself (`npm run distill --spec F` without the `--`), says so.
+ */
+function readArgs(argv: string[]): { values: { spec: string; 'job-id'?: string; verbose: boolean } } | { message: string; code: number } {
+  let values: ReturnType<typeof parseArgs<{ args: string[]; options: typeof OPTIONS }>>['values'];
+  try {
+    ({ values } = parseArgs({ args: argv, options: OPTIONS }));
+  } catch (err) {
+    return { message: `${(err as Error).message}\n${npmAteOptions()}${USAGE}`, code: 2 };
   }
+  if (values.help) return { message: USAGE, code: 0 };
+  if (!values.spec) return { message: `missing --spec FILE\n${npmAteOptions()}${USAGE}`, code: 2 };
+  return { values: { ...values, spec: values.spec } };
+}
+
+/** npm keeps `--name value` before a `--` as its own config and exports it as npm_config_name. */
+function npmAteOptions(): string {
+  const eaten = Object.keys(OPTIONS).filter((name) => process.env[`npm_config_${name.replace(/-/g, '_')}`] !== undefined);
+  return eaten.length ? `npm took ${eaten.map((n) => `--${n}`).join(', ')} for itself: put -- before the options (npm run distill -- --spec FILE)\n` : '';
+}
+
+async function main(): Promise<number> {
+  const args = readArgs(process.argv.slice(2));
+  if ('message' in args) {
+    (args.code === 0 ? process.stdout : process.stderr).write(args.message);
+    return args.code;
+  }
+  const { values } = args;
   const config = loadConfigOrExit(2);
   let spec: unknown;
   try {
@@ -72,6 +107,15 @@ async function main(): Promise<number> {
   };
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);
+  // The work folder: this run's is live again; ended runs past WORK_RETENTION_HOURS go.
+  const retentionHours = config.queue.workRetentionHours;
+  await reopenWorkDir(config.paths, jobId);
+  const swept = await sweepWorkDirs({ paths: config.paths, retentionHours }).catch(() => []);
+  if (swept.length) process.stderr.write(`removed ${swept.length} work folder(s) of runs that ended over ${retentionHours} h ago\n`);
+  const finish = (outcome: EndedOutcome): Promise<unknown> =>
+    finishWorkDir({ paths: config.paths, jobId, outcome, retentionHours }).catch((err: Error) =>
+      process.stderr.write(`could not clean up the work folder: ${err.message}\n`),
+    );
   let lastProgress = 0;
   try {
     process.stderr.write(`job ${jobId}\n`);
@@ -98,6 +142,7 @@ async function main(): Promise<number> {
     process.stdout.write(
       `${JSON.stringify({ job_id: jobId, model: result.model, version: result.version, gate: result.gate, metrics: result.metrics }, null, 2)}\n`,
     );
+    await finish('completed');
     return 0;
   } catch (err) {
     if (err instanceof TrainingError) {
@@ -106,6 +151,7 @@ async function main(): Promise<number> {
         process.stderr.write(`resume with: npm run distill -- --spec ${values.spec} --job-id ${jobId}\n`);
         return 3;
       }
+      await finish('failed');
       return err.retryable ? 1 : 2;
     }
     throw err;

@@ -8,6 +8,8 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import type { PathsConfig, TrainerConfig } from '../config.js';
 import { publishVersion, sha256File } from '../inference/registry/publish.js';
+import { ModelRegistry } from '../inference/registry/model-registry.js';
+import { startJobRollout } from './job-rollout.js';
 import type { Manifest, ModelMetrics, ServingConfig } from '../inference/registry/types.js';
 import { type EvaluateOptions, evaluateArtifacts } from './evaluation/evaluate.js';
 import type { JobSpec } from './job-spec.js';
@@ -15,6 +17,8 @@ import { decideGate, type GateDecision } from './quality-gate.js';
 import { type ResolvedSpec, resolveJobSpec } from './resolve-spec.js';
 import type { TrainerEvent } from './trainer-events.js';
 import { runTraining } from './trainer-runner.js';
+import { jobWorkDir } from './work-dirs.js';
+import { TrainerStoppedError } from './errors.js';
 
 export interface DistillJobOptions {
   /** The spec, validated by parseJobSpec where it entered this process. */
@@ -53,12 +57,13 @@ export function prepareJob(spec: JobSpec, jobId: string, paths: PathsConfig): Pr
   return resolveJobSpec(spec, { paths, jobId });
 }
 
-export function jobWorkDir(paths: PathsConfig, jobId: string): string {
-  return path.join(paths.workDir, 'jobs', jobId.replace(/[^A-Za-z0-9._-]/g, '_'));
-}
-
 function describeTeacher(spec: JobSpec, resolved: ResolvedSpec): string {
   return 'model' in spec.teacher ? spec.teacher.model : resolved.teacher_path;
+}
+
+/** Ends the job as stopped once `signal` has fired (a retry after a shutdown runs the job again). */
+function throwIfStopped(signal: AbortSignal | undefined): void {
+  if (signal?.aborted) throw new TrainerStoppedError(undefined);
 }
 
 export async function runDistillJob(opts: DistillJobOptions): Promise<DistillJobResult> {
@@ -79,6 +84,9 @@ export async function runDistillJob(opts: DistillJobOptions): Promise<DistillJob
     parameters?: { teacher?: number; student?: number };
   };
 
+  // A stop (cancel or shutdown) that comes after the trainer exited must still stop the job: the
+  // trainer no longer watches the signal, and a cancelled job may not publish or activate anything.
+  throwIfStopped(opts.signal);
   opts.onPhase?.('evaluate', 'scoring teacher, FP32 and INT8 students through the serving code');
   const metrics = await evaluateArtifacts({
     outputDir,
@@ -88,8 +96,10 @@ export async function runDistillJob(opts: DistillJobOptions): Promise<DistillJob
     latencyRuns: opts.evaluation?.latencyRuns,
     inference: opts.evaluation?.inference,
   });
-  const gate = decideGate(resolved.task, spec.gate, metrics);
+  const state = await new ModelRegistry(opts.paths.modelDir).readState(resolved.model).catch(() => undefined);
+  const gate = decideGate(resolved.task, spec.gate, metrics, { model: resolved.model, active: state?.active });
 
+  throwIfStopped(opts.signal);
   opts.onPhase?.('publish', `writing a new version of ${resolved.model} into ${opts.paths.modelDir}`);
   const int8 = path.join(outputDir, 'model.onnx');
   const hasInt8 = await fs.stat(int8).then(
@@ -126,9 +136,25 @@ export async function runDistillJob(opts: DistillJobOptions): Promise<DistillJob
       },
       shapes: training.shapes ?? { student: spec.student },
       metrics,
-      gate,
+      // With a roll-out the version is not activated here; its plan's rules (or an operator) decide.
+      gate:
+        gate.activated && spec.gate.rollout
+          ? { ...gate, activated: false, reason: `${gate.reason.replace(/; activated$/, '')}; published as a ${spec.gate.rollout.mode}` }
+          : gate,
     },
-    activate: gate.activated,
+    activate: gate.activated && !spec.gate.rollout,
+    activatedBy: `job:${opts.jobId}`,
   });
-  return { model: resolved.model, version: published.version, metrics, gate, manifest: published.manifest, outputDir };
+  const decided =
+    gate.activated && spec.gate.rollout
+      ? await startJobRollout({
+          modelDir: opts.paths.modelDir,
+          model: resolved.model,
+          version: published.version,
+          jobId: opts.jobId,
+          gate,
+          rollout: spec.gate.rollout,
+        })
+      : gate;
+  return { model: resolved.model, version: published.version, metrics, gate: decided, manifest: published.manifest, outputDir };
 }

@@ -9,6 +9,7 @@
 import { type Static, Type } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
 import { MODEL_NAME_PATTERN } from '../inference/registry/types.js';
+import { RolloutRulesSchema } from '../inference/rollout/schema.js';
 import { JobSpecError } from './errors.js';
 import { specIssues } from './spec-issues.js';
 
@@ -127,6 +128,25 @@ export const Gate = Type.Object(
       description: 'activate only if the INT8 student is within this of the teacher (accuracy, or F1 for QA; 0.02 = 2 points)',
     }),
     activate: Type.Boolean({ default: true, description: 'activate the new version when the gate passes' }),
+    rollout: Type.Optional(
+      Type.Object(
+        {
+          mode: Type.Union([Type.Literal('canary'), Type.Literal('shadow')]),
+          weight: Type.Optional(
+            Type.Number({ exclusiveMinimum: 0, exclusiveMaximum: 1, description: 'canary: share of the unpinned requests the new version answers' }),
+          ),
+          sample: Type.Optional(
+            Type.Number({ exclusiveMinimum: 0, maximum: 1, description: "shadow: share of the active version's requests replayed on the new version" }),
+          ),
+          rules: Type.Optional(RolloutRulesSchema),
+        },
+        {
+          additionalProperties: false,
+          description:
+            'when the gate passes, publish the new version as a canary (with weight) or a shadow (with sample) of the active version, with rules that promote or abort it on live evidence, instead of activating it; a model with no active version is activated as usual',
+        },
+      ),
+    ),
   },
   { additionalProperties: false, default: {} },
 );
@@ -154,7 +174,11 @@ export const JobSpecSchema = Type.Object(
       },
       { additionalProperties: false, description: 'paths inside DATA_DIR' },
     ),
-    labels: Type.Optional(Type.Array(Type.String({ minLength: 1 }), { minItems: 2, uniqueItems: true })),
+    labels: Type.Optional(
+      Type.Union([Type.Null(), Type.Array(Type.String({ minLength: 1 }), { minItems: 2, uniqueItems: true })], {
+        description: "classification: the classifier's label order; null or absent: the sorted labels of the training data",
+      }),
+    ),
     max_length: Type.Optional(Type.Integer({ minimum: 16, maximum: 512, description: 'default 128 (classification) or 384 (qa)' })),
     doc_stride: Type.Integer({ minimum: 8, maximum: 512, default: 128 }),
     max_query_length: Type.Integer({ minimum: 4, maximum: 256, default: 64 }),

@@ -136,7 +136,17 @@ export async function resolveJobSpec(spec: JobSpec, { paths, jobId }: ResolveOpt
   if (spec.stages.general_distill.enabled && spec.data.unlabeled === undefined) {
     issues.push({ path: '/data/unlabeled', message: 'stages.general_distill is enabled but data.unlabeled is not set' });
   }
-  if (spec.labels !== undefined && spec.task !== 'classification') {
+  const rollout = spec.gate.rollout;
+  if (rollout?.mode === 'canary' && (rollout.weight === undefined || rollout.sample !== undefined)) {
+    issues.push({ path: '/gate/rollout', message: 'a canary takes a weight (0 < weight < 1) and no sample' });
+  }
+  if (rollout?.mode === 'shadow' && (rollout.sample === undefined || rollout.weight !== undefined)) {
+    issues.push({ path: '/gate/rollout', message: 'a shadow takes a sample (0 < sample <= 1) and no weight' });
+  }
+  if (rollout?.mode === 'canary' && rollout.rules?.min_agreement !== undefined) {
+    issues.push({ path: '/gate/rollout/rules/min_agreement', message: 'min_agreement needs a shadow (a canary answers alone, nothing is compared)' });
+  }
+  if (spec.labels !== undefined && spec.labels !== null && spec.task !== 'classification') {
     issues.push({ path: '/labels', message: 'labels apply to classification only' });
   }
 

@@ -55,6 +55,10 @@ export function runTrainerProcess(opts: TrainerProcessOptions & { requireDone?: 
         PYTHONUNBUFFERED: '1',
       },
       stdio: ['ignore', 'pipe', 'pipe'],
+      // Its own process group: Ctrl-C in a terminal signals the whole foreground group, and the
+      // trainer must hear about a stop from us only (SIGTERM below), once, checkpoint and exit 3.
+      // If we die without stopping it, the trainer's parent-death signal stops it instead.
+      detached: true,
     });
     const events: TrainerEvent[] = [];
     let done: DoneEvent | undefined;

@@ -1,6 +1,7 @@
 /**
  * Dockerfile and .dockerignore, read (no Docker engine is needed): the api and worker targets,
- * built with the same commands as CI (npm ci with .npmrc, then npm run build), run as non-root,
+ * built with the same commands as CI (npm ci with .npmrc and no dependency install scripts, then
+ * npm run build), run as non-root,
  * with health checks, and a build context that keeps secrets and local state out.
  */
 import { readdirSync, readFileSync } from 'node:fs';
@@ -29,7 +30,13 @@ describe('Dockerfile', () => {
     expect(ci).toMatch(/^npm ci$/m);
     const pkg = JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string>; dependencies: Record<string, string> };
     expect(pkg.scripts.build).toMatch(/^tsc /);
-    expect(readFileSync(path.join(ROOT, '.npmrc'), 'utf8')).toMatch(/^onnxruntime-node-install=skip$/m);
+    // Dependency install scripts never run (onnxruntime-node's CUDA download among them): npm 11
+    // skips them by allowScripts, the images' npm 10 by --ignore-scripts.
+    expect((pkg as unknown as { allowScripts: Record<string, boolean> }).allowScripts['onnxruntime-node']).toBe(false);
+    expect(readFileSync(path.join(ROOT, '.npmrc'), 'utf8')).not.toMatch(/onnxruntime/);
+    for (const s of [stage('build'), stage('prod-deps'), stage('worker')]) {
+      for (const r of runs(s).filter((x) => /^npm ci\b/.test(x))) expect(r, s.name).toMatch(/--ignore-scripts\b/);
+    }
 
     const build = stage('build');
     const copyNpmrc = build.instructions.findIndex((i) => i.keyword === 'COPY' && i.args.includes('.npmrc'));

@@ -80,6 +80,13 @@ describe('dashboard', () => {
       'distillery_job_queue_depth',
       'distillery_jobs_total',
       'distillery_job_duration_seconds_bucket',
+      'distillery_rollout_requests_total', // roll-outs: requests and errors by version and role
+      'distillery_rollout_request_duration_seconds_bucket', // latency by version and role
+      'distillery_shadow_agreement_ratio',
+      'distillery_shadow_comparisons_total',
+      'distillery_shadow_dropped_total',
+      'distillery_rollout_plan_share',
+      'distillery_rollout_decisions_total',
     ]) {
       expect(exprs, metric).toContain(metric);
     }

@@ -68,7 +68,7 @@ describe('alerts', () => {
   const docs = readFileSync(path.join(ROOT, 'docs/operations.md'), 'utf8');
   const headings = new Set([...docs.matchAll(/^#{2,4} (.+)$/gm)].map((m) => m[1]!.trim()));
 
-  it('covers errors, latency, saturation, model loads, jobs and memory', () => {
+  it('covers errors, latency, saturation, model loads, jobs, memory and roll-outs', () => {
     const names = rules.map((r) => r.alert);
     for (const n of [
       'DistilleryHighErrorRate',
@@ -78,6 +78,9 @@ describe('alerts', () => {
       'DistilleryModelLoadFailed',
       'DistilleryJobFailed',
       'DistilleryMemoryGrowth',
+      'DistilleryCanaryErrors',
+      'DistilleryShadowDisagreement',
+      'DistilleryShadowDropping',
     ]) {
       expect(names).toContain(n);
     }

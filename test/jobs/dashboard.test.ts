@@ -17,6 +17,14 @@ describe('/admin/queues', () => {
     expect((await fetch(`${s.url}/admin/queues/api/queues`, { headers: bearer(INFERENCE_KEY) })).status).toBe(403);
   });
 
+  it('tells a wrong key from a missing one', async () => {
+    const none = (await (await fetch(`${s.url}/admin/queues`)).json()) as { detail: string };
+    expect(none.detail).toMatch(/needs an admin key: send Authorization: Bearer <key>/);
+    const wrong = await fetch(`${s.url}/admin/queues`, { headers: bearer('not-a-key-of-this-server-0000') });
+    expect(wrong.status).toBe(401);
+    expect(((await wrong.json()) as { detail: string }).detail).toMatch(/the key sent is not an admin key of this server/);
+  });
+
   it('serves the dashboard and its queue API to an admin', async () => {
     const page = await fetch(`${s.url}/admin/queues`, { headers: bearer(ADMIN_KEY) });
     expect(page.status).toBe(200);

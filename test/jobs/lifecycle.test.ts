@@ -4,7 +4,7 @@
  * API (hot swap, no restart); a failing gate; cancel; a worker killed with SIGKILL whose job
  * another worker resumes from the checkpoint; invalid specs refused and never queued.
  */
-import { promises as fs } from 'node:fs';
+import { existsSync, promises as fs, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Redis } from 'ioredis';
@@ -137,6 +137,8 @@ describe('job lifecycle', () => {
     expect(done.state).toBe('completed');
     expect(done.result?.version).toBe(1);
     expect(done.result?.gate.activated).toBe(true);
+    // Its checkpoints are in the registry now: the work folder is gone (WORK_RETENTION_HOURS).
+    await waitFor('the work folder to go', async () => !existsSync(path.join(env.WORK_DIR!, 'jobs', id)), 10_000);
     const served = await waitFor(
       'the API to serve version 1',
       async () => {
@@ -200,7 +202,7 @@ describe('job lifecycle', () => {
     const done = await waitForState(json.id, ['completed', 'failed']);
     expect(done.state).toBe('completed');
     expect(done.result?.gate.passed).toBe(false);
-    expect(done.result?.gate.reason).toMatch(/gate failed: .*active version is unchanged/);
+    expect(done.result?.gate.reason).toMatch(/gate failed: .*version 2 stays active/);
     const model = await call('GET', '/v1/models/life-intent');
     expect(model.json.active_version).toBe(2);
     expect(model.json.versions.map((v: { version: number }) => v.version)).toContain(done.result?.version);
@@ -213,6 +215,10 @@ describe('job lifecycle', () => {
     expect(cancel.status).toBe(202);
     const done = await waitForState(json.id, ['cancelled', 'failed', 'completed'], 60_000);
     expect(done.state).toBe('cancelled');
+    // Kept for WORK_RETENTION_HOURS to look at, marked so the sweep removes it after that.
+    const marker = path.join(env.WORK_DIR!, 'jobs', json.id, 'ended.json');
+    const ended = await waitFor('the end marker', async () => existsSync(marker) && JSON.parse(readFileSync(marker, 'utf8')), 10_000);
+    expect(ended).toMatchObject({ outcome: 'cancelled' });
     const logs = workers.map((w) => w.output()).join('');
     expect(logs).toMatch(/cancel requested/);
   }, 240_000);
@@ -242,5 +248,46 @@ describe('job lifecycle', () => {
     const stream = await events.text();
     expect(stream).toMatch(/resuming/);
     expect(stream).toMatch(/event: end/);
+  }, 300_000);
+
+  it('a job published as a canary with rules reaches active with no operator action when its evidence passes', async () => {
+    const before = (await call('GET', '/v1/models/life-intent')).json.active_version as number;
+    const rollout = { mode: 'canary', weight: 0.5, rules: { min_requests: 20, max_error_rate: 0.01 } };
+    const { json } = await call('POST', '/v1/jobs', spec({ seed: 9, gate: { max_drop: 1, activate: true, rollout } }));
+    const done = await waitForState(json.id, ['completed', 'failed']);
+    expect(done.state).toBe('completed');
+    const version = done.result!.version;
+    expect(done.result?.gate).toMatchObject({ passed: true, activated: false, rollout: { mode: 'canary' } });
+    expect(done.result?.gate.reason).toMatch(new RegExp(`published as a canary of version ${before}`));
+    // The API follows the plan from the job's Redis event (polling is off in this test).
+    await waitFor('the canary to be loaded', async () => (await call('GET', '/v1/models/life-intent')).json.rollout.canary?.loaded === true, 60_000, 250);
+    // Live traffic is the evidence; nobody calls an admin route.
+    const promoted = await waitFor(
+      'the rules to promote the canary',
+      async () => {
+        await Promise.all(
+          Array.from({ length: 8 }, () =>
+            fetch(`${base}/v1/classify`, {
+              method: 'POST',
+              headers: { 'content-type': 'application/json' },
+              body: JSON.stringify({ model: 'life-intent', inputs: ['my invoice is wrong'] }),
+            }).then((r) => r.text()),
+          ),
+        );
+        const m = (await call('GET', '/v1/models/life-intent')).json;
+        return m.active_version === version && m.serving_version === version ? m : undefined;
+      },
+      60_000,
+      100,
+    );
+    const events = (promoted.rollout.history as Array<Record<string, any>>).filter((e) => e.version === version);
+    expect(events.map((e) => [e.action, e.by])).toEqual([
+      ['started', `job:${json.id}`],
+      ['promoted', 'rules'],
+    ]);
+    expect(events[1]!.evidence.candidate.requests).toBeGreaterThanOrEqual(20);
+    const html = await (await fetch(`${base}/v1/jobs/${json.id}/report`, { headers: { authorization: `Bearer ${ADMIN}` } })).text();
+    expect(html).toContain('Roll-out');
+    expect(html).toMatch(/promoted<\/td><td>rules/);
   }, 300_000);
 });

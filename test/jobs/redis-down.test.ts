@@ -65,6 +65,20 @@ describe('with Redis down', () => {
     expect(submit.json().errors.map((e: { field: string }) => e.field)).toEqual(expect.arrayContaining(['body/teacher/path', 'body/data/train']));
   });
 
+  it('the queue dashboard says Redis cannot be reached, in its own error shape, instead of raw connection errors', async () => {
+    const page = await app.inject({ url: '/admin/queues', headers: bearer(ADMIN_KEY) });
+    expect(page.statusCode).toBe(200);
+    for (const url of ['/admin/queues/api/queues', '/admin/queues/api/redis/stats']) {
+      const res = await app.inject({ url, headers: bearer(ADMIN_KEY) });
+      expect(res.statusCode).toBe(503);
+      expect(res.headers['retry-after']).toBe('5');
+      const body = res.json() as { error: { key: string }; message: string };
+      expect(body.error.key).toBe('ERRORS.REDIS_UNAVAILABLE');
+      expect(body.message).toMatch(/Redis cannot be reached; the dashboard fills in again/);
+      expect(res.body).not.toMatch(/ECONNREFUSED|Connection is closed|Stream isn't writeable/);
+    }
+  });
+
   it('inference keeps serving', async () => {
     const res = await app.inject({ method: 'POST', url: '/v1/classify', payload: { model: 'tiny-intent', inputs: ['hello'] } });
     expect(res.statusCode).toBe(200);

@@ -199,6 +199,30 @@ describe('issue 15, 10: the POST /v1/jobs example runs as it stands', () => {
 });
 
 describe('the repeat rule holds for every state-changing admin route', () => {
+  /**
+   * A roll-out plan put twice and ended twice: the repeat of each answers 200, changed: false,
+   * and leaves the plan as the first left it (same plan id; none after the ends).
+   */
+  async function planRepeats(role: 'canary' | 'shadow', share: Record<string, number>): Promise<void> {
+    const url = `/v1/models/tiny-intent/${role}`;
+    const model = (await s.app.inject({ url: '/v1/models/tiny-intent', headers: admin })).json();
+    const candidate = model.versions.map((v: { version: number }) => v.version).find((v: number) => v !== model.active_version);
+    const put = () => s.app.inject({ method: 'PUT', url, headers: admin, payload: { version: candidate, ...share } });
+    const end = () => s.app.inject({ method: 'DELETE', url, headers: admin });
+    const first = await put();
+    expect(first.statusCode, first.body).toBe(200);
+    expect(first.json()).toMatchObject({ role, changed: true, plan: { version: candidate } });
+    const again = await put();
+    expect(again.statusCode).toBe(200);
+    expect(again.json()).toMatchObject({ changed: false, plan: { id: first.json().plan.id } });
+    const ended = await end();
+    expect(ended.statusCode).toBe(200);
+    expect(ended.json()).toMatchObject({ changed: true, plan: null, previous: { id: first.json().plan.id } });
+    const endedAgain = await end();
+    expect(endedAgain.statusCode).toBe(200);
+    expect(endedAgain.json()).toMatchObject({ changed: false, plan: null, previous: null });
+  }
+
   /** Route (as OpenAPI names it) → a check that a repeat of the action follows the rule. */
   const REPEATS: Record<string, () => Promise<void>> = {
     'post /v1/models/{name}/activate': async () => {
@@ -207,6 +231,10 @@ describe('the repeat rule holds for every state-changing admin route', () => {
       expect(res.statusCode).toBe(200);
       expect(res.json()).toMatchObject({ previous_version: active, active_version: active, changed: false });
     },
+    'put /v1/models/{name}/canary': () => planRepeats('canary', { weight: 0.2 }),
+    'delete /v1/models/{name}/canary': () => planRepeats('canary', { weight: 0.2 }),
+    'put /v1/models/{name}/shadow': () => planRepeats('shadow', { sample: 0.5 }),
+    'delete /v1/models/{name}/shadow': () => planRepeats('shadow', { sample: 0.5 }),
     'delete /v1/jobs/{id}': async () => {
       const id = await submit();
       expect((await s.app.inject({ method: 'DELETE', url: `/v1/jobs/${id}`, headers: admin })).statusCode).toBe(202);

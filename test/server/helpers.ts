@@ -34,8 +34,15 @@ export interface TestServer {
 }
 
 /** Starts the engine (load + warm) and the app on a free port, as main.ts does. */
-export async function startServer(env: Record<string, string> = {}, opts: Pick<CreateEngineOptions, 'backendFactory'> = {}): Promise<TestServer> {
-  const modelDir = tinyRegistry();
+export async function startServer(
+  env: Record<string, string> = {},
+  opts: Pick<CreateEngineOptions, 'backendFactory'> & {
+    /** Serve this registry (shared with another server) instead of a fresh copy; it is left in place on close. */
+    modelDir?: string;
+  } = {},
+): Promise<TestServer> {
+  const ownRegistry = opts.modelDir === undefined;
+  const modelDir = opts.modelDir ?? tinyRegistry();
   const config = loadConfig({
     MODEL_DIR: modelDir,
     REGISTRY_WATCH: 'false',
@@ -45,7 +52,7 @@ export async function startServer(env: Record<string, string> = {}, opts: Pick<C
   });
   const logger = pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
   const metrics = createMetrics({ defaultMetrics: false });
-  const engine = createInferenceEngine({ config, logger, metrics, ...opts });
+  const engine = createInferenceEngine({ config, logger, metrics, ...(opts.backendFactory ? { backendFactory: opts.backendFactory } : {}) });
   await engine.start();
   // The job routes too, as main.ts mounts them, on a queue prefix of this test's own.
   const jobs = new JobService({ queue: { ...config.queue, prefix: `dtest-server-${process.pid}-${Date.now()}` }, paths: config.paths });
@@ -71,7 +78,7 @@ export async function startServer(env: Record<string, string> = {}, opts: Pick<C
       await jobs.close();
       await engine.close();
       metrics.close();
-      rmSync(modelDir, { recursive: true, force: true });
+      if (ownRegistry) rmSync(modelDir, { recursive: true, force: true });
       if (undocumented.length > 0) throw new Error(`statuses answered but missing from OpenAPI: ${undocumented.join(', ')}`);
     },
   };

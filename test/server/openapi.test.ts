@@ -12,7 +12,7 @@ describe('openapi/openapi.json', () => {
   it('declares problem+json error responses, security and request limits', async () => {
     const doc = (await openApiDocument()) as any;
     const classify = doc.paths['/v1/classify'].post;
-    expect(Object.keys(classify.responses).sort()).toEqual(['200', '400', '401', '404', '413', '415', '422', '429', '500', '503', '504']);
+    expect(Object.keys(classify.responses).sort()).toEqual(['200', '400', '401', '404', '409', '413', '415', '422', '429', '500', '503', '504']);
     expect(classify.responses['429'].content['application/problem+json'].schema.$ref).toBe('#/components/schemas/Problem');
     expect(classify.security).toEqual([{ bearerAuth: [] }]);
     expect(classify.requestBody.content['application/json'].schema.properties.inputs).toMatchObject({ maxItems: 64, 'x-setting': 'MAX_INPUTS_PER_REQUEST' });

@@ -30,6 +30,8 @@ const engine: ServerEngine = {
   listModels: failing,
   getModel: failing,
   activate: failing,
+  putRollout: failing,
+  endRollout: failing,
   readiness: () => ({ ready: true, models: {} }),
 };
 
@@ -86,5 +88,32 @@ describe('error table', () => {
     expect(ok.headers['x-request-id']).toBe('abc-123');
     const bad = await app.inject({ method: 'GET', url: '/healthz', headers: { 'x-request-id': 'a\nb' } });
     expect(bad.headers['x-request-id']).not.toBe('a\nb');
+  });
+});
+
+describe('texts with nothing to read', () => {
+  // "" was always refused; a text of only white space, control or format characters tokenizes to
+  // nothing just the same, and a model would answer it with a confident label for no input.
+  const blanks = ['   ', '\n\t', '\u0000\u0007', '\u200b\ufeff', ' \u00a0\u3000 '];
+  it.each(blanks.map((b) => [JSON.stringify(b), b]))('%s is refused in every text field, naming the field', async (_name, blank) => {
+    nextError = new ModelNotFoundError('m');
+    const cases: Array<[string, Record<string, unknown>, string]> = [
+      ['/v1/classify', { model: 'm', inputs: ['ok', blank] }, 'body/inputs/1'],
+      ['/v1/classify', { model: 'm', inputs: [{ text: 'ok', text_pair: blank }] }, 'body/inputs/0/text_pair'],
+      ['/v1/qa', { model: 'm', inputs: [{ question: blank, context: 'in Paris' }] }, 'body/inputs/0/question'],
+      ['/v1/qa', { model: 'm', inputs: [{ question: 'where?', context: blank }] }, 'body/inputs/0/context'],
+    ];
+    for (const [url, payload, field] of cases) {
+      const res = await app.inject({ method: 'POST', url, payload });
+      expect(res.statusCode, `${url} ${field}`).toBe(400);
+      expect(res.json()).toMatchObject({ type: 'urn:distillery:problem:validation' });
+      expect(res.json().errors).toEqual([{ field, message: expect.stringMatching(/white space or control characters/) }]);
+    }
+  });
+
+  it('a text with one readable character among them passes validation', async () => {
+    nextError = new ModelNotFoundError('m');
+    const res = await app.inject({ method: 'POST', url: '/v1/classify', payload: { model: 'm', inputs: [' \u0000a\u200b '] } });
+    expect(res.statusCode).toBe(404);
   });
 });

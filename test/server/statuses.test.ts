@@ -31,7 +31,7 @@ const spec = (over: Record<string, unknown> = {}) => jobSpec('status-model', ove
 
 interface Scenario {
   what: string;
-  method: 'GET' | 'POST' | 'DELETE';
+  method: 'GET' | 'POST' | 'PUT' | 'DELETE';
   url: () => string;
   headers?: Record<string, string>;
   payload?: unknown;
@@ -41,6 +41,48 @@ interface Scenario {
 const classifyBody = { model: 'tiny-intent', inputs: ['where is my order'] };
 const qaBody = { model: 'tiny-qa', inputs: [{ question: 'where?', context: 'in Paris' }] };
 const big = 'x'.repeat(40_000);
+
+/**
+ * PUT and DELETE of a canary or shadow of tiny-intent (version 1 active, 2 a working candidate,
+ * 3 one that cannot load), in order: the plan started by PUT is ended by DELETE.
+ */
+function rolloutScenarios(role: 'canary' | 'shadow', share: Record<string, number>, badShare: Record<string, number>): Record<string, Scenario[]> {
+  const url = () => `/v1/models/tiny-intent/${role}`;
+  const unknown = () => `/v1/models/nope/${role}`;
+  const put = (what: string, status: number, over: Partial<Scenario> = {}): Scenario => ({
+    what,
+    method: 'PUT',
+    url,
+    headers: admin,
+    payload: { version: 2, ...share },
+    status,
+    ...over,
+  });
+  const end = (what: string, status: number, over: Partial<Scenario> = {}): Scenario => ({ what, method: 'DELETE', url, headers: admin, status, ...over });
+  return {
+    [`put /v1/models/{name}/${role}`]: [
+      put('started', 200),
+      put('repeat', 200),
+      put('share out of range', 400, { payload: { version: 2, ...badShare } }),
+      put('the active version', 400, { payload: { version: 1, ...share } }),
+      put('no key', 401, { headers: {} }),
+      put('inference key', 403, { headers: inference }),
+      put('unknown model', 404, { url: unknown }),
+      put('unknown version', 404, { payload: { version: 99, ...share } }),
+      put('text/plain', 415, { headers: { ...admin, 'content-type': 'text/plain' }, payload: '2' }),
+      put('a version that cannot load', 422, { payload: { version: 3, ...share } }),
+    ],
+    [`delete /v1/models/{name}/${role}`]: [
+      end('ended', 200),
+      end('none running', 200),
+      end('bad name', 400, { url: () => `/v1/models/Not%20A%20Name/${role}` }),
+      end('no key', 401, { headers: {} }),
+      end('inference key', 403, { headers: inference }),
+      end('unknown model', 404, { url: unknown }),
+      end('text/plain body', 415, { headers: { ...admin, 'content-type': 'text/plain' }, payload: 'x' }),
+    ],
+  };
+}
 
 /** Route (as OpenAPI names it) → scenarios with the status each must get. */
 const SCENARIOS: Record<string, Scenario[]> = {
@@ -64,6 +106,14 @@ const SCENARIOS: Record<string, Scenario[]> = {
       payload: { ...classifyBody, version: 3 },
       status: 422,
     },
+    {
+      what: 'no active version',
+      method: 'POST',
+      url: () => '/v1/classify',
+      headers: inference,
+      payload: { ...classifyBody, model: 'gated-intent' },
+      status: 409,
+    },
   ],
   'post /v1/qa': [
     { what: 'ok', method: 'POST', url: () => '/v1/qa', headers: inference, payload: qaBody, status: 200 },
@@ -86,6 +136,7 @@ const SCENARIOS: Record<string, Scenario[]> = {
       status: 413,
     },
     { what: 'text/plain', method: 'POST', url: () => '/v1/qa', headers: { ...inference, 'content-type': 'text/plain' }, payload: 'hello', status: 415 },
+    { what: 'no active version', method: 'POST', url: () => '/v1/qa', headers: inference, payload: { ...qaBody, model: 'gated-qa' }, status: 409 },
   ],
   'get /v1/models': [
     { what: 'ok', method: 'GET', url: () => '/v1/models', headers: inference, status: 200 },
@@ -121,6 +172,8 @@ const SCENARIOS: Record<string, Scenario[]> = {
     },
     { what: 'a version that cannot load', method: 'POST', url: () => '/v1/models/tiny-intent/activate', headers: admin, payload: { version: 3 }, status: 422 },
   ],
+  ...rolloutScenarios('canary', { weight: 0.5 }, { weight: 1 }),
+  ...rolloutScenarios('shadow', { sample: 0.5 }, { sample: 0 }),
   'post /v1/jobs': [
     { what: 'queued', method: 'POST', url: () => '/v1/jobs', headers: admin, payload: spec(), status: 202 },
     { what: 'bad spec', method: 'POST', url: () => '/v1/jobs', headers: admin, payload: spec({ task: 'clasification' }), status: 400 },
@@ -162,6 +215,13 @@ beforeAll(async () => {
   const v3 = path.join(s.modelDir, 'tiny-intent', '3');
   await fs.cp(path.join(s.modelDir, 'tiny-intent', '1'), v3, { recursive: true });
   await fs.appendFile(path.join(v3, 'model.onnx'), 'tampered');
+  // Models whose only version failed its gate: a version, no state.json, so no active version.
+  for (const [from, to] of [
+    ['tiny-intent', 'gated-intent'],
+    ['tiny-qa', 'gated-qa'],
+  ] as const) {
+    await fs.cp(path.join(s.modelDir, from, '1'), path.join(s.modelDir, to, '1'), { recursive: true });
+  }
   doc = (await openApiDocument()) as Doc;
   const submit = async () => (await s.app.inject({ method: 'POST', url: '/v1/jobs', headers: admin, payload: spec() })).json().id as string;
   ids.queued = await submit();

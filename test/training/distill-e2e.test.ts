@@ -215,6 +215,29 @@ describe('distillation end to end (QA)', () => {
 });
 
 describe('stop and resume', () => {
+  it('a stop that arrives after the trainer has finished (during evaluation) publishes nothing', async () => {
+    const ctx = await setup('classification');
+    const controller = new AbortController();
+    const phases: string[] = [];
+    const stopped = await runDistillJob({
+      spec: parseJobSpec({ ...ctx.spec, model: 'tiny-stopped', max_steps_per_stage: 2 }),
+      jobId: 'stop-late-1',
+      paths: ctx.paths,
+      trainer: trainerConfig,
+      signal: controller.signal,
+      evaluation: { latencyRuns: 1 },
+      onPhase: (phase) => {
+        phases.push(phase);
+        // A cancel (DELETE /v1/jobs/{id}, answered 202) while the students are being scored.
+        if (phase === 'evaluate') controller.abort();
+      },
+    }).catch((e: unknown) => e);
+    expect(stopped).toBeInstanceOf(TrainerStoppedError);
+    expect(phases).toEqual(['evaluate']);
+    const published = await fs.readdir(path.join(ctx.paths.modelDir, 'tiny-stopped')).catch(() => []);
+    expect(published).toEqual([]);
+  }, 240_000);
+
   it('a job stopped by SIGTERM mid-run resumes from its checkpoint and completes with a valid model', async () => {
     const ctx = await setup('classification');
     const controller = new AbortController();

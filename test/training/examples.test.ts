@@ -2,6 +2,16 @@ import { promises as fs } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { parseJobSpec } from '../../src/training/job-spec.js';
 
+/** The README's section that starts with `heading`, up to the next heading of any level. */
+async function readmeSection(heading: string): Promise<string> {
+  const readme = await fs.readFile('README.md', 'utf8');
+  const start = readme.indexOf(`\n${heading}\n`);
+  expect(start, heading).toBeGreaterThanOrEqual(0);
+  const rest = readme.slice(start + heading.length + 2);
+  const end = rest.search(/\n#{2,3} /);
+  return end < 0 ? rest : rest.slice(0, end);
+}
+
 describe('examples/', () => {
   it('every example spec is valid against the job spec schema', async () => {
     const files = (await fs.readdir('examples')).filter((f) => f.endsWith('.json'));
@@ -10,5 +20,24 @@ describe('examples/', () => {
       const spec = parseJobSpec(JSON.parse(await fs.readFile(`examples/${file}`, 'utf8')));
       expect(spec.type).toBe('distill');
     }
+  });
+
+  it('the full spec shown under "The job spec" in the README is accepted as written', async () => {
+    const section = await readmeSection('### The job spec');
+    const block = /```json\n([\s\S]*?)\n```/.exec(section)?.[1];
+    expect(block).toBeDefined();
+    const spec = parseJobSpec(JSON.parse(block as string));
+    expect(spec.labels).toBeNull();
+    expect(spec.notes).toEqual({ ticket: 'free-form provenance, kept in the manifest' });
+  });
+
+  it("the README's job cycle looks at the model that its example spec publishes", async () => {
+    const section = await readmeSection('## Jobs: the model lifecycle');
+    const submitted = /-d @(examples\/[\w.-]+\.json)/.exec(section)?.[1];
+    expect(submitted).toBeDefined();
+    const model = (JSON.parse(await fs.readFile(submitted as string, 'utf8')) as { model: string }).model;
+    const modelCalls = [...section.matchAll(/localhost:8080\/v1\/(?:models\/([\w-]+)|classify[\s\S]*?"model":"([\w-]+)")/g)].map((m) => m[1] ?? m[2]);
+    expect(modelCalls.length).toBeGreaterThan(0);
+    expect(new Set(modelCalls)).toEqual(new Set([model]));
   });
 });

@@ -127,4 +127,21 @@ describe('job spec', () => {
     expect(issues.find((i) => i.path === '/data/unlabeled')).toBeDefined();
     expect(issues.find((i) => i.path === '/teacher/model')?.message).toMatch(/no checkpoint/);
   });
+
+  it('a gate roll-out: a canary needs its weight, a shadow its sample; rules get their defaults', async () => {
+    const spec = parseJobSpec({ ...baseSpec(), gate: { rollout: { mode: 'canary', weight: 0.1, rules: { min_requests: 100 } } } });
+    expect(spec.gate.rollout).toEqual({ mode: 'canary', weight: 0.1, rules: { min_requests: 100, on_pass: 'promote', on_fail: 'abort' } });
+    expect(await issuesOf({ ...baseSpec(), gate: { rollout: { mode: 'canary', sample: 0.5 } } })).toContainEqual({
+      path: '/gate/rollout',
+      message: expect.stringMatching(/weight/),
+    });
+    expect(await issuesOf({ ...baseSpec(), gate: { rollout: { mode: 'shadow' } } })).toContainEqual({
+      path: '/gate/rollout',
+      message: expect.stringMatching(/sample/),
+    });
+    expect(
+      await issuesOf({ ...baseSpec(), gate: { rollout: { mode: 'canary', weight: 0.1, rules: { min_requests: 5, min_agreement: 0.9 } } } }),
+    ).toContainEqual({ path: '/gate/rollout/rules/min_agreement', message: expect.stringMatching(/shadow/) });
+    expect((await issuesOf({ ...baseSpec(), gate: { rollout: { mode: 'canary', weight: 1 } } })).map((i) => i.path)).toContain('/gate/rollout/weight');
+  });
 });

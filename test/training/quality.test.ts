@@ -34,6 +34,13 @@ describe('quality gate', () => {
     expect(d.activated).toBe(false);
     expect(d.reason).toMatch(/drop 10\.00 points, allowed 2\.00/);
   });
+  it('says which version stays active, or that there is none, when it refuses', () => {
+    const metrics = { teacher: { accuracy: 0.9 }, student_int8: { accuracy: 0.5 } };
+    expect(decideGate('classification', gate, metrics, { model: 'm', active: 3 }).reason).toMatch(/; version 3 stays active$/);
+    const first = decideGate('classification', gate, metrics, { model: 'm', active: undefined }).reason;
+    expect(first).toMatch(/m has no active version: it serves nothing until one is activated/);
+    expect(first).not.toMatch(/unchanged|stays active/);
+  });
   it('passes without activating when asked not to activate', () => {
     const d = decideGate('classification', { max_drop: 0.02, activate: false }, { teacher: { accuracy: 0.9 }, student_int8: { accuracy: 0.9 } });
     expect(d).toMatchObject({ passed: true, activated: false });

@@ -1,12 +1,13 @@
 /**
  * The model registry as a server uses it (layout in types.ts): models, versions, state.json,
  * config.json, manifest.json, the sha256 check of every file before a version is loaded, and
- * activation (the one write: state.json). Names are
+ * activation (its one write: state.json; roll-out plans are written by rollout/plan.ts through publish.ts). Names are
  * validated before they touch a path, so a request cannot reach outside MODEL_DIR.
  */
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { ModelNotFoundError, VersionNotFoundError } from '../errors.js';
+import type { Activation } from '../rollout/plan.js';
 import { listVersionNumbers, sha256File, writeModelState } from './publish.js';
 import { type Manifest, MODEL_NAME_RE, type ModelState, type ServingConfig } from './types.js';
 
@@ -132,10 +133,13 @@ export class ModelRegistry {
     return validateServingConfig(c, `${model}/${version}/config.json`);
   }
 
-  /** Make `version` the active one: state.json replaced atomically (readers see old or new). */
-  async activate(model: string, version: number): Promise<ModelState> {
+  /**
+   * Make `version` the active one: state.json replaced atomically (readers see old or new); a
+   * canary or shadow of that version ends, with `activation` recorded in the history.
+   */
+  async activate(model: string, version: number, activation: Activation = { by: 'admin' }): Promise<ModelState> {
     const versions = await this.listVersions(model);
     if (!versions.includes(version)) throw new VersionNotFoundError(model, version);
-    return writeModelState(this.root, model, version);
+    return writeModelState(this.root, model, version, activation);
   }
 }

@@ -8,6 +8,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream, promises as fs } from 'node:fs';
 import path from 'node:path';
 import { fsyncDir, writeJsonAtomic } from './atomic.js';
+import { type Activation, activateVersion } from '../rollout/plan.js';
 import { type Manifest, MODEL_NAME_RE, type ModelState } from './types.js';
 
 export async function sha256File(file: string): Promise<string> {
@@ -41,11 +42,32 @@ export async function listVersionNumbers(modelDir: string, model: string): Promi
     .sort((a, b) => a - b);
 }
 
-/** The one writer of state.json: replaced atomically, so readers see the old or the new version. */
-export async function writeModelState(modelDir: string, model: string, active: number): Promise<ModelState> {
-  const state: ModelState = { active, updated_at: new Date().toISOString() };
-  await writeJsonAtomic(path.join(modelDir, model, 'state.json'), state);
-  return state;
+/**
+ * The one writer of state.json: `update` gets the current state (undefined when there is none)
+ * and returns the next one, or `changed: false` to leave the file alone. The file is replaced
+ * atomically, so readers see the old or the new state. Callers serialise updates of one model
+ * (KeyedMutex); across replicas the last rename wins, which is why decisions are claimed first.
+ */
+export async function updateModelState(
+  modelDir: string,
+  model: string,
+  update: (current: ModelState | undefined) => { state: ModelState; changed: boolean },
+): Promise<{ state: ModelState; previous: ModelState | undefined; changed: boolean }> {
+  const file = path.join(modelDir, model, 'state.json');
+  let previous: ModelState | undefined;
+  try {
+    previous = JSON.parse(await fs.readFile(file, 'utf8')) as ModelState;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+  }
+  const { state, changed } = update(previous);
+  if (changed) await writeJsonAtomic(file, state);
+  return { state, previous, changed };
+}
+
+/** Make `active` the active version (ending a canary or shadow of it); other plans and the history stay. */
+export async function writeModelState(modelDir: string, model: string, active: number, activation: Activation = { by: 'admin' }): Promise<ModelState> {
+  return (await updateModelState(modelDir, model, (current) => activateVersion(current, active, activation))).state;
 }
 
 async function fsyncFile(file: string): Promise<void> {
@@ -66,6 +88,8 @@ export interface PublishOptions {
   manifest: Omit<Manifest, 'model' | 'version' | 'files' | 'created_at'>;
   /** Make the new version active (state.json) once it is in place. */
   activate: boolean;
+  /** Who activates it, for the roll-out history (e.g. job:<id>). */
+  activatedBy?: string;
 }
 
 export interface PublishedVersion {
@@ -111,7 +135,7 @@ export async function publishVersion(opts: PublishOptions): Promise<PublishedVer
         throw err;
       }
       await fsyncDir(root);
-      if (opts.activate) await writeModelState(opts.modelDir, opts.model, version);
+      if (opts.activate) await writeModelState(opts.modelDir, opts.model, version, { by: opts.activatedBy ?? 'publisher' });
       return { version, dir, manifest };
     }
     throw new Error(`could not claim a version number for ${opts.model} after 20 attempts`);

@@ -1,7 +1,8 @@
 /**
  * The on-disk model registry, as every part of Distillery reads and writes it.
  *
- *   MODEL_DIR/<model>/state.json          which version is active
+ *   MODEL_DIR/<model>/state.json          which version is active, the roll-out plans
+ *                                          (canary, shadow) and their history
  *   MODEL_DIR/<model>/<version>/          one immutable version (version = 1, 2, 3 ...)
  *       model.onnx                        what the server runs (INT8 QDQ for distilled students)
  *       tokenizer.json                    Hugging Face tokenizers format (BERT WordPiece)
@@ -81,4 +82,56 @@ export interface Manifest {
 export interface ModelState {
   active: number;
   updated_at: string;
+  /** A share of the unpinned requests answered by another version. */
+  canary?: RolloutPlan;
+  /** A share of the active version's requests also run on another version and compared. */
+  shadow?: RolloutPlan;
+  /** Roll-out events, oldest first (at most ROLLOUT_HISTORY_LIMIT kept). */
+  history?: RolloutEvent[];
+}
+
+export type RolloutRole = 'canary' | 'shadow';
+
+/**
+ * When a plan decides by itself. Once the candidate has `min_requests` (canary: requests it
+ * answered; shadow: requests compared with the active version), every threshold given is
+ * checked against the evidence since the plan started: all hold -> `on_pass`, any fails ->
+ * `on_fail`. The decision is made once per plan, by one replica.
+ */
+export interface RolloutRules {
+  min_requests: number;
+  /** Shadow only: top-1 agreement (classification) or exact-match agreement (QA), 0..1. */
+  min_agreement?: number;
+  /** Errors / requests of the candidate, 0..1. */
+  max_error_rate?: number;
+  /** The candidate's p99 latency divided by the active version's, since the plan started. */
+  max_p99_ratio?: number;
+  on_pass: 'promote' | 'none';
+  on_fail: 'abort' | 'none';
+}
+
+export interface RolloutPlan {
+  /** New for every change of the plan; evidence and decisions belong to one id. */
+  id: string;
+  version: number;
+  /** Canary: share of unpinned requests, 0 < weight < 1. */
+  weight?: number;
+  /** Shadow: share of the active version's requests run on the candidate too, 0 < sample <= 1. */
+  sample?: number;
+  rules?: RolloutRules;
+  started_at: string;
+  /** admin (an API key's role), job:<id>, or rules. */
+  started_by: string;
+}
+
+export interface RolloutEvent {
+  plan_id: string;
+  role: RolloutRole;
+  version: number;
+  action: 'started' | 'replaced' | 'ended' | 'promoted' | 'aborted';
+  by: string;
+  at: string;
+  reason?: string;
+  /** The plan's evidence when the event happened (decisions and operator ends on this replica). */
+  evidence?: Record<string, unknown>;
 }

@@ -3,9 +3,11 @@
  * (../status-table.ts). Errors of every layer are keyed by their typed `code`, Fastify's own
  * errors by FST_* code; anything unknown is a 500 whose details stay in the log.
  */
+import { maxHeaderSize, STATUS_CODES } from 'node:http';
+import type { Socket } from 'node:net';
 import fp from 'fastify-plugin';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { PROBLEM_CONTENT_TYPE } from '../schemas/common.js';
+import { PROBLEM_CONTENT_TYPE, REQUEST_ID_HEADER } from '../schemas/common.js';
 import { RequestValidationError, type FieldError } from '../problems.js';
 import { fieldErrors } from '../validation.js';
 import { JobSpecError } from '../../training/errors.js';
@@ -65,6 +67,56 @@ export function problemFor(kind: ErrorKind, detail: string, request: FastifyRequ
 export function sendProblem(reply: FastifyReply, problem: Problem, retryAfterSeconds?: number): FastifyReply {
   if (retryAfterSeconds !== undefined) reply.header('retry-after', String(Math.max(1, Math.ceil(retryAfterSeconds))));
   return reply.code(problem.status).type(PROBLEM_CONTENT_TYPE).send(problem);
+}
+
+/** Longest path parameter the router reads (Fastify's maxParamLength); names and ids are far shorter. */
+export const MAX_PARAM_LENGTH = 100;
+
+/**
+ * Fastify's `frameworkErrors`: requests its router refuses before any route or error handler
+ * runs (a path that is not valid percent-encoding, a path parameter over MAX_PARAM_LENGTH), answered
+ * as problems like every other error.
+ */
+export function answerFrameworkError(error: FastifyError, request: FastifyRequest, reply: FastifyReply): FastifyReply {
+  const path = request.raw.url?.split('?')[0] ?? '';
+  const shown = path.length > 120 ? `${path.slice(0, 120)}…` : path;
+  const [kind, detail]: [ErrorKind, string] =
+    error.code === 'FST_ERR_MAX_PARAM_LENGTH'
+      ? ['uri_too_long', `a path parameter of ${shown} is longer than ${MAX_PARAM_LENGTH} characters; no model name or job id is that long`]
+      : ['bad_request', `the path ${shown} is not valid percent-encoding; encode "%" as %25`];
+  request.log.info({ code: error.code }, 'request refused');
+  // No route means no onSend hook: echo the request id here.
+  reply.header(REQUEST_ID_HEADER, request.id);
+  return sendProblem(reply, problemFor(kind, detail, request));
+}
+
+/** What Node's HTTP parser refuses, by its error code, before there is a request to answer. */
+function clientErrorProblem(code: string | undefined): Problem {
+  const [kind, detail]: [ErrorKind, string] =
+    code === 'HPE_HEADER_OVERFLOW'
+      ? ['headers_too_large', `the request headers are larger than ${maxHeaderSize} bytes in all; shorten them (x-routing-key takes at most 256 characters)`]
+      : code === 'ERR_HTTP_REQUEST_TIMEOUT'
+        ? ['request_timeout', 'the request did not arrive in full in time; send it again']
+        : ['bad_request', 'the request is not a valid HTTP/1.1 request; check the request line and headers'];
+  const { status, title } = KINDS[kind];
+  return { type: problemType(kind), title, status, detail };
+}
+
+/**
+ * Fastify's `clientErrorHandler`: answers what Node's HTTP parser refused (headers too large, a
+ * malformed request, a timeout) with a problem, then closes the socket, as Node does.
+ */
+export function answerClientError(error: Error & { code?: string }, socket: Socket): void {
+  if (error.code === 'ECONNRESET' || socket.destroyed) return;
+  if (socket.writable) {
+    const problem = clientErrorProblem(error.code);
+    const body = JSON.stringify(problem);
+    socket.write(
+      `HTTP/1.1 ${problem.status} ${STATUS_CODES[problem.status] ?? ''}\r\n` +
+        `content-type: ${PROBLEM_CONTENT_TYPE}\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
+    );
+  }
+  socket.destroy(error);
 }
 
 export interface ErrorsPluginOptions {

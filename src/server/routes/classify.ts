@@ -5,7 +5,7 @@ import type { ServerEngine } from '../engine.js';
 import type { RequestLimits } from '../schemas/limits.js';
 import { ClassifyResponseSchema, classifyBodySchema, classifyErrorResponses } from '../schemas/classify.js';
 import { workHeadersSchema } from '../schemas/work.js';
-import { workOptions } from '../request-work.js';
+import { answeredBy, workOptions } from '../request-work.js';
 
 export interface InferenceRouteOptions {
   engine: ServerEngine;
@@ -28,7 +28,7 @@ export default async function classifyRoutes(app: FastifyInstance, { engine, lim
     },
     async (request, reply) => {
       const { model, version, inputs, top_k: topK = 1 } = request.body;
-      return engine.classify({ model, version, inputs, topK, ...workOptions(request, reply, limits) });
+      return answeredBy(reply, engine.classify({ model, version, inputs, topK, ...workOptions(request, reply, limits) }));
     },
   );
 }

@@ -21,19 +21,22 @@ import {
   SubmittedSchema,
 } from '../schemas/jobs.js';
 import { renderJobReport } from '../views/job-report.js';
+import type { RolloutEvent } from '../../inference/registry/types.js';
 import exampleSpec from '../../../examples/distill-support-intent.json' with { type: 'json' };
 
-export type ServerJobs = Pick<JobService, 'submit' | 'get' | 'list' | 'cancel' | 'logs' | 'history'>;
+export type ServerJobs = Pick<JobService, 'submit' | 'get' | 'list' | 'cancel' | 'logs' | 'history' | 'spec'>;
 
 export interface JobRouteOptions {
   jobs: ServerJobs;
   /** How often the event stream looks for news (ms). */
   eventPollMs?: number;
+  /** A model's roll-out history, for the report (empty when the model is unknown). */
+  rolloutHistory?: (model: string) => Promise<RolloutEvent[]>;
 }
 
 const FINAL = new Set(['completed', 'failed', 'cancelled']);
 
-export default async function jobRoutes(app: FastifyInstance, { jobs, eventPollMs = 1000 }: JobRouteOptions): Promise<void> {
+export default async function jobRoutes(app: FastifyInstance, { jobs, eventPollMs = 1000, rolloutHistory }: JobRouteOptions): Promise<void> {
   const r = app.withTypeProvider<TypeBoxTypeProvider>();
   const security = [{ bearerAuth: [] }];
 
@@ -133,8 +136,12 @@ export default async function jobRoutes(app: FastifyInstance, { jobs, eventPollM
     },
     async (request, reply) => {
       const job = await jobs.get(request.params.id);
-      const history = await jobs.history(job.id);
-      return reply.type('text/html; charset=utf-8').send(renderJobReport(job, history));
+      const [history, spec, rollout] = await Promise.all([
+        jobs.history(job.id),
+        jobs.spec(job.id),
+        job.result && rolloutHistory ? rolloutHistory(job.result.model).catch(() => []) : [],
+      ]);
+      return reply.type('text/html; charset=utf-8').send(renderJobReport({ job, history, spec, rollout }));
     },
   );
 

@@ -1,8 +1,8 @@
-/** The models in the registry, and the admin route that promotes or rolls back a version. */
+/** The models in the registry, and the admin routes that promote, roll back, or roll out a version (canary, shadow). */
 import type { FastifyInstance } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import type { KeyedMutex } from '../../inference/keyed-mutex.js';
 import type { ModelInfo, ServerEngine } from '../engine.js';
+import type { RolloutRules } from '../../inference/registry/types.js';
 import {
   ActivateBodySchema,
   ActivateResponseSchema,
@@ -10,15 +10,18 @@ import {
   ModelParamsSchema,
   ModelSchema,
   activateErrorResponses,
+  CanaryBodySchema,
   modelErrorResponses,
+  RolloutChangeSchema,
+  rolloutEndErrorResponses,
+  rolloutErrorResponses,
+  ShadowBodySchema,
   modelListErrorResponses,
   type ModelView,
 } from '../schemas/models.js';
 
 export interface ModelRouteOptions {
   engine: ServerEngine;
-  /** Serialises state-changing admin actions per model name (shared with other admin routes). */
-  lock: KeyedMutex;
 }
 
 /** The engine's description of a model, in the API's snake_case shape. */
@@ -41,10 +44,11 @@ export function modelView(info: ModelInfo): ModelView {
       metrics: v.metrics ?? {},
       ...(v.gate ? { gate: v.gate } : {}),
     })),
+    rollout: info.rollout,
   };
 }
 
-export default async function modelRoutes(app: FastifyInstance, { engine, lock }: ModelRouteOptions): Promise<void> {
+export default async function modelRoutes(app: FastifyInstance, { engine }: ModelRouteOptions): Promise<void> {
   const r = app.withTypeProvider<TypeBoxTypeProvider>();
 
   r.get(
@@ -85,7 +89,8 @@ export default async function modelRoutes(app: FastifyInstance, { engine, lock }
         summary: 'Make a version active: load and warm it, then swap it in (promote or roll back)',
         description:
           'The old version keeps serving until the new one is warm; a version that fails to load is answered 422 and never replaces the active one. ' +
-          'Activations of one model take turns: activating the version that is already active succeeds with `changed: false`.',
+          'Activations and roll-out changes of one model take turns: activating the version that is already active succeeds with `changed: false`. ' +
+          'A canary or shadow of the activated version ends (recorded in the roll-out history).',
         security: [{ bearerAuth: [] }],
         params: ModelParamsSchema,
         body: ActivateBodySchema,
@@ -94,15 +99,64 @@ export default async function modelRoutes(app: FastifyInstance, { engine, lock }
     },
     async (request) => {
       const { name } = request.params;
-      const { version } = request.body;
-      return lock.run(name, async () => {
-        const previous = (await engine.getModel(name)).active;
-        // Even a repeat goes through activate: it makes sure this server serves what state.json names.
-        const state = await engine.activate(name, version);
-        const changed = previous !== state.active;
-        if (changed) request.log.info({ model: name, from: previous, to: state.active, role: request.role }, 'model version activated');
-        return { model: name, previous_version: previous, active_version: state.active, changed };
-      });
+      const result = await engine.activate(name, request.body.version, { by: request.role });
+      request.log.info({ model: name, from: result.previous, to: result.state.active, changed: result.changed, role: request.role }, 'model version activated');
+      return { model: name, previous_version: result.previous, active_version: result.state.active, changed: result.changed };
     },
   );
+
+  const roles = [
+    { role: 'canary', body: CanaryBodySchema, put: 'Start or change a canary: a share of the unpinned requests is answered by another version' },
+    {
+      role: 'shadow',
+      body: ShadowBodySchema,
+      put: "Start or change a shadow: a share of the active version's requests is replayed on another version and compared",
+    },
+  ] as const;
+  for (const { role, body, put } of roles) {
+    r.put(
+      `/v1/models/:name/${role}`,
+      {
+        config: { auth: 'admin' },
+        schema: {
+          tags: ['admin'],
+          summary: put,
+          description:
+            "The candidate is loaded and warmed first (422 and no change if it cannot). The plan is written to the model's state.json, so every replica follows it. " +
+            'An identical plan already running is answered 200 with changed: false. With rules, the plan promotes or aborts itself once the evidence is in.',
+          security: [{ bearerAuth: [] }],
+          params: ModelParamsSchema,
+          body,
+          response: { 200: RolloutChangeSchema, ...rolloutErrorResponses },
+        },
+      },
+      async (request) => {
+        const { name } = request.params;
+        const b = request.body as { version: number; weight?: number; sample?: number; rules?: RolloutRules };
+        const change = await engine.putRollout(name, role, b, request.role);
+        request.log.info({ model: name, role, plan: change.plan?.id, version: b.version, changed: change.changed, by: request.role }, `${role} plan set`);
+        return { model: name, role, ...change };
+      },
+    );
+
+    r.delete(
+      `/v1/models/:name/${role}`,
+      {
+        config: { auth: 'admin' },
+        schema: {
+          tags: ['admin'],
+          summary: `End the ${role} (the active version keeps serving); 200 with changed: false when none runs`,
+          security: [{ bearerAuth: [] }],
+          params: ModelParamsSchema,
+          response: { 200: RolloutChangeSchema, ...rolloutEndErrorResponses },
+        },
+      },
+      async (request) => {
+        const { name } = request.params;
+        const change = await engine.endRollout(name, role, request.role);
+        request.log.info({ model: name, role, plan: change.previous?.id, changed: change.changed, by: request.role }, `${role} plan ended`);
+        return { model: name, role, ...change };
+      },
+    );
+  }
 }

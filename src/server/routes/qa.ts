@@ -3,7 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { QaResponseSchema, qaBodySchema, qaErrorResponses } from '../schemas/qa.js';
 import { workHeadersSchema } from '../schemas/work.js';
-import { workOptions } from '../request-work.js';
+import { answeredBy, workOptions } from '../request-work.js';
 import type { InferenceRouteOptions } from './classify.js';
 
 export default async function qaRoutes(app: FastifyInstance, { engine, limits }: InferenceRouteOptions): Promise<void> {
@@ -22,7 +22,7 @@ export default async function qaRoutes(app: FastifyInstance, { engine, limits }:
     },
     async (request, reply) => {
       const { model, version, inputs, top_k: topK = 1, max_answer_length: maxAnswerLength = 30 } = request.body;
-      return engine.answer({ model, version, inputs, topK, maxAnswerLength, ...workOptions(request, reply, limits) });
+      return answeredBy(reply, engine.answer({ model, version, inputs, topK, maxAnswerLength, ...workOptions(request, reply, limits) }));
     },
   );
 }

@@ -1,13 +1,21 @@
 import { Type } from '@sinclair/typebox';
-import { ModelNameSchema, SETTING_KEYWORD, VersionSchema, problemResponses, BODY_KINDS } from './common.js';
+import { ModelNameSchema, PATTERN_MESSAGE_KEYWORD, SETTING_KEYWORD, VersionSchema, problemResponses, BODY_KINDS } from './common.js';
 import type { RequestLimits } from './limits.js';
+
+/**
+ * Some character other than white space, control (Cc) or format (Cf, e.g. zero-width space) ones:
+ * the tokenizer drops all of those, so a text of only them reaches the model as no text at all.
+ */
+export const READABLE_TEXT_PATTERN = '[^\\s\\p{Cc}\\p{Cf}]';
 
 export function textSchema(limits: RequestLimits, description: string) {
   return Type.String({
     minLength: 1,
     maxLength: limits.maxTextChars,
+    pattern: READABLE_TEXT_PATTERN,
     [SETTING_KEYWORD]: 'MAX_TEXT_CHARS',
-    description: `${description} (1 to ${limits.maxTextChars} characters)`,
+    [PATTERN_MESSAGE_KEYWORD]: 'holds only white space or control characters; send some text',
+    description: `${description} (1 to ${limits.maxTextChars} characters, not only white space)`,
   });
 }
 
@@ -69,6 +77,7 @@ export const classifyErrorResponses = problemResponses(
   'model_load_failed',
   'queue_full',
   'inference_failed',
+  'no_active_version',
   'model_not_ready',
   'engine_closed',
   'deadline_exceeded',

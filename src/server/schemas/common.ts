@@ -7,12 +7,17 @@ import { MODEL_NAME_PATTERN } from '../../inference/registry/types.js';
 import { type ErrorKind, KINDS, problemType } from '../status-table.js';
 
 export const PROBLEM_CONTENT_TYPE = 'application/problem+json';
+/** Echoed on every answer (the client's, or one made up), and the problem's `instance`. */
+export const REQUEST_ID_HEADER = 'x-request-id';
 
 /**
  * Custom schema keyword naming the setting behind a limit. Validation errors quote it so the
  * client learns which server setting bounds the field; OpenAPI shows it as an x- extension.
  */
 export const SETTING_KEYWORD = 'x-setting';
+
+/** Custom schema keyword: what a value that misses the field's `pattern` must change, in words. */
+export const PATTERN_MESSAGE_KEYWORD = 'x-pattern-message';
 
 /** RFC 9457 problem details, the body of every error response. */
 export const ProblemSchema = Type.Object(

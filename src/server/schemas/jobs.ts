@@ -39,7 +39,17 @@ export const JobSchema = Type.Object(
         model: Type.String(),
         version: Type.Integer(),
         metrics: MetricsByRole,
-        gate: Type.Object({ passed: Type.Boolean(), activated: Type.Boolean(), reason: Type.String() }),
+        gate: Type.Object({
+          passed: Type.Boolean(),
+          activated: Type.Boolean(),
+          reason: Type.String(),
+          rollout: Type.Optional(
+            Type.Object(
+              { mode: Type.Union([Type.Literal('canary'), Type.Literal('shadow')]), plan_id: Type.String() },
+              { description: 'The roll-out plan the version was published into (gate.rollout); its rules or an operator decide activation' },
+            ),
+          ),
+        }),
       }),
       Type.Null(),
     ]),

@@ -66,6 +66,7 @@ export const qaErrorResponses = problemResponses(
   'model_load_failed',
   'queue_full',
   'inference_failed',
+  'no_active_version',
   'model_not_ready',
   'engine_closed',
   'deadline_exceeded',

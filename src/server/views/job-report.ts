@@ -1,9 +1,10 @@
 /**
  * GET /v1/jobs/{id}/report: one self-contained HTML page for a run, for the ML engineer who
- * submitted it: state, loss curves per stage, eval metrics over time, and the teacher / FP32
- * student / INT8 student comparison as a table and a chart.
+ * submitted it: state, the spec's notes, loss curves per stage, eval metrics over time, and the
+ * teacher / FP32 student / INT8 student comparison as a table and a chart. It reloads itself
+ * while the job is queued or running.
  */
-import type { ModelMetrics } from '../../inference/registry/types.js';
+import type { ModelMetrics, RolloutEvent } from '../../inference/registry/types.js';
 import type { HistoryPoint, JobView } from '../../queue/job-types.js';
 import { barChart, escapeHtml, lineChart, type Series } from './svg-chart.js';
 
@@ -48,11 +49,37 @@ function evalCharts(history: HistoryPoint[]): string {
     }
   }
   if (series.size === 0) return '<p class="empty">No evaluation recorded yet.</p>';
-  return lineChart(
+  const chart = lineChart(
     [...series.entries()].map(([name, points]) => ({ name, points })),
     { title: 'eval metrics over the run', xLabel: 'evaluation #' },
   );
+  return chart + evalTable(history);
 }
+
+/** The numbers behind the chart, one row per evaluation. */
+function evalTable(history: HistoryPoint[]): string {
+  const evals = history.filter((p): p is Extract<HistoryPoint, { kind: 'eval' }> => p.kind === 'eval');
+  const metrics = [...new Set(evals.flatMap((p) => Object.keys(p.metrics)))];
+  const rows = evals
+    .map(
+      (p, i) =>
+        `<tr><td>${i + 1}</td><th>${escapeHtml(p.stage)}</th><th>${escapeHtml(p.role)}</th>${metrics.map((m) => `<td>${p.metrics[m] === undefined ? '-' : (100 * (p.metrics[m] as number)).toFixed(2)}</td>`).join('')}</tr>`,
+    )
+    .join('');
+  return `<table class="evals"><thead><tr><th>#</th><th>stage</th><th>role</th>${metrics.map((m) => `<th>${escapeHtml(m)} (%)</th>`).join('')}</tr></thead><tbody>${rows}</tbody></table>`;
+}
+
+/** The spec's free-form notes (ticket, dataset provenance, ...), as the submitter wrote them. */
+function notesSection(notes: Record<string, unknown> | undefined): string {
+  if (!notes || Object.keys(notes).length === 0) return '<p class="empty">The spec has no notes.</p>';
+  const rows = Object.entries(notes)
+    .map(([key, value]) => `<tr><th>${escapeHtml(key)}</th><td class="note">${escapeHtml(typeof value === 'string' ? value : JSON.stringify(value))}</td></tr>`)
+    .join('');
+  return `<table class="notes"><tbody>${rows}</tbody></table>`;
+}
+
+/** Seconds between reloads while the job can still change; a finished job's page stays put. */
+export const REPORT_REFRESH_S = 10;
 
 function comparison(metrics: Record<string, ModelMetrics> | undefined, task: string): string {
   if (!metrics) return '<p class="empty">The comparison appears when the job completes.</p>';
@@ -81,8 +108,44 @@ function comparison(metrics: Record<string, ModelMetrics> | undefined, task: str
   return table + chart;
 }
 
-export function renderJobReport(job: JobView, history: HistoryPoint[]): string {
+/** The roll-out events of the job's version: who started, promoted or aborted it, when, on what evidence. */
+function rolloutSection(events: readonly RolloutEvent[]): string {
+  if (events.length === 0) return '';
+  const evidence = (e: RolloutEvent): string => {
+    const ev = e.evidence as
+      | { candidate?: { requests?: number; error_rate?: number; p99_ms?: number | null }; agreement?: { top1_agreement?: number; exact_match?: number } }
+      | undefined;
+    if (!ev?.candidate) return '-';
+    const agreement = ev.agreement?.top1_agreement ?? ev.agreement?.exact_match;
+    return (
+      `${ev.candidate.requests ?? 0} requests, error rate ${(ev.candidate.error_rate ?? 0).toFixed(3)}, p99 ${ev.candidate.p99_ms ?? '-'} ms` +
+      (agreement === undefined ? '' : `, agreement ${agreement.toFixed(3)}`)
+    );
+  };
+  const rows = events
+    .map(
+      (e) =>
+        `<tr><th>${escapeHtml(e.at)}</th><td>${escapeHtml(e.role)}</td><td>${escapeHtml(e.action)}</td><td>${escapeHtml(e.by)}</td><td>${escapeHtml(e.reason ?? '')}</td><td>${escapeHtml(evidence(e))}</td></tr>`,
+    )
+    .join('');
+  return `<h2>Roll-out</h2><table><thead><tr><th>when</th><th>role</th><th>action</th><th>by</th><th>why</th><th>evidence</th></tr></thead><tbody>${rows}</tbody></table>`;
+}
+
+export interface JobReportInput {
+  job: JobView;
+  history: HistoryPoint[];
+  /** The job spec as submitted; absent for a job cancelled before it ran. */
+  spec?: { notes?: Record<string, unknown> } | null;
+  /** The model's roll-out history (state.json); the events of the job's version are shown. */
+  rollout?: readonly RolloutEvent[];
+}
+
+/** The whole page, as one string of HTML (no script, no external asset). */
+export function renderJobReport({ job, history, spec, rollout = [] }: JobReportInput): string {
   const title = `Distillery job ${job.id}`;
+  const live = job.state === 'queued' || job.state === 'active';
+  // A meta refresh, not a script: the page stays a plain document that works offline.
+  const refresh = live ? `<meta http-equiv="refresh" content="${REPORT_REFRESH_S}">` : '';
   const stages = history
     .filter((p): p is Extract<HistoryPoint, { kind: 'stage' }> => p.kind === 'stage')
     .map((p) => `<li>${new Date(p.t).toISOString()} ${escapeHtml(p.stage)}: ${escapeHtml(p.status)}</li>`)
@@ -90,17 +153,22 @@ export function renderJobReport(job: JobView, history: HistoryPoint[]): string {
   const gate = job.result?.gate ? `<p><strong>Quality gate:</strong> ${escapeHtml(job.result.gate.reason)}</p>` : '';
   const published = job.result ? `<p>Published <code>${escapeHtml(job.result.model)}</code> version ${job.result.version}.</p>` : '';
   return `<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>${escapeHtml(title)}</title>
+<html lang="en"><head><meta charset="utf-8">${refresh}<title>${escapeHtml(title)}</title>
 <style>
 body{font-family:system-ui,sans-serif;margin:2rem;max-width:980px;color:#222}
 table{border-collapse:collapse;margin:1rem 0}td,th{border:1px solid #ccc;padding:4px 10px;text-align:right}
 th:first-child{text-align:left}figure{margin:1rem 0}.empty{color:#777}.state{font-weight:bold}
+.notes th,.notes td.note{text-align:left;white-space:pre-wrap}
 </style></head><body>
 <h1>${escapeHtml(title)}</h1>
 <p>Model <code>${escapeHtml(job.model)}</code> (${escapeHtml(job.task)}) · state <span class="state">${escapeHtml(job.state)}</span> · attempts ${job.attempts} ·
 created ${escapeHtml(job.created_at)}${job.started_at ? ` · started ${escapeHtml(job.started_at)}` : ''}${job.finished_at ? ` · finished ${escapeHtml(job.finished_at)}` : ''}</p>
+${live ? `<p class="refresh">This page reloads every ${REPORT_REFRESH_S} s while the job runs.</p>` : ''}
 ${job.error ? `<p><strong>Error:</strong> ${escapeHtml(job.error)}</p>` : ''}
 ${published}${gate}
+${rolloutSection(job.result ? rollout.filter((e) => e.version === job.result!.version) : [])}
+<h2>Notes</h2>
+${notesSection(spec?.notes)}
 <h2>Teacher and students</h2>
 ${comparison(job.result?.metrics, job.task)}
 <h2>Loss curves</h2>

@@ -9,6 +9,36 @@ export interface Series {
 }
 
 const COLORS = ['#1f77b4', '#d62728', '#2ca02c', '#ff7f0e', '#9467bd', '#8c564b', '#e377c2', '#17becf'];
+/**
+ * Series that coincide (accuracy equal to macro-F1, the total loss equal to its only term) would
+ * hide each other if only colour told them apart: each series also gets its own dash pattern and
+ * marker shape, so the one underneath shows through the gaps of the one on top.
+ */
+const DASHES = ['', '7 4', '2 3', '10 3 2 3', '4 4', '1 5'];
+type Marker = (x: number, y: number, color: string) => string;
+const MARKERS: Marker[] = [
+  (x, y, c) => `<circle cx="${x.toFixed(1)}" cy="${y.toFixed(1)}" r="3.5" fill="${c}"/>`,
+  (x, y, c) => `<rect x="${(x - 3.5).toFixed(1)}" y="${(y - 3.5).toFixed(1)}" width="7" height="7" fill="none" stroke="${c}" stroke-width="1.5"/>`,
+  (x, y, c) => `<path d="M${x.toFixed(1)},${(y - 4.5).toFixed(1)} l4.5,8 h-9 z" fill="none" stroke="${c}" stroke-width="1.5"/>`,
+  (x, y, c) => `<path d="M${x.toFixed(1)},${(y - 4.5).toFixed(1)} l4.5,4.5 l-4.5,4.5 l-4.5,-4.5 z" fill="${c}"/>`,
+  (x, y, c) => `<path d="M${(x - 4).toFixed(1)},${(y - 4).toFixed(1)} l8,8 m0,-8 l-8,8" stroke="${c}" stroke-width="1.5"/>`,
+];
+/** With more points than this a series is drawn as a line only (markers would be a smear). */
+const MAX_MARKED_POINTS = 40;
+
+export interface SeriesStyle {
+  color: string;
+  dash: string;
+  marker: Marker;
+}
+
+export function seriesStyle(index: number): SeriesStyle {
+  return {
+    color: COLORS[index % COLORS.length] as string,
+    dash: DASHES[index % DASHES.length] as string,
+    marker: MARKERS[index % MARKERS.length] as Marker,
+  };
+}
 
 export function escapeHtml(text: string): string {
   return text.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c] as string);
@@ -48,13 +78,23 @@ export function lineChart(series: Series[], opts: LineChartOptions): string {
     .map((s, i) => {
       const pts = s.points.filter(([, y]) => Number.isFinite(y) && (!opts.logY || y > 0));
       if (pts.length === 0) return '';
-      const color = COLORS[i % COLORS.length];
-      const d = pts.map(([x, y], j) => `${j === 0 ? 'M' : 'L'}${px(x).toFixed(1)},${py(y).toFixed(1)}`).join(' ');
+      const { color, dash, marker } = seriesStyle(i);
+      const dashAttr = dash ? ` stroke-dasharray="${dash}"` : '';
+      // A single point is a path without a segment, which draws nothing: markers make it visible.
+      const marked = pts.length <= MAX_MARKED_POINTS;
+      const line =
+        pts.length > 1
+          ? `<path class="series" data-series="${escapeHtml(s.name)}" d="${pts.map(([x, y], j) => `${j === 0 ? 'M' : 'L'}${px(x).toFixed(1)},${py(y).toFixed(1)}`).join(' ')}" fill="none" stroke="${color}" stroke-width="1.5"${dashAttr}/>`
+          : '';
+      const markers = marked ? `<g class="markers" data-series="${escapeHtml(s.name)}">${pts.map(([x, y]) => marker(px(x), py(y), color)).join('')}</g>` : '';
       const legendY = pad.top + 14 * i;
+      const lx = width - pad.right + 8;
       return (
-        `<path d="${d}" fill="none" stroke="${color}" stroke-width="1.5"/>` +
-        `<rect x="${width - pad.right + 10}" y="${legendY - 8}" width="10" height="10" fill="${color}"/>` +
-        `<text x="${width - pad.right + 24}" y="${legendY + 1}" font-size="11">${escapeHtml(s.name)}</text>`
+        line +
+        markers +
+        `<line x1="${lx}" y1="${legendY - 3}" x2="${lx + 18}" y2="${legendY - 3}" stroke="${color}" stroke-width="1.5"${dashAttr}/>` +
+        marker(lx + 9, legendY - 3, color) +
+        `<text x="${lx + 24}" y="${legendY + 1}" font-size="11">${escapeHtml(s.name)}</text>`
       );
     })
     .join('');

@@ -1,6 +1,6 @@
 """Command line: train, init-model, build-vocab, tokenize (docs/trainer-protocol.md).
 
-Exit codes: 0 done, 1 internal error, 2 invalid input, 3 stopped by SIGTERM after a checkpoint.
+Exit codes: 0 done, 1 internal error, 2 invalid input, 3 stopped by SIGTERM or SIGINT after a checkpoint.
 stdout carries only protocol events (or, for `tokenize`, its JSON lines); logs go to stderr.
 """
 
@@ -74,11 +74,14 @@ def cmd_train(args: argparse.Namespace, events: EventWriter) -> int:
     _lock_work_dir(args.work_dir)
     pipeline = Pipeline(spec, args.work_dir, events)
 
-    def on_sigterm(signum, frame) -> None:  # noqa: ARG001 - signal handler signature
-        log.warning("SIGTERM: finishing the current step, then saving a checkpoint")
+    def on_stop_signal(signum, frame) -> None:  # noqa: ARG001 - signal handler signature
+        log.warning("%s: finishing the current step, then saving a checkpoint", signal.Signals(signum).name)
         pipeline.request_stop()
 
-    signal.signal(signal.SIGTERM, on_sigterm)
+    # SIGINT too: Ctrl-C in a terminal reaches every process of the foreground group, and a
+    # KeyboardInterrupt would lose the progress since the last periodic checkpoint.
+    signal.signal(signal.SIGTERM, on_stop_signal)
+    signal.signal(signal.SIGINT, on_stop_signal)
     _stop_with_parent()
     pipeline.run()
     return EXIT_DONE

@@ -1,5 +1,5 @@
 """End-to-end `train` runs as the TypeScript runner starts them: a subprocess, JSON events on
-stdout, exit codes, output files; SIGTERM then resume; bad input."""
+stdout, exit codes, output files; SIGTERM or SIGINT then resume; bad input."""
 
 import json
 import os
@@ -137,16 +137,25 @@ def test_rerun_of_a_finished_work_dir_skips_everything(full_run, make_spec):
     assert events[-1]["type"] == "done"
 
 
-def test_sigterm_then_resume_completes(make_spec, tmp_path):
-    spec = make_spec(
+def _short_run_spec(make_spec, max_steps_per_stage):
+    """A spec without general distillation and augmentation, capped per stage, with no periodic
+    checkpoint inside the cap."""
+    return make_spec(
         stages={
             **json.loads(json.dumps(__import__("conftest").BASE_SPEC["stages"])),
             "general_distill": {"enabled": False, "epochs": 1, "batch_size": 16, "lr": 1e-3, "temperature": 5},
             "augment": {"enabled": False, "methods": ["wordnet"], "copies": 1, "replace_prob": 0.3, "max_examples": 10},
         },
-        max_steps_per_stage=30,
+        max_steps_per_stage=max_steps_per_stage,
         checkpoint_every=1000,
     )
+
+
+@pytest.mark.parametrize("stop_signal", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
+def test_stop_signal_then_resume_completes(make_spec, tmp_path, stop_signal):
+    """SIGINT is what Ctrl-C sends to the whole foreground process group: it must checkpoint
+    like SIGTERM, not end in a KeyboardInterrupt that loses the steps since the last one."""
+    spec = _short_run_spec(make_spec, max_steps_per_stage=30)
     work = str(tmp_path / "work")
     env = {**os.environ, "PYTHONPATH": PACKAGE_ROOT, "DISTILLERY_TORCH_THREADS": "1", "PYTHONUNBUFFERED": "1"}
     proc = subprocess.Popen([sys.executable, "-m", "distillery_trainer", "train", "--spec", spec, "--work-dir", work],
@@ -157,7 +166,7 @@ def test_sigterm_then_resume_completes(make_spec, tmp_path):
         lines.append(line)
         event = json.loads(line)
         if event["type"] == "progress" and event["stage"] == "task_distill" and event["step"] >= 3:
-            proc.send_signal(signal.SIGTERM)
+            proc.send_signal(stop_signal)
             break
     rest, _ = proc.communicate(timeout=300)
     events = parse_events("".join(lines) + rest)
@@ -199,3 +208,18 @@ def test_student_with_more_heads_than_teacher_is_bad_input(make_spec, tmp_path):
     result = run_cli(["train", "--spec", spec, "--work-dir", str(tmp_path / "w")], timeout=120)
     assert result.returncode == 2
     assert "heads" in parse_events(result.stdout)[-1]["message"]
+
+
+def test_same_seed_same_run(make_spec, tmp_path):
+    """A job is reproducible: the same spec and seed give the same losses at every step and the
+    same evaluation metrics (what makes a gate result, e.g. the README example's, repeatable)."""
+    spec = _short_run_spec(make_spec, max_steps_per_stage=12)
+    runs = []
+    for name in ("first", "second"):
+        result = run_cli(["train", "--spec", spec, "--work-dir", str(tmp_path / name)], timeout=600)
+        assert result.returncode == 0, result.stderr[-3000:]
+        events = parse_events(result.stdout)
+        runs.append([(e["stage"], e["step"], e["losses"]) for e in _by_type(events, "progress")]
+                    + [(e["stage"], e["role"], e["metrics"]) for e in _by_type(events, "eval")])
+    assert len(runs[0]) > 10
+    assert runs[0] == runs[1]
