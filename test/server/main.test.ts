@@ -126,7 +126,9 @@ describe(`the server process (${MAIN_JS})`, () => {
     let answer = '';
     socket.setEncoding('utf8').on('data', (chunk: string) => (answer += chunk));
     const answered = new Promise<void>((resolve) => socket.once('end', () => resolve()));
-    socket.write(`POST /v1/classify HTTP/1.1\r\nhost: ${hostname}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body.slice(0, 10)}`);
+    socket.write(
+      `POST /v1/classify HTTP/1.1\r\nhost: ${hostname}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body.slice(0, 10)}`,
+    );
     await waitForLine(lines, 'incoming request', (l) => (l.req as { url?: string } | undefined)?.url === '/v1/classify');
     child.kill('SIGTERM');
     await waitForLine(lines, 'shutting down: no new requests, finishing in-flight ones');

@@ -1,5 +1,5 @@
 import { Type } from '@sinclair/typebox';
-import { ModelNameSchema, PATTERN_MESSAGE_KEYWORD, SETTING_KEYWORD, VersionSchema, problemResponses, BODY_KINDS } from './common.js';
+import { ModelNameSchema, PATTERN_MESSAGE_KEYWORD, SETTING_KEYWORD, VersionSchema, problemResponses, INFERENCE_KINDS } from './common.js';
 import type { RequestLimits } from './limits.js';
 
 /**
@@ -68,17 +68,4 @@ export const ClassifyResponseSchema = Type.Object(
   { title: 'ClassifyResponse' },
 );
 
-export const classifyErrorResponses = problemResponses(
-  ...BODY_KINDS,
-  'unauthorized',
-  'model_not_found',
-  'version_not_found',
-  'invalid_input',
-  'model_load_failed',
-  'queue_full',
-  'inference_failed',
-  'no_active_version',
-  'model_not_ready',
-  'engine_closed',
-  'deadline_exceeded',
-);
+export const classifyErrorResponses = problemResponses(...INFERENCE_KINDS);

@@ -57,6 +57,22 @@ export interface ProblemResponse {
 const ALWAYS: ErrorKind[] = ['bad_request', 'internal'];
 /** Kinds of any route that reads a JSON body. */
 export const BODY_KINDS: ErrorKind[] = ['validation', 'invalid_json_body', 'forbidden_key', 'body_too_large', 'unsupported_media_type'];
+
+/** What an inference route (classify, QA) can answer besides 200: its body, its key, the model and version it names, and the engine. */
+export const INFERENCE_KINDS: ErrorKind[] = [
+  ...BODY_KINDS,
+  'unauthorized',
+  'model_not_found',
+  'version_not_found',
+  'invalid_input',
+  'model_load_failed',
+  'queue_full',
+  'inference_failed',
+  'no_active_version',
+  'model_not_ready',
+  'engine_closed',
+  'deadline_exceeded',
+];
 /** Kinds of any route behind an admin key. */
 export const ADMIN_KINDS: ErrorKind[] = ['unauthorized', 'forbidden'];
 

@@ -1,5 +1,5 @@
 import { Type } from '@sinclair/typebox';
-import { ModelNameSchema, SETTING_KEYWORD, VersionSchema, problemResponses, BODY_KINDS } from './common.js';
+import { ModelNameSchema, SETTING_KEYWORD, VersionSchema, problemResponses, INFERENCE_KINDS } from './common.js';
 import type { RequestLimits } from './limits.js';
 import { inputsOptions, textSchema, topKSchema } from './classify.js';
 
@@ -57,17 +57,4 @@ export const QaResponseSchema = Type.Object(
   { title: 'QaResponse' },
 );
 
-export const qaErrorResponses = problemResponses(
-  ...BODY_KINDS,
-  'unauthorized',
-  'model_not_found',
-  'version_not_found',
-  'invalid_input',
-  'model_load_failed',
-  'queue_full',
-  'inference_failed',
-  'no_active_version',
-  'model_not_ready',
-  'engine_closed',
-  'deadline_exceeded',
-);
+export const qaErrorResponses = problemResponses(...INFERENCE_KINDS);
