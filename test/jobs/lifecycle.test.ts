@@ -7,7 +7,7 @@
 import { existsSync, promises as fs, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { Redis } from 'ioredis';
+import { deleteRedisKeys } from '../redis-keys.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { JobView } from '../../src/queue/job-types.js';
 import { makeTinyTask, type TinyTask } from '../training/tiny-task.js';
@@ -101,10 +101,7 @@ beforeAll(async () => {
 afterAll(async () => {
   for (const w of workers) await w.stop('SIGKILL');
   await api?.stop();
-  const redis = new Redis(env.REDIS_URL!);
-  const keys = await redis.keys(`${prefix}*`);
-  if (keys.length) await redis.del(...keys);
-  redis.disconnect();
+  await deleteRedisKeys(env.REDIS_URL!, `${prefix}:`);
   await fs.rm(root, { recursive: true, force: true });
 });
 

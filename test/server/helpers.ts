@@ -14,6 +14,7 @@ import { type CreateEngineOptions, createInferenceEngine, type InferenceEngine }
 import { buildApp } from '../../src/server/app.js';
 import { CLIENT_CLOSED_REQUEST } from '../../src/server/status-table.js';
 import { JobService } from '../../src/queue/job-service.js';
+import { deleteRedisKeys } from '../redis-keys.js';
 
 import { tinyRegistry } from '../fixtures/tiny-registry.js';
 
@@ -55,7 +56,8 @@ export async function startServer(
   const engine = createInferenceEngine({ config, logger, metrics, ...(opts.backendFactory ? { backendFactory: opts.backendFactory } : {}) });
   await engine.start();
   // The job routes too, as main.ts mounts them, on a queue prefix of this test's own.
-  const jobs = new JobService({ queue: { ...config.queue, prefix: `dtest-server-${process.pid}-${Date.now()}` }, paths: config.paths });
+  const queuePrefix = `dtest-server-${process.pid}-${Date.now()}`;
+  const jobs = new JobService({ queue: { ...config.queue, prefix: queuePrefix }, paths: config.paths });
   // The job routes answer 503 until the Redis connection is up; tests start once it is, so a
   // slow connect under load is not mistaken for a failure of the route under test.
   await redisReady(jobs);
@@ -76,6 +78,7 @@ export async function startServer(
       const undocumented = undocumentedStatuses(app, observed);
       await app.close();
       await jobs.close();
+      await deleteRedisKeys(config.queue.redisUrl, `${queuePrefix}:`);
       await engine.close();
       metrics.close();
       if (ownRegistry) rmSync(modelDir, { recursive: true, force: true });
