@@ -20,7 +20,7 @@ const { values } = parseArgs({ options: { 'out-dir': { type: 'string', default: 
 const outDir = path.resolve(ROOT, values['out-dir']);
 
 /** Source paths (relative to the repository root) copied as they are, to the same place under outDir. */
-const ASSETS = ['src/inference/session-worker.mjs', 'src/training/python/distillery_trainer'];
+const ASSETS = ['src/inference/session-worker.mjs', 'trainer/distillery_trainer'];
 
 const tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc');
 const buildInfo = path.join(outDir, '.tsbuildinfo');

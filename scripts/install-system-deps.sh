@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the trainer and the tests need: OpenBLAS (without it Debian's
 # PyTorch falls back to the reference BLAS, ~35x slower), PyTorch 1.13 (CPU) and onnx for
-# /usr/bin/python3, pytest, WordNet (offline synonyms for augmentation), promtool (metrics and
+# /usr/bin/python3, pytest and flake8 (the trainer's tests and lint), WordNet (offline synonyms for augmentation), promtool (metrics and
 # rule checks) and redis-server (job tests). Idempotent: does nothing when all are present.
 set -euo pipefail
-packages=(libopenblas0-pthread python3-torch python3-onnx python3-pytest python3-numpy wordnet prometheus redis-server)
+packages=(libopenblas0-pthread python3-torch python3-onnx python3-pytest python3-flake8 python3-numpy wordnet prometheus redis-server)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

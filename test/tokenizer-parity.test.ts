@@ -17,7 +17,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Rng } from '../tools/datagen/prng.js';
 
 const PYTHON = process.env.TRAINER_PYTHON ?? '/usr/bin/python3';
-const ENV = { ...process.env, PYTHONPATH: path.resolve('src/training/python') };
+const ENV = { ...process.env, PYTHONPATH: path.resolve('trainer') };
 const COUNT = 1200;
 
 const WORDS = ['the', 'service', 'was', 'Great', 'refund', 'ORDER', 'unbelievable', 'tokenization', 'e-mail', "don't", 'x1000', '42', '3.14'];

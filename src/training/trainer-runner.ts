@@ -14,7 +14,7 @@ import type { ResolvedSpec } from './resolve-spec.js';
 import { type DoneEvent, type ErrorEvent, parseTrainerLine, type TrainerEvent } from './trainer-events.js';
 
 /** Where the Python package lives; PYTHONPATH points here. */
-export const TRAINER_PYTHONPATH = fileURLToPath(new URL('./python', import.meta.url));
+export const TRAINER_PYTHONPATH = fileURLToPath(new URL('../../trainer', import.meta.url));
 
 /** Documented exit codes of the trainer (docs/trainer-protocol.md). */
 export const TrainerExit = { ok: 0, internal: 1, invalidInput: 2, stopped: 3 } as const;

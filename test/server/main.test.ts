@@ -81,7 +81,7 @@ describe('the compiled build (dist/)', () => {
   it('holds the non-TypeScript files the compiled code loads: the session worker and the Python trainer', async () => {
     expect(existsSync(path.join(ROOT, 'dist/src/inference/session-worker.mjs'))).toBe(true);
     const runner = (await import(pathToFileURL(path.join(ROOT, 'dist/src/training/trainer-runner.js')).href)) as { TRAINER_PYTHONPATH: string };
-    expect(runner.TRAINER_PYTHONPATH).toBe(path.join(ROOT, 'dist/src/training/python'));
+    expect(runner.TRAINER_PYTHONPATH).toBe(path.join(ROOT, 'dist/trainer'));
     expect(existsSync(path.join(runner.TRAINER_PYTHONPATH, 'distillery_trainer', '__main__.py'))).toBe(true);
     // The trainer's own tests stay out of the build.
     expect(existsSync(path.join(runner.TRAINER_PYTHONPATH, 'tests'))).toBe(false);

@@ -4,7 +4,7 @@
 // prints {"<model path>": {"<output name>": nested arrays}} on stdout.
 const path = require('node:path');
 const fs = require('node:fs');
-const ort = require(path.resolve(__dirname, '../../../../node_modules/onnxruntime-node'));
+const ort = require(path.resolve(__dirname, '../../node_modules/onnxruntime-node'));
 
 function tensor(rows) {
   const b = rows.length;

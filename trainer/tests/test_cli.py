@@ -12,7 +12,7 @@ from distillery_trainer.events import EventWriter
 def _run(monkeypatch, capsys, fn):
     monkeypatch.setitem(cli.COMMANDS, "build-vocab", fn)
     code = cli.main(["build-vocab", "--corpus", "x", "--size", "10", "--out", "y"])
-    return code, [json.loads(l) for l in capsys.readouterr().out.splitlines()]
+    return code, [json.loads(line) for line in capsys.readouterr().out.splitlines()]
 
 
 def test_internal_errors_exit_1_with_a_one_line_message(monkeypatch, capsys):
@@ -26,7 +26,7 @@ def test_internal_errors_exit_1_with_a_one_line_message(monkeypatch, capsys):
 
 def test_missing_spec_is_invalid_input(capsys, tmp_path):
     code = cli.main(["train", "--spec", str(tmp_path / "nope.json"), "--work-dir", str(tmp_path / "w")])
-    events = [json.loads(l) for l in capsys.readouterr().out.splitlines()]
+    events = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert code == 2 and events[-1]["code"] == "invalid_input" and events[-1]["file"].endswith("nope.json")
 
 

@@ -1,5 +1,3 @@
-import os
-
 import torch
 
 from distillery_trainer.augment import Augmenter, load_wordnet

@@ -13,7 +13,7 @@ import os
 import signal
 import sys
 import traceback
-from typing import List, Optional, Sequence
+from typing import Optional, Sequence
 
 from .errors import EXIT_DONE, EXIT_INTERNAL, EXIT_INVALID_INPUT, EXIT_STOPPED, InvalidInputError, StopRequested
 from .events import EventWriter

@@ -14,7 +14,7 @@ import copy
 import inspect
 import logging
 import os
-from typing import Dict, List, Optional, Sequence
+from typing import Dict, List, Optional
 
 import numpy as np
 import onnx

@@ -64,6 +64,6 @@ def test_tokenize_command(tmp_path):
     lines = [json.dumps({"text": "hello world"}), json.dumps({"text": "cafe", "text_pair": "日本"})]
     result = run_cli(["tokenize", "--vocab", str(vocab)], input="\n".join(lines) + "\n")
     assert result.returncode == 0, result.stderr
-    rows = [json.loads(l) for l in result.stdout.splitlines()]
+    rows = [json.loads(line) for line in result.stdout.splitlines()]
     assert rows[0] == {"ids": [2, 5, 6, 3], "type_ids": [0, 0, 0, 0], "offsets": [[0, 0], [0, 5], [6, 11], [0, 0]]}
     assert rows[1]["type_ids"] == [0, 0, 0, 1, 1, 1]

@@ -16,7 +16,7 @@ import pytest
 import torch
 
 PACKAGE_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-REPO_ROOT = os.path.abspath(os.path.join(PACKAGE_ROOT, "..", "..", ".."))
+REPO_ROOT = os.path.dirname(PACKAGE_ROOT)
 if PACKAGE_ROOT not in sys.path:
     sys.path.insert(0, PACKAGE_ROOT)
 
