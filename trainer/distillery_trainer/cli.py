@@ -67,23 +67,23 @@ def _set_threads() -> None:
 
 def cmd_train(args: argparse.Namespace, events: EventWriter) -> int:
     from .spec import load_spec
-    from .stages import Pipeline
+    from .pipeline import StopFlag, run_pipeline
 
     _set_threads()
     spec = load_spec(args.spec)
     _lock_work_dir(args.work_dir)
-    pipeline = Pipeline(spec, args.work_dir, events)
+    stop = StopFlag()
 
     def on_stop_signal(signum, frame) -> None:  # noqa: ARG001 - signal handler signature
         log.warning("%s: finishing the current step, then saving a checkpoint", signal.Signals(signum).name)
-        pipeline.request_stop()
+        stop.requested = True
 
     # SIGINT too: Ctrl-C in a terminal reaches every process of the foreground group, and a
     # KeyboardInterrupt would lose the progress since the last periodic checkpoint.
     signal.signal(signal.SIGTERM, on_stop_signal)
     signal.signal(signal.SIGINT, on_stop_signal)
     _stop_with_parent()
-    pipeline.run()
+    run_pipeline(spec, args.work_dir, events, stop)
     return EXIT_DONE
 
 

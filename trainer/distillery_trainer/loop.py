@@ -13,7 +13,7 @@ import logging
 import math
 import time
 from dataclasses import dataclass
-from typing import Callable, Dict, List, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 import torch
 from torch import nn
@@ -32,13 +32,18 @@ MAX_GRAD_NORM = 1.0
 class Runtime:
     """Device, precision and the shared services (events, state, stop flag) of one run."""
 
-    def __init__(self, device: torch.device, precision: str, events: EventWriter, state: RunState, seed: int) -> None:
+    def __init__(self, device: torch.device, precision: str, events: EventWriter, state: RunState, seed: int, stop: Optional[Any] = None) -> None:
         self.device = device
         self.precision = precision
         self.events = events
         self.state = state
         self.seed = seed
-        self.stop_requested = False
+        # Anything with a boolean `requested` (pipeline.StopFlag), set by a signal handler.
+        self._stop = stop
+
+    @property
+    def stop_requested(self) -> bool:
+        return bool(self._stop is not None and self._stop.requested)
 
     @property
     def autocast_dtype(self) -> Optional[torch.dtype]:
@@ -272,5 +277,5 @@ def run_loop(
     if evaluated_at != step:
         run_eval()
     history["steps"] = step
-    # history["seconds"] is the whole stage's (evaluations included): Pipeline.run adds it.
+    # history["seconds"] is the whole stage's (evaluations included): pipeline.run_pipeline adds it.
     return step

@@ -5,18 +5,18 @@ from __future__ import annotations
 import logging
 import os
 import shutil
-from typing import TYPE_CHECKING, Any, Dict, List, Optional
+from typing import Any, Dict, List, Optional
 
 import torch
 
 from . import checkpoint as ckpt_io
 from .export import INPUT_NAMES, export_int8, export_onnx, output_names
 from .features import collate
+from . import run_models
+from .context import RunContext
 from .modeling import BertForDistillation
 from .state import write_json_atomic
 
-if TYPE_CHECKING:
-    from .stages import Pipeline
 
 log = logging.getLogger(__name__)
 
@@ -40,9 +40,9 @@ def _outputs_of(model: BertForDistillation, batch) -> Dict[str, List[List[float]
     return {"logits": out.logits.tolist()}
 
 
-def _reference(p: "Pipeline", fp32: BertForDistillation, qat: Optional[BertForDistillation]) -> Dict[str, Any]:
+def _reference(p: RunContext, fp32: BertForDistillation, qat: Optional[BertForDistillation]) -> Dict[str, Any]:
     """A few single-row eval inputs with PyTorch outputs, for ONNX parity checks downstream."""
-    source = p.eval_features or p.train_features
+    source = p.data.eval_features or p.data.train_features
     examples = []
     for feature in source[:REFERENCE_EXAMPLES]:
         batch = collate([feature], p.tokenizer.pad_id, p.spec.task)
@@ -65,10 +65,10 @@ def _reference(p: "Pipeline", fp32: BertForDistillation, qat: Optional[BertForDi
     }
 
 
-def serving_config(p: "Pipeline", int8: bool) -> Dict[str, Any]:
+def serving_config(p: RunContext, int8: bool) -> Dict[str, Any]:
     config: Dict[str, Any] = {"task": p.spec.task}
     if p.spec.task == "classification":
-        config["labels"] = list(p.labels or [])
+        config["labels"] = list(p.data.labels or [])
     config["max_length"] = p.spec.max_length
     if p.spec.task == "qa":
         config["doc_stride"] = p.spec.doc_stride
@@ -82,7 +82,7 @@ def serving_config(p: "Pipeline", int8: bool) -> Dict[str, Any]:
     return config
 
 
-def write_outputs(p: "Pipeline") -> None:
+def write_outputs(p: RunContext) -> None:
     out = p.output_dir
     os.makedirs(out, exist_ok=True)
 
@@ -94,9 +94,9 @@ def write_outputs(p: "Pipeline") -> None:
             size = os.path.getsize(path)
         p.events.emit("artifact", name=name, path=path, bytes=size)
 
-    fp32 = p.fp32_student().cpu().eval()
-    teacher = p.teacher()
-    qat = p.load_qat_student()
+    fp32 = run_models.fp32_student(p).cpu().eval()
+    teacher = run_models.teacher(p)
+    qat = run_models.load_qat_student(p)
     export_onnx(fp32, os.path.join(out, "model-fp32.onnx"))
     artifact("model-fp32.onnx")
     export_onnx(teacher, os.path.join(out, "teacher.onnx"))
@@ -134,7 +134,7 @@ def write_outputs(p: "Pipeline") -> None:
         "device": str(rt.device) if rt else None,
         "precision": rt.precision if rt else None,
         "torch": torch.__version__,
-        "labels": p.labels,
+        "labels": p.data.labels,
         "shapes": shapes,
         "parameters": parameters,
         "stages": {

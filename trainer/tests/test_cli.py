@@ -2,6 +2,7 @@ import io
 import json
 
 import pytest
+import torch
 from conftest import run_cli
 
 from distillery_trainer import cli
@@ -52,7 +53,10 @@ def test_init_model_records_the_dropout_it_was_given(tmp_path, vocab_file):
 
 def test_student_dropout_reaches_the_student_and_is_bounded(make_spec, tmp_path):
     from distillery_trainer.spec import load_spec
-    from distillery_trainer.stages import Pipeline
+    from distillery_trainer import run_models
+    from distillery_trainer.loop import Runtime
+    from distillery_trainer.pipeline import build_context
+    from distillery_trainer.state import RunState
 
     student = {"layers": 2, "hidden": 64, "heads": 2, "intermediate": 96, "ffn_rank": None}
     spec = load_spec(make_spec(student={**student, "dropout": 0.0}))
@@ -60,13 +64,8 @@ def test_student_dropout_reaches_the_student_and_is_bounded(make_spec, tmp_path)
     # The trainer has no defaults of its own: the resolved spec names every field.
     with pytest.raises(InvalidInputError, match=r"student.dropout is missing"):
         load_spec(make_spec(student=student))
-    from distillery_trainer import checkpoint as ckpt_io
-
-    pipeline = Pipeline(spec, str(tmp_path / "work"), EventWriter(io.StringIO()))
-    pipeline.teacher_ckpt = ckpt_io.read_checkpoint(spec.teacher_path)
-    pipeline.tokenizer = pipeline.teacher_ckpt.tokenizer
-    pipeline.labels = None
-    config = pipeline.student_config()
+    rt = Runtime(torch.device("cpu"), "fp32", EventWriter(io.StringIO()), RunState(str(tmp_path / "work" / "checkpoints")), spec.seed)
+    config = run_models.student_config(build_context(spec, str(tmp_path / "work"), rt))
     assert config.hidden_dropout_prob == 0.0 and config.attention_probs_dropout_prob == 0.0
     with pytest.raises(InvalidInputError, match=r"student.dropout must be between 0 and 0.9"):
         load_spec(make_spec(student={**student, "dropout": 1.0}))

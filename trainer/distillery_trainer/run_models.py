@@ -1,0 +1,94 @@
+"""The models of a run, built from the spec and what earlier stages left in the work dir: the task
+teacher, the student at each point of the pipeline (initial, distilled FP32, QAT)."""
+
+from __future__ import annotations
+
+import os
+from typing import Optional, Tuple
+
+import torch
+
+from . import checkpoint as ckpt_io
+from .context import RunContext
+from .distill_steps import IntermediateLossSetup
+from .errors import InvalidInputError
+from .losses import DistillProjections, layer_mapping
+from .modeling import BertConfig, BertForDistillation
+from .quantization import QatController, prepare_qat
+
+TASK_HEAD_TENSORS = {"classification": "classifier.weight", "qa": "qa_outputs.weight"}
+
+
+def student_config(ctx: RunContext) -> BertConfig:
+    s, t = ctx.spec.student, ctx.teacher_ckpt.config
+    return BertConfig(
+        vocab_size=t.vocab_size, hidden_size=s.hidden, num_hidden_layers=s.layers, num_attention_heads=s.heads,
+        intermediate_size=s.intermediate, max_position_embeddings=t.max_position_embeddings,
+        type_vocab_size=t.type_vocab_size, layer_norm_eps=t.layer_norm_eps, ffn_rank=s.ffn_rank,
+        hidden_dropout_prob=s.dropout, attention_probs_dropout_prob=s.dropout,
+        id2label=ctx.data.id2label, pad_token_id=ctx.tokenizer.pad_id,
+    )
+
+
+def on_device(ctx: RunContext, model: BertForDistillation) -> BertForDistillation:
+    return model.to(ctx.rt.device)
+
+
+def teacher(ctx: RunContext) -> BertForDistillation:
+    """The task teacher: fine-tuned in this work dir, or the given checkpoint with its head."""
+    if "teacher" not in ctx.models:
+        if ctx.completed("teacher_finetune"):
+            ckpt = ckpt_io.read_checkpoint(ctx.state.stage_dir("teacher_finetune"))
+        else:
+            ckpt = ctx.teacher_ckpt
+            if not ckpt.has_task_head(ctx.spec.task):
+                raise InvalidInputError(
+                    "teacher checkpoint has no task head and was not fine-tuned", file=ckpt.weights_file, tensor=TASK_HEAD_TENSORS[ctx.spec.task]
+                )
+        ctx.models["teacher"] = on_device(ctx, ckpt_io.build_from_checkpoint(ckpt, ctx.spec.task, id2label=ctx.data.id2label))
+    return ctx.models["teacher"]
+
+
+def initial_student(ctx: RunContext) -> BertForDistillation:
+    """The student task distillation starts from: general-distilled in this work dir, or random."""
+    torch.manual_seed(ctx.spec.seed)
+    model = BertForDistillation(student_config(ctx), ctx.spec.task)
+    if ctx.completed("general_distill"):
+        general = ckpt_io.read_checkpoint(ctx.state.stage_dir("general_distill"))
+        ckpt_io.load_weights(model, general.tensors, general.weights_file, optional_prefixes=("classifier.", "qa_outputs."))
+    return on_device(ctx, model)
+
+
+def fp32_student(ctx: RunContext) -> BertForDistillation:
+    """The distilled FP32 student (or the initial one when task_distill did not run)."""
+    if ctx.completed("task_distill"):
+        ckpt = ckpt_io.read_checkpoint(ctx.state.stage_dir("task_distill"))
+        return on_device(ctx, ckpt_io.build_from_checkpoint(ckpt, ctx.spec.task, id2label=ctx.data.id2label))
+    return initial_student(ctx)
+
+
+def qat_student(ctx: RunContext) -> Tuple[BertForDistillation, QatController]:
+    extra = ctx.spec.stages["qat"].extra
+    model = prepare_qat(fp32_student(ctx), extra["observer"])
+    return model, QatController(model, extra["recalibrate_every"])
+
+
+def qat_state_path(ctx: RunContext) -> str:
+    return os.path.join(ctx.state.stage_dir("qat"), "state.pt")
+
+
+def load_qat_student(ctx: RunContext) -> Optional[BertForDistillation]:
+    """The QAT student with frozen quantizers, or None when the qat stage did not complete."""
+    if not ctx.completed("qat"):
+        return None
+    model, controller = qat_student(ctx)
+    model.load_state_dict(ckpt_io.load_torch_file(qat_state_path(ctx)))  # type: ignore[arg-type]
+    controller.freeze()
+    return model.eval()
+
+
+def intermediate_setup(ctx: RunContext, teacher: BertForDistillation) -> IntermediateLossSetup:
+    """Fresh student-to-teacher width projections and the layer mapping for the intermediate losses."""
+    s, t = ctx.spec.student, teacher.config
+    projections = DistillProjections(s.hidden, t.hidden_size, s.layers).to(ctx.rt.device)
+    return IntermediateLossSetup(projections, layer_mapping(s.layers, t.num_hidden_layers), ctx.spec.stages["task_distill"].extra["attention_loss"])

@@ -1,0 +1,48 @@
+"""general_distill: the method's first stage - the student learns the teacher encoder's embeddings,
+attention and hidden states on unlabeled text (no prediction layer, so no temperature)."""
+
+from __future__ import annotations
+
+import torch
+
+from .. import checkpoint as ckpt_io
+from .. import data as data_io
+from .. import distill_steps as steps
+from .. import features as feats
+from .. import run_models
+from ..context import RunContext
+from ..errors import InvalidInputError
+from ..loop import run_loop
+from ..modeling import BertForDistillation
+
+NAME = "general_distill"
+
+
+def run(ctx: RunContext) -> None:
+    stage = ctx.spec.stages[NAME]
+    if not stage.enabled:
+        ctx.skip(NAME, "disabled")
+        return
+    if not ctx.spec.unlabeled:
+        raise InvalidInputError("general_distill is enabled but data.unlabeled is null")
+    ctx.start(NAME)
+    # General distillation learns from the pre-trained encoder, not the task-tuned teacher.
+    teacher = run_models.on_device(ctx, ckpt_io.build_from_checkpoint(ctx.teacher_ckpt, "encoder")).eval()
+    torch.manual_seed(ctx.spec.seed)
+    student = run_models.on_device(ctx, BertForDistillation(run_models.student_config(ctx), "encoder"))
+    setup = run_models.intermediate_setup(ctx, teacher)
+    texts = data_io.load_unlabeled(ctx.spec.unlabeled)
+    features = feats.text_features(ctx.tokenizer, texts, ctx.spec.max_length)
+
+    def step(batch, epoch):
+        with ctx.rt.autocast():
+            with torch.no_grad():
+                t_out = teacher(*batch.model_inputs(), output_internals=True)
+            s_out = student(*batch.model_inputs(), output_internals=True)
+        terms = steps.intermediate_losses(s_out, t_out, batch, setup)
+        return steps.weighted_sum(terms, {"embed": 1.0, "attention": 1.0, "hidden": 1.0})
+
+    done = run_loop(ctx.rt, ctx.loop_config(stage), features, {"student": student, "projections": setup.projections}, step)
+    out_dir = ctx.state.stage_dir(NAME)
+    ckpt_io.save_checkpoint(student, ctx.tokenizer, out_dir)
+    ctx.complete(NAME, done, out_dir)

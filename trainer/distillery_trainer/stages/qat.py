@@ -1,0 +1,63 @@
+"""qat: quantization-aware training - fake-quantized INT8 weights and activations, observers
+calibrated first and recalibrated while the student keeps learning the teacher's predictions."""
+
+from __future__ import annotations
+
+import os
+
+import torch
+
+from .. import distill_steps as steps
+from .. import run_models
+from ..context import RunContext
+from ..evaluation import evaluate
+from ..loop import iterate_batches, run_loop
+
+NAME = "qat"
+CALIBRATION_BATCHES = 8
+
+
+def run(ctx: RunContext) -> None:
+    stage = ctx.spec.stages[NAME]
+    if not stage.enabled:
+        ctx.skip(NAME, "disabled")
+        return
+    ctx.start(NAME)
+    teacher = run_models.teacher(ctx).eval()
+    student, controller = run_models.qat_student(ctx)
+    if ctx.state.load_progress(NAME) is None:
+        student.eval()
+
+        def calibration_batches():
+            batches = iterate_batches(ctx.data.train_features, stage.batch_size, ctx.tokenizer.pad_id, ctx.spec.task)
+            for _, batch in zip(range(CALIBRATION_BATCHES), batches):
+                with torch.no_grad():
+                    student(*batch.to(ctx.rt.device).model_inputs())
+                yield None
+
+        controller.calibrate(calibration_batches())
+    else:
+        controller.set_mode(observing=True, quantizing=True)
+
+    def step(batch, epoch):
+        with ctx.rt.autocast():
+            with torch.no_grad():
+                t_out = teacher(*batch.model_inputs())
+            s_out = student(*batch.model_inputs())
+        loss = steps.prediction_loss(s_out, t_out, batch, stage.temperature)
+        return loss, {"pred": float(loss.detach())}
+
+    def evaluate_quantized():
+        controller.set_mode(observing=False, quantizing=True)
+        result = evaluate(ctx, student, "student_qat")
+        controller.set_mode(observing=True, quantizing=True)
+        return result
+
+    done = run_loop(ctx.rt, ctx.loop_config(stage), ctx.data.train_features, {"student": student}, step,
+                    evaluate=evaluate_quantized, after_step=controller.after_step)
+    controller.freeze()
+    path = run_models.qat_state_path(ctx)
+    torch.save({k: v.detach().cpu() for k, v in student.state_dict().items()}, path + ".tmp")
+    os.replace(path + ".tmp", path)
+    ctx.state.history(NAME)["recalibrations"] = controller.recalibrations
+    ctx.complete(NAME, done, path)
