@@ -99,12 +99,41 @@ const Qat = Type.Object(
   { additionalProperties: false, default: {} },
 );
 
+/** A Hugging Face checkpoint folder inside DATA_DIR, or a registry version's checkpoint/. */
+const CheckpointRef = (role: string) =>
+  Type.Union([
+    Type.Object({ path: Type.String({ minLength: 1, description: `${role}: Hugging Face checkpoint folder inside DATA_DIR` }) }, { additionalProperties: false }),
+    Type.Object(
+      {
+        model: Type.String({
+          pattern: '^[a-z0-9][a-z0-9._-]*(@[0-9]+)?$',
+          description: `${role}: name@version from the registry, its checkpoint/ folder (name alone: active version)`,
+        }),
+      },
+      { additionalProperties: false },
+    ),
+  ]);
+
+const Auto = Type.Literal('auto');
+
 export const StudentShape = Type.Object(
   {
-    layers: Type.Integer({ minimum: 1, maximum: 48, default: 4 }),
-    hidden: Type.Integer({ minimum: 8, maximum: 4096, default: 312 }),
-    heads: Type.Integer({ minimum: 1, maximum: 64, default: 4 }),
-    intermediate: Type.Integer({ minimum: 8, maximum: 16384, default: 1200 }),
+    layers: Type.Union([Auto, Type.Integer({ minimum: 1, maximum: 48 })], {
+      default: 'auto',
+      description: "auto: the init checkpoint's layers, else min(4, the teacher's layers)",
+    }),
+    hidden: Type.Union([Auto, Type.Integer({ minimum: 8, maximum: 4096 })], {
+      default: 'auto',
+      description: "auto: the init checkpoint's (or, with init \"teacher\", the teacher's) width, else min(312, the teacher's width)",
+    }),
+    heads: Type.Union([Auto, Type.Integer({ minimum: 1, maximum: 64 })], {
+      default: 'auto',
+      description: "auto: the init checkpoint's heads, else the largest divisor of the teacher's head count that divides hidden (one student head per teacher head where it can)",
+    }),
+    intermediate: Type.Union([Auto, Type.Integer({ minimum: 8, maximum: 16384 })], {
+      default: 'auto',
+      description: "auto: the init checkpoint's, else hidden x 1200/312 rounded (TinyBERT 4L-312D's ratio)",
+    }),
     ffn_rank: Type.Union([Type.Null(), Type.Integer({ minimum: 1, maximum: 4096 })], {
       default: null,
       description: 'low-rank feed-forward: W (h x I) becomes U (h x r) V (r x I); null keeps it full',
@@ -114,6 +143,11 @@ export const StudentShape = Type.Object(
       maximum: 0.9,
       default: 0.1,
       description: "hidden and attention dropout while the student trains (BERT's 0.1); 0 suits short runs that underfit rather than overfit",
+    }),
+    init: Type.Union([Type.Literal('random'), Type.Literal('teacher'), CheckpointRef('general student')], {
+      default: 'random',
+      description:
+        'where the student starts: random; teacher (the teacher\'s embeddings and mapped layers, when the widths match); a general student checkpoint ({"path": ...}, e.g. a general TinyBERT 4L-312D) or a version we published ({"model": "name@version"}). With general_distill enabled, that stage starts from it and task distillation from its result',
     }),
   },
   { additionalProperties: false, default: {} },
@@ -159,13 +193,13 @@ export const JobSpecSchema = Type.Object(
       description: "name to publish the new version under: lowercase letters, digits, '.', '_' or '-', 1 to 64 characters, first and last a letter or digit",
     }),
     task: Type.Union([Type.Literal('classification'), Type.Literal('qa')]),
-    teacher: Type.Union([
-      Type.Object({ path: Type.String({ minLength: 1, description: 'Hugging Face checkpoint folder inside DATA_DIR' }) }, { additionalProperties: false }),
-      Type.Object(
-        { model: Type.String({ pattern: '^[a-z0-9][a-z0-9._-]*(@[0-9]+)?$', description: 'name@version from the registry (name alone: active version)' }) },
-        { additionalProperties: false },
-      ),
-    ]),
+    teacher: CheckpointRef('the task teacher (fine-tuned first when it has no task head)'),
+    general_teacher: Type.Optional(
+      CheckpointRef('the general-distillation teacher: a pre-trained, not fine-tuned encoder with the same vocabulary (default: the teacher)'),
+    ),
+    mlm_model: Type.Optional(
+      CheckpointRef('the masked LM of augment\'s "mlm" method, same vocabulary (default: the teacher, when it has an MLM head)'),
+    ),
     data: Type.Object(
       {
         train: Type.String({ minLength: 1 }),

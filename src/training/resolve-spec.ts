@@ -9,6 +9,7 @@ import path from 'node:path';
 import type { PathsConfig } from '../config.js';
 import { JobSpecError, type SpecIssue } from './errors.js';
 import type { JobSpec } from './job-spec.js';
+import { type CheckpointShape, type ResolvedStudent, resolveStudent, type StudentInit } from './student-shape.js';
 
 export interface ResolvedSpec {
   job_id: string;
@@ -21,7 +22,11 @@ export interface ResolvedSpec {
   doc_stride: number;
   max_query_length: number;
   qa_train_windows: JobSpec['qa_train_windows'];
-  student: JobSpec['student'];
+  student: ResolvedStudent;
+  /** General distillation's teacher; null: the teacher's encoder. */
+  general_teacher_path: string | null;
+  /** augment's masked LM; null: the teacher's MLM head, where it has one. */
+  mlm_model_path: string | null;
   stages: JobSpec['stages'];
   device: JobSpec['device'];
   precision: JobSpec['precision'];
@@ -55,46 +60,47 @@ export async function resolveInside(root: string, rel: string): Promise<string> 
   return real;
 }
 
-interface TeacherShape {
-  hidden: number;
-  heads: number;
-  layers: number;
-  maxPositions: number;
-}
-
-async function readTeacherShape(dir: string): Promise<TeacherShape> {
+async function readCheckpointShape(dir: string): Promise<CheckpointShape> {
   const raw = JSON.parse(await fs.readFile(path.join(dir, 'config.json'), 'utf8')) as Record<string, unknown>;
   const num = (key: string, fallback?: number): number => {
     const v = raw[key] ?? fallback;
-    if (typeof v !== 'number') throw new Error(`teacher config.json has no numeric ${key}`);
+    if (typeof v !== 'number') throw new Error(`config.json has no numeric ${key}`);
     return v;
   };
+  const hidden = num('hidden_size');
   return {
-    hidden: num('hidden_size'),
+    hidden,
     heads: num('num_attention_heads'),
     layers: num('num_hidden_layers'),
+    intermediate: num('intermediate_size', 4 * hidden),
+    vocabSize: num('vocab_size'),
     maxPositions: num('max_position_embeddings', 512),
   };
 }
 
-async function resolveTeacher(spec: JobSpec, paths: PathsConfig, issues: SpecIssue[]): Promise<string | undefined> {
-  const teacher = spec.teacher;
-  if ('path' in teacher) {
+type CheckpointRef = JobSpec['teacher'];
+
+/**
+ * The folder a checkpoint reference names: {"path"} inside DATA_DIR, or {"model": "name@version"}
+ * (name alone: the active version) in the registry, whose checkpoint/ it must have.
+ */
+async function resolveCheckpointRef(ref: CheckpointRef, field: string, paths: PathsConfig, issues: SpecIssue[]): Promise<string | undefined> {
+  if ('path' in ref) {
     try {
-      return await resolveInside(paths.dataDir, teacher.path);
+      return await resolveInside(paths.dataDir, ref.path);
     } catch (err) {
-      issues.push({ path: '/teacher/path', message: (err as Error).message });
+      issues.push({ path: `${field}/path`, message: (err as Error).message });
       return undefined;
     }
   }
-  const [name, versionText] = teacher.model.split('@') as [string, string | undefined];
+  const [name, versionText] = ref.model.split('@') as [string, string | undefined];
   let version = versionText === undefined ? undefined : Number(versionText);
   if (version === undefined) {
     try {
       const state = JSON.parse(await fs.readFile(path.join(paths.modelDir, name, 'state.json'), 'utf8')) as { active?: number };
       version = state.active;
     } catch {
-      issues.push({ path: '/teacher/model', message: `model ${name} is not in the registry (MODEL_DIR ${paths.modelDir})` });
+      issues.push({ path: `${field}/model`, message: `model ${name} is not in the registry (MODEL_DIR ${paths.modelDir})` });
       return undefined;
     }
   }
@@ -104,9 +110,21 @@ async function resolveTeacher(spec: JobSpec, paths: PathsConfig, issues: SpecIss
     return dir;
   } catch {
     issues.push({
-      path: '/teacher/model',
-      message: `${name}@${version} has no checkpoint/ folder in the registry, so it cannot teach; use a Hugging Face checkpoint folder ({"path": ...})`,
+      path: `${field}/model`,
+      message: `${name}@${version} has no checkpoint/ folder in the registry, so its weights cannot be used; give a Hugging Face checkpoint folder ({"path": ...})`,
     });
+    return undefined;
+  }
+}
+
+/** A checkpoint's folder and shape, or undefined with an issue at `field`. */
+async function checkpointAt(ref: CheckpointRef, field: string, paths: PathsConfig, issues: SpecIssue[]): Promise<{ dir: string; shape: CheckpointShape } | undefined> {
+  const dir = await resolveCheckpointRef(ref, field, paths, issues);
+  if (dir === undefined) return undefined;
+  try {
+    return { dir, shape: await readCheckpointShape(dir) };
+  } catch (err) {
+    issues.push({ path: field, message: `cannot read the checkpoint's config.json: ${(err as Error).message}` });
     return undefined;
   }
 }
@@ -150,16 +168,6 @@ export async function resolveJobSpec(spec: JobSpec, { paths, jobId }: ResolveOpt
     issues.push({ path: '/labels', message: 'labels apply to classification only' });
   }
 
-  const s = spec.student;
-  if (s.hidden % s.heads !== 0) {
-    issues.push({ path: '/student/heads', message: `hidden size ${s.hidden} is not divisible by ${s.heads} heads` });
-  }
-  if (s.ffn_rank !== null && s.ffn_rank >= Math.min(s.hidden, s.intermediate)) {
-    issues.push({
-      path: '/student/ffn_rank',
-      message: `rank ${s.ffn_rank} saves nothing: it must be below min(hidden ${s.hidden}, intermediate ${s.intermediate})`,
-    });
-  }
   const maxLength = spec.max_length ?? (spec.task === 'qa' ? 384 : 128);
   if (spec.task === 'qa' && spec.max_query_length + 3 >= maxLength) {
     issues.push({ path: '/max_query_length', message: `max_query_length ${spec.max_query_length} leaves no room for context in max_length ${maxLength}` });
@@ -168,24 +176,33 @@ export async function resolveJobSpec(spec: JobSpec, { paths, jobId }: ResolveOpt
     issues.push({ path: '/doc_stride', message: `doc_stride ${spec.doc_stride} must be smaller than the context window (max_length - max_query_length - 3)` });
   }
 
-  const teacherPath = await resolveTeacher(spec, paths, issues);
-  if (teacherPath !== undefined) {
-    try {
-      const t = await readTeacherShape(teacherPath);
-      if (s.heads > t.heads || t.heads % s.heads !== 0) {
-        issues.push({
-          path: '/student/heads',
-          message: `the teacher's ${t.heads} attention heads cannot be grouped into ${s.heads}; use a divisor of ${t.heads}`,
-        });
+  const teacher = await checkpointAt(spec.teacher, '/teacher', paths, issues);
+  const generalTeacher = spec.general_teacher && (await checkpointAt(spec.general_teacher, '/general_teacher', paths, issues));
+  const mlmModel = spec.mlm_model && (await checkpointAt(spec.mlm_model, '/mlm_model', paths, issues));
+  const initSpec = spec.student.init;
+  let init: StudentInit = { kind: 'random', path: null };
+  let initShape: CheckpointShape | undefined;
+  if (initSpec === 'teacher') init = { kind: 'teacher', path: null };
+  else if (initSpec !== 'random') {
+    const found = await checkpointAt(initSpec, '/student/init', paths, issues);
+    if (found !== undefined) {
+      init = { kind: 'checkpoint', path: found.dir };
+      initShape = found.shape;
+    }
+  }
+  let student: ResolvedStudent | undefined;
+  if (teacher !== undefined) {
+    student = resolveStudent({ student: spec.student, teacher: teacher.shape, init, initShape, issues });
+    if (maxLength > teacher.shape.maxPositions) {
+      issues.push({ path: '/max_length', message: `max_length ${maxLength} exceeds the teacher's ${teacher.shape.maxPositions} positions` });
+    }
+    for (const [field, other] of [['/general_teacher', generalTeacher], ['/mlm_model', mlmModel]] as const) {
+      if (other && other.shape.vocabSize !== teacher.shape.vocabSize) {
+        issues.push({ path: field, message: `its vocabulary (${other.shape.vocabSize} tokens) is not the teacher's (${teacher.shape.vocabSize}); it must share the teacher's tokenizer` });
       }
-      if (s.layers > t.layers) {
-        issues.push({ path: '/student/layers', message: `the student (${s.layers} layers) cannot be deeper than the teacher (${t.layers})` });
-      }
-      if (maxLength > t.maxPositions) {
-        issues.push({ path: '/max_length', message: `max_length ${maxLength} exceeds the teacher's ${t.maxPositions} positions` });
-      }
-    } catch (err) {
-      issues.push({ path: '/teacher', message: `cannot read the teacher checkpoint: ${(err as Error).message}` });
+    }
+    if (generalTeacher && student && student.layers > generalTeacher.shape.layers) {
+      issues.push({ path: '/general_teacher', message: `the student (${student.layers} layers) cannot be deeper than the general teacher (${generalTeacher.shape.layers})` });
     }
   }
   if (issues.length > 0) throw new JobSpecError(issues);
@@ -194,14 +211,16 @@ export async function resolveJobSpec(spec: JobSpec, { paths, jobId }: ResolveOpt
     job_id: jobId,
     model: spec.model,
     task: spec.task,
-    teacher_path: teacherPath as string,
+    teacher_path: (teacher as { dir: string }).dir,
+    general_teacher_path: generalTeacher ? generalTeacher.dir : null,
+    mlm_model_path: mlmModel ? mlmModel.dir : null,
     data: { train: train as string, eval: evalFile as string, unlabeled },
     labels: spec.labels ?? null,
     max_length: maxLength,
     doc_stride: spec.doc_stride,
     max_query_length: spec.max_query_length,
     qa_train_windows: spec.qa_train_windows,
-    student: spec.student,
+    student: student as ResolvedStudent,
     stages: spec.stages,
     device: spec.device,
     precision: spec.precision,

@@ -36,8 +36,17 @@ beforeAll(async () => {
   await fs.mkdir(path.join(paths.dataDir, 'teacher'), { recursive: true });
   await fs.writeFile(
     path.join(paths.dataDir, 'teacher', 'config.json'),
-    JSON.stringify({ hidden_size: 768, num_attention_heads: 12, num_hidden_layers: 12, max_position_embeddings: 512 }),
+    JSON.stringify({ hidden_size: 768, num_attention_heads: 12, num_hidden_layers: 12, intermediate_size: 3072, vocab_size: 30522, max_position_embeddings: 512 }),
   );
+  const checkpoint = async (name: string, config: Record<string, number>) => {
+    await fs.mkdir(path.join(paths.dataDir, name), { recursive: true });
+    await fs.writeFile(path.join(paths.dataDir, name, 'config.json'), JSON.stringify({ vocab_size: 30522, max_position_embeddings: 512, ...config }));
+  };
+  // The issue's example: a 6-head, 384-wide teacher, which the old default of 4 heads refused.
+  await checkpoint('teacher-6h', { hidden_size: 384, num_attention_heads: 6, num_hidden_layers: 6, intermediate_size: 1536 });
+  await checkpoint('teacher-2l', { hidden_size: 128, num_attention_heads: 2, num_hidden_layers: 2, intermediate_size: 512 });
+  await checkpoint('general-4l', { hidden_size: 312, num_attention_heads: 12, num_hidden_layers: 4, intermediate_size: 1200 });
+  await checkpoint('other-vocab', { hidden_size: 312, num_attention_heads: 12, num_hidden_layers: 4, intermediate_size: 1200, vocab_size: 21128 });
   await fs.writeFile(path.join(paths.dataDir, 'train.jsonl'), '{"text":"a","label":"x"}\n');
   await fs.writeFile(path.join(paths.dataDir, 'eval.jsonl'), '{"text":"a","label":"x"}\n');
   await fs.writeFile(path.join(root, 'outside.jsonl'), '{}\n');
@@ -51,7 +60,7 @@ afterAll(async () => {
 describe('job spec', () => {
   it('fills the defaults of the method document', () => {
     const spec = parseJobSpec(baseSpec());
-    expect(spec.student).toEqual({ layers: 4, hidden: 312, heads: 4, intermediate: 1200, ffn_rank: null, dropout: 0.1 });
+    expect(spec.student).toEqual({ layers: 'auto', hidden: 'auto', heads: 'auto', intermediate: 'auto', ffn_rank: null, dropout: 0.1, init: 'random' });
     expect(spec.stages.task_distill.temperature).toBe(2);
     expect(spec.stages.task_distill.weights).toBe('dynamic');
     expect(spec.stages.general_distill).toMatchObject({ batch_size: 256, lr: 3e-5, temperature: 5, epochs: 3 });
@@ -115,6 +124,72 @@ describe('job spec', () => {
     const issues = await issuesOf({ ...baseSpec(), student: { hidden: 312, heads: 5, layers: 13 } });
     expect(issues.find((i) => i.path === '/student/heads')?.message).toMatch(/not divisible/);
     expect(issues.find((i) => i.path === '/student/layers')?.message).toMatch(/deeper than the teacher/);
+  });
+
+  it('chooses every "auto" student field from the teacher: TinyBERT 4L-312D for BERT-base, one student head per teacher head', async () => {
+    const resolved = await resolveJobSpec(parseJobSpec(baseSpec()), { paths, jobId: 'j1' });
+    expect(resolved.student).toEqual({
+      layers: 4,
+      hidden: 312,
+      heads: 12,
+      intermediate: 1200,
+      ffn_rank: null,
+      dropout: 0.1,
+      init: { kind: 'random', path: null },
+      auto: ['layers', 'hidden', 'heads', 'intermediate'],
+    });
+  });
+
+  it('any valid teacher distils with the defaults: a 6-head teacher, a 2-layer 128-wide one', async () => {
+    const six = await resolveJobSpec(parseJobSpec({ ...baseSpec(), teacher: { path: 'teacher-6h' } }), { paths, jobId: 'j1' });
+    expect(six.student).toMatchObject({ layers: 4, hidden: 312, heads: 6, intermediate: 1200 });
+    const small = await resolveJobSpec(parseJobSpec({ ...baseSpec(), teacher: { path: 'teacher-2l' } }), { paths, jobId: 'j1' });
+    expect(small.student).toMatchObject({ layers: 2, hidden: 128, heads: 2, intermediate: 492 });
+    // An explicit value that cannot work is still refused, saying what would.
+    const issues = await issuesOf({ ...baseSpec(), teacher: { path: 'teacher-6h' }, student: { heads: 4 } });
+    expect(issues.find((i) => i.path === '/student/heads')?.message).toBe(
+      'the teacher\'s 6 attention heads cannot be grouped into 4; use a divisor of 6 (or leave heads "auto": 6 here)',
+    );
+    expect(six.student.auto).toEqual(['layers', 'hidden', 'heads', 'intermediate']);
+    const given = await resolveJobSpec(parseJobSpec({ ...baseSpec(), teacher: { path: 'teacher-6h' }, student: { heads: 3 } }), { paths, jobId: 'j1' });
+    expect(given.student.auto).toEqual(['layers', 'hidden', 'intermediate']);
+  });
+
+  it('student.init: the teacher\'s layers take its width; a checkpoint its whole shape; a mismatch says which field', async () => {
+    const fromTeacher = await resolveJobSpec(parseJobSpec({ ...baseSpec(), teacher: { path: 'teacher-6h' }, student: { init: 'teacher' } }), {
+      paths,
+      jobId: 'j1',
+    });
+    expect(fromTeacher.student).toMatchObject({ layers: 4, hidden: 384, heads: 6, intermediate: 1536, init: { kind: 'teacher', path: null } });
+    const fromGeneral = await resolveJobSpec(parseJobSpec({ ...baseSpec(), student: { init: { path: 'general-4l' } } }), { paths, jobId: 'j1' });
+    expect(fromGeneral.student).toMatchObject({
+      layers: 4,
+      hidden: 312,
+      heads: 12,
+      intermediate: 1200,
+      init: { kind: 'checkpoint', path: await fs.realpath(path.join(paths.dataDir, 'general-4l')) },
+    });
+    const wrong = await issuesOf({ ...baseSpec(), teacher: { path: 'teacher-6h' }, student: { init: 'teacher', hidden: 312 } });
+    expect(wrong).toContainEqual({ path: '/student/hidden', message: expect.stringMatching(/hidden 312 differs from the teacher's 384.*leave hidden "auto"/) });
+    const vocab = await issuesOf({ ...baseSpec(), student: { init: { path: 'other-vocab' } } });
+    expect(vocab).toContainEqual({ path: '/student/init', message: expect.stringMatching(/vocabulary \(21128 tokens\) is not the teacher's \(30522\)/) });
+    const missing = await issuesOf({ ...baseSpec(), student: { init: { model: 'nobody@2' } } });
+    expect(missing).toContainEqual({ path: '/student/init/model', message: expect.stringMatching(/no checkpoint\/ folder/) });
+  });
+
+  it('general_teacher and mlm_model resolve like the teacher and must share its vocabulary', async () => {
+    const resolved = await resolveJobSpec(parseJobSpec({ ...baseSpec(), general_teacher: { path: 'general-4l' } }), { paths, jobId: 'j1' });
+    expect(resolved.general_teacher_path).toBe(await fs.realpath(path.join(paths.dataDir, 'general-4l')));
+    expect(resolved.mlm_model_path).toBeNull();
+    const issues = await issuesOf({ ...baseSpec(), general_teacher: { path: 'other-vocab' }, mlm_model: { path: 'nope' } });
+    expect(issues).toContainEqual({ path: '/general_teacher', message: expect.stringMatching(/must share the teacher's tokenizer/) });
+    expect(issues).toContainEqual({ path: '/mlm_model/path', message: expect.stringMatching(/does not exist/) });
+  });
+
+  it('ffn_rank must save weights: below h I / (h + I)', async () => {
+    const issues = await issuesOf({ ...baseSpec(), student: { ffn_rank: 256 } });
+    expect(issues).toContainEqual({ path: '/student/ffn_rank', message: expect.stringMatching(/rank 256 saves no weights.*only for r < 248 \(hidden 312, intermediate 1200\)/) });
+    expect(await issuesOf({ ...baseSpec(), student: { ffn_rank: 200 } })).toEqual([]);
   });
 
   it('refuses head counts the teacher cannot be grouped into', async () => {

@@ -9,12 +9,14 @@ from typing import Optional, Tuple
 import torch
 
 from . import checkpoint as ckpt_io
+from .checkpoint import Checkpoint
 from .context import RunContext
 from .distill_steps import IntermediateLossSetup
 from .errors import InvalidInputError
-from .losses import DistillProjections, layer_mapping
+from .losses import DistillProjections, check_head_grouping, layer_mapping
 from .modeling import BertConfig, BertForDistillation
 from .quantization import QatController, prepare_qat
+from .student_init import OPTIONAL_PREFIXES, apply_init, check_same_vocabulary
 
 TASK_HEAD_TENSORS = {"classification": "classifier.weight", "qa": "qa_outputs.weight"}
 
@@ -49,13 +51,19 @@ def teacher(ctx: RunContext) -> BertForDistillation:
     return ctx.models["teacher"]
 
 
-def initial_student(ctx: RunContext) -> BertForDistillation:
-    """The student task distillation starts from: general-distilled in this work dir, or random."""
+def initial_student(ctx: RunContext, task: Optional[str] = None) -> BertForDistillation:
+    """The student a stage starts from: general-distilled in this work dir when that stage
+    completed, else student.init (random, the teacher's layers, or a checkpoint). `task` "encoder"
+    builds it without a task head (general distillation)."""
     torch.manual_seed(ctx.spec.seed)
-    model = BertForDistillation(student_config(ctx), ctx.spec.task)
-    if ctx.completed("general_distill"):
+    model = BertForDistillation(student_config(ctx), task or ctx.spec.task)
+    if ctx.completed("general_distill") and task != "encoder":
         general = ckpt_io.read_checkpoint(ctx.state.stage_dir("general_distill"))
-        ckpt_io.load_weights(model, general.tensors, general.weights_file, optional_prefixes=("classifier.", "qa_outputs."))
+        ckpt_io.load_weights(model, general.tensors, general.weights_file, optional_prefixes=OPTIONAL_PREFIXES)
+        ctx.state.history("task_distill")["init"] = "general_distill"
+    else:
+        described = apply_init(model, ctx.spec.student, ctx.teacher_ckpt)
+        ctx.state.history("general_distill" if task == "encoder" else "task_distill")["init"] = described
     return on_device(ctx, model)
 
 
@@ -92,3 +100,29 @@ def intermediate_setup(ctx: RunContext, teacher: BertForDistillation) -> Interme
     s, t = ctx.spec.student, teacher.config
     projections = DistillProjections(s.hidden, t.hidden_size, s.layers).to(ctx.rt.device)
     return IntermediateLossSetup(projections, layer_mapping(s.layers, t.num_hidden_layers), ctx.spec.stages["task_distill"].extra["attention_loss"])
+
+
+def general_teacher_checkpoint(ctx: RunContext) -> Checkpoint:
+    """general_distill's teacher: spec general_teacher_path (checked against the student and the
+    teacher's vocabulary), else the teacher checkpoint as given."""
+    path = ctx.spec.general_teacher_path
+    if path is None:
+        return ctx.teacher_ckpt
+    general = ckpt_io.read_checkpoint(path)
+    check_same_vocabulary(ctx.teacher_ckpt, general, "general teacher")
+    layer_mapping(ctx.spec.student.layers, general.config.num_hidden_layers)
+    check_head_grouping(ctx.spec.student.heads, general.config.num_attention_heads)
+    return general
+
+
+def mlm_checkpoint(ctx: RunContext) -> Optional[Checkpoint]:
+    """augment's masked LM: spec mlm_model_path (it must have an MLM head and the teacher's
+    vocabulary), else the teacher when it has an MLM head, else None."""
+    path = ctx.spec.mlm_model_path
+    if path is None:
+        return ctx.teacher_ckpt if ctx.teacher_ckpt.has_mlm_head else None
+    model = ckpt_io.read_checkpoint(path)
+    check_same_vocabulary(ctx.teacher_ckpt, model, "mlm_model")
+    if not model.has_mlm_head:
+        raise InvalidInputError("mlm_model has no masked-LM head (cls.predictions.*): give a pre-trained BertForMaskedLM / BertForPreTraining checkpoint", file=model.weights_file)
+    return model

@@ -59,6 +59,12 @@ class StudentShape:
     ffn_rank: Optional[int]
     # Hidden and attention-probability dropout while the student trains.
     dropout: float
+    # Where the student starts: "random", "teacher" (its embeddings and mapped layers) or
+    # "checkpoint" (init_path, a Hugging Face folder with the student's shape).
+    init_kind: str = "random"
+    init_path: Optional[str] = None
+    # The fields the job spec left "auto" (chosen from the teacher by the TypeScript side).
+    auto: List[str] = field(default_factory=list)
 
 
 # The stages whose job-spec schema has a warm-up ratio, and those with a distillation temperature.
@@ -87,6 +93,9 @@ class Spec:
     model: str
     task: str
     teacher_path: str
+    # General distillation's teacher (a pre-trained encoder) and augment's masked LM; None: the teacher.
+    general_teacher_path: Optional[str]
+    mlm_model_path: Optional[str]
     train: str
     eval: Optional[str]
     unlabeled: Optional[str]
@@ -196,6 +205,12 @@ def parse_spec(raw: Dict[str, Any], file: str = "spec") -> Spec:
     if max_steps is not None and max_steps <= 0:
         raise InvalidInputError("spec field max_steps_per_stage must be positive or null", file=file)
     ffn_rank = student.get("ffn_rank", (int,), nullable=True)
+    init = student.child("init")
+    init_kind = init.get("kind", (str,))
+    if init_kind not in ("random", "teacher", "checkpoint"):
+        raise InvalidInputError(f"spec field student.init.kind must be random, teacher or checkpoint, got {init_kind!r}", file=file)
+    init_path = init.get("path", (str,), nullable=init_kind != "checkpoint")
+    auto = student.get("auto", (list,))
     dropout = student.number("dropout")
     if not 0.0 <= dropout <= 0.9:
         raise InvalidInputError(f"spec field student.dropout must be between 0 and 0.9, got {dropout}", file=file)
@@ -211,6 +226,8 @@ def parse_spec(raw: Dict[str, Any], file: str = "spec") -> Spec:
         model=r.get("model", (str,)),
         task=task,
         teacher_path=r.get("teacher_path", (str,)),
+        general_teacher_path=r.get("general_teacher_path", (str,), nullable=True),
+        mlm_model_path=r.get("mlm_model_path", (str,), nullable=True),
         train=data.get("train", (str,)),
         eval=data.get("eval", (str,), nullable=True),
         unlabeled=data.get("unlabeled", (str,), nullable=True),
@@ -226,6 +243,9 @@ def parse_spec(raw: Dict[str, Any], file: str = "spec") -> Spec:
             intermediate=student.positive("intermediate"),
             ffn_rank=student.positive("ffn_rank") if ffn_rank is not None else None,
             dropout=dropout,
+            init_kind=init_kind,
+            init_path=init_path,
+            auto=[str(x) for x in auto],
         ),
         stages={name: _stage(stages, name) for name in STAGES if name != "export"},
         device=device,

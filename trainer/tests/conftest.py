@@ -121,7 +121,12 @@ BASE_SPEC: Dict[str, Any] = {
     "doc_stride": 16,
     "max_query_length": 16,
     "qa_train_windows": "all",
-    "student": {"layers": 2, "hidden": 64, "heads": 2, "intermediate": 96, "ffn_rank": None, "dropout": 0.1},
+    "student": {
+        "layers": 2, "hidden": 64, "heads": 2, "intermediate": 96, "ffn_rank": None, "dropout": 0.1,
+        "init": {"kind": "random", "path": None}, "auto": [],
+    },
+    "general_teacher_path": None,
+    "mlm_model_path": None,
     "stages": {
         "teacher_finetune": {"enabled": True, "epochs": 6, "batch_size": 16, "lr": 2e-3, "warmup_ratio": 0.1},
         "general_distill": {"enabled": True, "epochs": 1, "batch_size": 16, "lr": 1e-3, "temperature": 5},

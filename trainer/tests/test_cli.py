@@ -58,7 +58,7 @@ def test_student_dropout_reaches_the_student_and_is_bounded(make_spec, tmp_path)
     from distillery_trainer.pipeline import build_context
     from distillery_trainer.state import RunState
 
-    student = {"layers": 2, "hidden": 64, "heads": 2, "intermediate": 96, "ffn_rank": None}
+    student = {"layers": 2, "hidden": 64, "heads": 2, "intermediate": 96, "ffn_rank": None, "init": {"kind": "random", "path": None}, "auto": []}
     spec = load_spec(make_spec(student={**student, "dropout": 0.0}))
     assert spec.student.dropout == 0.0
     # The trainer has no defaults of its own: the resolved spec names every field.

@@ -204,7 +204,7 @@ def test_bad_input_exits_2_with_an_error_event(make_spec, tmp_path):
 
 
 def test_student_with_more_heads_than_teacher_is_bad_input(make_spec, tmp_path):
-    spec = make_spec(student={"layers": 2, "hidden": 64, "heads": 8, "intermediate": 128, "ffn_rank": None, "dropout": 0.1})
+    spec = make_spec(student={"layers": 2, "hidden": 64, "heads": 8, "intermediate": 128, "ffn_rank": None, "dropout": 0.1, "init": {"kind": "random", "path": None}, "auto": []})
     result = run_cli(["train", "--spec", spec, "--work-dir", str(tmp_path / "w")], timeout=120)
     assert result.returncode == 2
     assert "heads" in parse_events(result.stdout)[-1]["message"]

@@ -37,7 +37,7 @@ def test_qa_pipeline(tmp_path, vocab_file):
     spec = json.loads(json.dumps(BASE_SPEC))
     spec.update(task="qa", teacher_path=teacher, max_length=32, doc_stride=8, max_query_length=12, max_steps_per_stage=6,
                 data={"train": str(tmp_path / "train.json"), "eval": str(tmp_path / "eval.json"), "unlabeled": None})
-    spec["student"] = {"layers": 1, "hidden": 32, "heads": 2, "intermediate": 64, "ffn_rank": 8, "dropout": 0.1}
+    spec["student"] = {**spec["student"], "layers": 1, "hidden": 32, "heads": 2, "intermediate": 64, "ffn_rank": 8}
     spec["stages"]["general_distill"]["enabled"] = False
     spec["stages"]["augment"]["methods"] = ["wordnet"]
     spec["stages"]["task_distill"]["attention_loss"] = "kl"

@@ -31,11 +31,12 @@ def run(ctx: RunContext) -> None:
         return
     methods = stage.extra["methods"]
     mlm_model = None
-    if "mlm" in methods and ctx.teacher_ckpt.has_mlm_head:
-        mlm_model = run_models.on_device(ctx, ckpt_io.build_from_checkpoint(ctx.teacher_ckpt, "encoder", with_mlm_head=True)).eval()
+    source = run_models.mlm_checkpoint(ctx) if "mlm" in methods else None
+    if source is not None:
+        mlm_model = run_models.on_device(ctx, ckpt_io.build_from_checkpoint(source, "encoder", with_mlm_head=True)).eval()
     augmenter = Augmenter(ctx.tokenizer, methods, stage.extra["replace_prob"], ctx.spec.seed, mlm_model, ctx.rt.device)
     if not augmenter.available:
-        ctx.skip(NAME, "no method available: WordNet not installed and the teacher has no MLM head (cls.predictions)")
+        ctx.skip(NAME, "no method available: WordNet not installed and neither mlm_model nor the teacher has an MLM head (cls.predictions)")
         return
     ctx.start(NAME)
     copies, cap = stage.extra["copies"], stage.extra["max_examples"]

@@ -13,7 +13,6 @@ from .. import run_models
 from ..context import RunContext
 from ..errors import InvalidInputError
 from ..loop import run_loop
-from ..modeling import BertForDistillation
 
 NAME = "general_distill"
 
@@ -26,10 +25,10 @@ def run(ctx: RunContext) -> None:
     if not ctx.spec.unlabeled:
         raise InvalidInputError("general_distill is enabled but data.unlabeled is null")
     ctx.start(NAME)
-    # General distillation learns from the pre-trained encoder, not the task-tuned teacher.
-    teacher = run_models.on_device(ctx, ckpt_io.build_from_checkpoint(ctx.teacher_ckpt, "encoder")).eval()
-    torch.manual_seed(ctx.spec.seed)
-    student = run_models.on_device(ctx, BertForDistillation(run_models.student_config(ctx), "encoder"))
+    # General distillation learns from a pre-trained encoder (general_teacher), not a task-tuned
+    # one; without one, from the teacher checkpoint as given (before teacher_finetune).
+    teacher = run_models.on_device(ctx, ckpt_io.build_from_checkpoint(run_models.general_teacher_checkpoint(ctx), "encoder")).eval()
+    student = run_models.initial_student(ctx, "encoder")
     setup = run_models.intermediate_setup(ctx, teacher)
     texts = data_io.load_unlabeled(ctx.spec.unlabeled)
     features = feats.text_features(ctx.tokenizer, texts, ctx.spec.max_length)

@@ -1,0 +1,130 @@
+"""student.init, general_teacher and mlm_model: where the student's weights and teachers come from."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+
+import pytest
+import torch
+from conftest import run_cli
+
+from distillery_trainer import checkpoint as ckpt_io
+from distillery_trainer import run_models
+from distillery_trainer.errors import InvalidInputError
+from distillery_trainer.events import EventWriter
+from distillery_trainer.loop import Runtime
+from distillery_trainer.pipeline import build_context
+from distillery_trainer.spec import load_spec
+from distillery_trainer.state import RunState
+
+# The conftest teacher: 2 layers, 64 wide, 4 heads, intermediate 128, with an MLM head.
+TEACHER_SHAPE = {"layers": 1, "hidden": 64, "heads": 4, "intermediate": 128, "ffn_rank": None, "dropout": 0.0, "auto": []}
+
+
+def _context(spec_path: str, tmp_path):
+    spec = load_spec(spec_path)
+    rt = Runtime(torch.device("cpu"), "fp32", EventWriter(io.StringIO()), RunState(str(tmp_path / "work" / "checkpoints")), spec.seed)
+    return build_context(spec, str(tmp_path / "work"), rt)
+
+
+def _student(make_spec, tmp_path, init, **shape):
+    ctx = _context(make_spec(student={**TEACHER_SHAPE, **shape, "init": init}), tmp_path)
+    return ctx, run_models.initial_student(ctx)
+
+
+def test_init_teacher_copies_the_embeddings_and_the_mapped_layers(make_spec, teacher_dir, tmp_path):
+    ctx, student = _student(make_spec, tmp_path, {"kind": "teacher", "path": None})
+    teacher = ckpt_io.read_checkpoint(teacher_dir).tensors
+    state = student.state_dict()
+    # One student layer of a two-layer teacher: g(1) = 1 * 2 / 1 = teacher layer 2 (index 1).
+    for name in ("attention.self.query.weight", "intermediate.dense.weight", "output.LayerNorm.bias"):
+        assert torch.equal(state[f"bert.encoder.layer.0.{name}"], teacher[f"bert.encoder.layer.1.{name}"])
+    query = "attention.self.query.weight"
+    assert not torch.equal(state[f"bert.encoder.layer.0.{query}"], teacher[f"bert.encoder.layer.0.{query}"])
+    assert torch.equal(state["bert.embeddings.word_embeddings.weight"], teacher["bert.embeddings.word_embeddings.weight"])
+    assert ctx.state.history("task_distill")["init"] == "teacher layers [2]"
+
+
+def test_init_random_is_not_the_teacher(make_spec, teacher_dir, tmp_path):
+    _, student = _student(make_spec, tmp_path, {"kind": "random", "path": None})
+    teacher = ckpt_io.read_checkpoint(teacher_dir).tensors
+    assert not torch.equal(student.state_dict()["bert.embeddings.word_embeddings.weight"], teacher["bert.embeddings.word_embeddings.weight"])
+
+
+def test_init_teacher_with_another_width_names_the_tensor(make_spec, tmp_path):
+    with pytest.raises(InvalidInputError, match=r"bert\.embeddings\.word_embeddings\.weight has shape \[\d+, 64\], expected \[\d+, 32\]"):
+        _student(make_spec, tmp_path, {"kind": "teacher", "path": None}, hidden=32, heads=2, intermediate=64)
+
+
+def _general_student(make_spec, tmp_path) -> str:
+    """A general student checkpoint folder in Hugging Face layout, no task head, no pooler."""
+    ctx, model = _student(make_spec, tmp_path, {"kind": "teacher", "path": None})
+    with torch.no_grad():
+        for p in model.parameters():
+            p.add_(0.5)
+    out = str(tmp_path / "general-student")
+    ckpt_io.save_checkpoint(model, ctx.tokenizer, out, with_task_head=False)
+    tensors = ckpt_io.read_checkpoint(out).tensors
+    from distillery_trainer import safetensors_io
+
+    safetensors_io.save_file({k: v for k, v in tensors.items() if not k.startswith("bert.pooler.")}, os.path.join(out, "model.safetensors"))
+    return out
+
+
+def test_init_from_a_general_student_checkpoint(make_spec, tmp_path):
+    folder = _general_student(make_spec, tmp_path)
+    general = ckpt_io.read_checkpoint(folder).tensors
+    ctx, student = _student(make_spec, tmp_path / "second", {"kind": "checkpoint", "path": folder})
+    state = student.state_dict()
+    for name, value in general.items():
+        assert torch.equal(state[name], value), name
+    assert ctx.state.history("task_distill")["init"] == f"checkpoint {folder}"
+
+
+def test_init_checkpoint_with_another_vocabulary_is_refused(make_spec, tmp_path):
+    folder = _general_student(make_spec, tmp_path)
+    vocab = os.path.join(folder, "vocab.txt")
+    with open(vocab, encoding="utf-8") as f:
+        tokens = f.read().splitlines()
+    tokens[10], tokens[11] = tokens[11], tokens[10]
+    with open(vocab, "w", encoding="utf-8") as f:
+        f.write("\n".join(tokens) + "\n")
+    os.remove(os.path.join(folder, "tokenizer.json"))
+    with pytest.raises(InvalidInputError, match=r"init checkpoint's vocabulary is not the teacher's"):
+        _student(make_spec, tmp_path / "second", {"kind": "checkpoint", "path": folder})
+
+
+def test_general_distill_learns_from_general_teacher_and_the_student_starts_from_init(make_spec, teacher_dir, vocab_file, tmp_path):
+    general_teacher = str(tmp_path / "general-teacher")
+    made = run_cli(["init-model", "--out", general_teacher, "--vocab", vocab_file, "--task", "classification", "--labels", "a,b", "--layers", "4",
+                    "--hidden", "48", "--heads", "4", "--intermediate", "96", "--seed", "3"])
+    assert made.returncode == 0, made.stderr
+    spec = make_spec(
+        student={**TEACHER_SHAPE, "init": {"kind": "teacher", "path": None}},
+        general_teacher_path=general_teacher, max_steps_per_stage=2,
+    )
+    raw = json.loads(open(spec).read())
+    for stage in ("teacher_finetune", "augment", "task_distill", "qat"):
+        raw["stages"][stage]["enabled"] = False
+    with open(spec, "w") as f:
+        json.dump(raw, f)
+    from distillery_trainer.stages import general_distill
+
+    ctx = _context(spec, tmp_path)
+    general_distill.run(ctx)
+    assert ctx.completed("general_distill")
+    assert ctx.state.history("general_distill")["init"] == "teacher layers [2]"
+    # The 48-wide general teacher's 4 layers, not the 64-wide task teacher's 2, were distilled.
+    assert run_models.general_teacher_checkpoint(ctx).config.hidden_size == 48
+
+
+def test_mlm_model_without_an_mlm_head_is_refused(make_spec, vocab_file, tmp_path):
+    folder = str(tmp_path / "no-mlm")
+    made = run_cli(["init-model", "--out", folder, "--vocab", vocab_file, "--task", "classification", "--labels", "a,b", "--layers", "1",
+                    "--hidden", "32", "--heads", "2", "--intermediate", "64"])
+    assert made.returncode == 0, made.stderr
+    ctx = _context(make_spec(mlm_model_path=folder), tmp_path)
+    with pytest.raises(InvalidInputError, match=r"mlm_model has no masked-LM head"):
+        run_models.mlm_checkpoint(ctx)
