@@ -19,18 +19,17 @@ from . import features as feats
 from .augment import Augmenter
 from .errors import InvalidInputError, StopRequested
 from .events import EventWriter
-from .loop import LoopConfig, Runtime, iterate_batches, resolve_device, run_loop
+from .loop import LoopConfig, Runtime, iterate_batches, resolve_device, run_loop, total_steps
 from .losses import DistillProjections, check_head_grouping, dynamic_weights, layer_mapping
 from .metrics import best_span, classification_metrics, span_metrics
 from .modeling import BertConfig, BertForDistillation
 from .outputs import write_outputs
-from .quantization import QatController, prepare_qat
+from .quantization import QatController, calibration_batches, prepare_qat
 from .spec import STAGES, Spec, StageSpec
 from .state import RunState
 
 log = logging.getLogger(__name__)
 
-CALIBRATION_BATCHES = 8
 EVAL_BATCH = 64
 
 
@@ -388,17 +387,18 @@ class Pipeline:
         self.events.emit("stage", stage="qat", status="started")
         teacher = self.teacher().eval()
         student, controller = self.qat_student()
+        cfg = self._loop_config(stage)
+        controller.plan(total_steps(len(self.train_features), cfg)[1])
         if self.state.load_progress("qat") is None:
             student.eval()
 
-            def calibration_batches():
-                batches = iterate_batches(self.train_features, stage.batch_size, self.tokenizer.pad_id, self.spec.task)
-                for _, batch in zip(range(CALIBRATION_BATCHES), batches):
+            def calibration_forwards():
+                for batch in calibration_batches(self.train_features, stage.batch_size, self.tokenizer.pad_id, self.spec.task, self.spec.seed):
                     with torch.no_grad():
                         student(*batch.to(self.rt.device).model_inputs())
                     yield None
 
-            controller.calibrate(calibration_batches())
+            controller.calibrate(calibration_forwards())
         else:
             controller.set_mode(observing=True, quantizing=True)
 
@@ -416,8 +416,8 @@ class Pipeline:
             controller.set_mode(observing=True, quantizing=True)
             return result
 
-        done = run_loop(self.rt, self._loop_config(stage), self.train_features, {"student": student}, step,
-                        evaluate=evaluate, after_step=controller.after_step)
+        done = run_loop(self.rt, cfg, self.train_features, {"student": student}, step,
+                        evaluate=evaluate, after_step=controller.after_step, on_resume=controller.resume_at)
         controller.freeze()
         path = os.path.join(self.state.stage_dir("qat"), "state.pt")
         torch.save({k: v.detach().cpu() for k, v in student.state_dict().items()}, path + ".tmp")
