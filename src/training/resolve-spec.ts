@@ -111,6 +111,15 @@ async function resolveTeacher(spec: JobSpec, paths: PathsConfig, issues: SpecIss
   }
 }
 
+/**
+ * The largest low-rank feed-forward rank that stores fewer weights than the dense matrix: U (h x r)
+ * plus V (r x I) hold r (h + I) weights against h I (V's bias replaces the dense bias one for one),
+ * so r must be below h I / (h + I) - 247 for 312 x 1200. The trainer's spec.py checks the same bound.
+ */
+export function maxSavingFfnRank(hidden: number, intermediate: number): number {
+  return Math.floor((hidden * intermediate - 1) / (hidden + intermediate));
+}
+
 export interface ResolveOptions {
   paths: PathsConfig;
   jobId: string;
@@ -154,10 +163,14 @@ export async function resolveJobSpec(spec: JobSpec, { paths, jobId }: ResolveOpt
   if (s.hidden % s.heads !== 0) {
     issues.push({ path: '/student/heads', message: `hidden size ${s.hidden} is not divisible by ${s.heads} heads` });
   }
-  if (s.ffn_rank !== null && s.ffn_rank >= Math.min(s.hidden, s.intermediate)) {
+  if (s.ffn_rank !== null && s.ffn_rank > maxSavingFfnRank(s.hidden, s.intermediate)) {
+    const dense = s.hidden * s.intermediate;
     issues.push({
       path: '/student/ffn_rank',
-      message: `rank ${s.ffn_rank} saves nothing: it must be below min(hidden ${s.hidden}, intermediate ${s.intermediate})`,
+      message:
+        `rank ${s.ffn_rank} saves no weights: U (hidden x r) and V (r x intermediate) hold r*(hidden+intermediate) = ` +
+        `${s.ffn_rank * (s.hidden + s.intermediate)} against hidden*intermediate = ${dense} dense; use a rank of at most ` +
+        `${maxSavingFfnRank(s.hidden, s.intermediate)} (below ${dense}/${s.hidden + s.intermediate} = ${(dense / (s.hidden + s.intermediate)).toFixed(1)}) or null`,
     });
   }
   const maxLength = spec.max_length ?? (spec.task === 'qa' ? 384 : 128);

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { PathsConfig } from '../../src/config.js';
 import { JobSpecError } from '../../src/training/errors.js';
-import { parseJobSpec } from '../../src/training/job-spec.js';
+import { parseJobSpec, withoutRetiredFields } from '../../src/training/job-spec.js';
 import { resolveJobSpec } from '../../src/training/resolve-spec.js';
 import { TRAINER_PYTHONPATH } from '../../src/training/trainer-runner.js';
 
@@ -54,7 +54,7 @@ describe('job spec', () => {
     expect(spec.student).toEqual({ layers: 4, hidden: 312, heads: 4, intermediate: 1200, ffn_rank: null, dropout: 0.1 });
     expect(spec.stages.task_distill.temperature).toBe(2);
     expect(spec.stages.task_distill.weights).toBe('dynamic');
-    expect(spec.stages.general_distill).toMatchObject({ batch_size: 256, lr: 3e-5, temperature: 5, epochs: 3 });
+    expect(spec.stages.general_distill).toEqual({ enabled: false, batch_size: 256, lr: 3e-5, epochs: 3 });
     expect(spec.stages.qat.recalibrate_every).toBe(1000);
     expect(spec.gate).toEqual({ max_drop: 0.02, activate: true });
   });
@@ -115,6 +115,27 @@ describe('job spec', () => {
     const issues = await issuesOf({ ...baseSpec(), student: { hidden: 312, heads: 5, layers: 13 } });
     expect(issues.find((i) => i.path === '/student/heads')?.message).toMatch(/not divisible/);
     expect(issues.find((i) => i.path === '/student/layers')?.message).toMatch(/deeper than the teacher/);
+  });
+
+  it('refuses a low-rank feed-forward that stores no fewer weights than the dense one, naming the bound', async () => {
+    // 312 x 1200: r (312 + 1200) < 312 * 1200 holds up to r = 247 (374400 / 1512 = 247.6).
+    expect(await issuesOf({ ...baseSpec(), student: { ffn_rank: 247 } })).toEqual([]);
+    const issues = await issuesOf({ ...baseSpec(), student: { ffn_rank: 248 } });
+    expect(issues).toEqual([{ path: '/student/ffn_rank', message: expect.stringMatching(/at most 247 .*or null/) }]);
+    expect(issues[0]?.message).toMatch(/374976 against hidden\*intermediate = 374400/);
+    // Below min(hidden, intermediate), the bound this replaced, and still no saving.
+    expect((await issuesOf({ ...baseSpec(), student: { ffn_rank: 300 } })).map((i) => i.path)).toEqual(['/student/ffn_rank']);
+  });
+
+  it('an old spec with general_distill.temperature is told the field went and to remove it', async () => {
+    const issues = await issuesOf({ ...baseSpec(), stages: { general_distill: { temperature: 5 } } });
+    expect(issues).toEqual([
+      { path: '/stages/general_distill/temperature', message: expect.stringMatching(/^is no longer a field \(general distillation has no prediction layer.*\); remove it$/) },
+    ]);
+    // A job queued before the field went carries it as a filled-in default: the worker drops it.
+    const queued = { ...baseSpec(), stages: { general_distill: { enabled: false, epochs: 3, batch_size: 256, lr: 3e-5, temperature: 5 } } };
+    expect(parseJobSpec(withoutRetiredFields(queued)).stages.general_distill).toEqual({ enabled: false, epochs: 3, batch_size: 256, lr: 3e-5 });
+    expect(queued.stages.general_distill.temperature).toBe(5);
   });
 
   it('refuses head counts the teacher cannot be grouped into', async () => {
