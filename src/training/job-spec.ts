@@ -110,7 +110,8 @@ export const StudentShape = Type.Object(
     intermediate: Type.Integer({ minimum: 8, maximum: 16384, default: 1200 }),
     ffn_rank: Type.Union([Type.Null(), Type.Integer({ minimum: 1, maximum: 4096 })], {
       default: null,
-      description: 'low-rank feed-forward: W (h x I) becomes U (h x r) V (r x I), which saves weights only when r < h I / (h + I) (247 for 312 x 1200); null keeps it full',
+      description:
+        'low-rank feed-forward: W (h x I) becomes U (h x r) V (r x I), which saves weights only when r < h I / (h + I) (247 for 312 x 1200); null keeps it full',
     }),
     dropout: Type.Number({
       minimum: 0,

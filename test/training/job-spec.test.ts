@@ -130,7 +130,10 @@ describe('job spec', () => {
   it('an old spec with general_distill.temperature is told the field went and to remove it', async () => {
     const issues = await issuesOf({ ...baseSpec(), stages: { general_distill: { temperature: 5 } } });
     expect(issues).toEqual([
-      { path: '/stages/general_distill/temperature', message: expect.stringMatching(/^is no longer a field \(general distillation has no prediction layer.*\); remove it$/) },
+      {
+        path: '/stages/general_distill/temperature',
+        message: expect.stringMatching(/^is no longer a field \(general distillation has no prediction layer.*\); remove it$/),
+      },
     ]);
     // A job queued before the field went carries it as a filled-in default: the worker drops it.
     const queued = { ...baseSpec(), stages: { general_distill: { enabled: false, epochs: 3, batch_size: 256, lr: 3e-5, temperature: 5 } } };
