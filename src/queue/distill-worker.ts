@@ -14,7 +14,7 @@ import type { Logger } from 'pino';
 import type { InferenceConfig, PathsConfig, QueueConfig, TrainerConfig } from '../config.js';
 import { runDistillJob } from '../training/distill-job.js';
 import { describeLocation, TrainerStoppedError, TrainingError } from '../training/errors.js';
-import { parseJobSpec } from '../training/job-spec.js';
+import { parseJobSpec, withoutRetiredFields } from '../training/job-spec.js';
 import type { TrainerEvent } from '../training/trainer-events.js';
 import { type EndedOutcome, finishWorkDir, reopenWorkDir, sweepWorkDirs } from '../training/work-dirs.js';
 import { CANCELLED_REASON, type DistillJobData, type HistoryPoint, type JobProgress, type JobResult } from './job-types.js';
@@ -182,8 +182,9 @@ export class DistillWorker {
     };
     try {
       const result = await runDistillJob({
-        // Redis is a process boundary: the data is checked here once, whatever wrote it.
-        spec: parseJobSpec(job.data.spec),
+        // Redis is a process boundary: the data is checked here once, whatever wrote it. A job
+        // queued before a field was retired still carries it (as a filled-in default).
+        spec: parseJobSpec(withoutRetiredFields(job.data.spec)),
         jobId,
         paths: this.opts.paths,
         trainer: this.opts.trainer,

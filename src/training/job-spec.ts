@@ -4,7 +4,11 @@
  * The schema is the single source of truth for validation, TypeScript types, defaults and the
  * OpenAPI description. Defaults follow shared/tinybert-method.md (student 4 x 312, 4 heads,
  * intermediate 1200; task distillation tau = 2 with the source's dynamic loss weights; general
- * distillation batch 256, lr 3e-5, tau 5, 3 epochs; QAT observers recalibrated every 1000 steps).
+ * distillation batch 256, lr 3e-5, 3 epochs; QAT observers recalibrated every 1000 steps).
+ *
+ * General distillation has no temperature: the source's "temperature 5" belongs to a prediction
+ * layer, which general distillation (embeddings, attention, hidden states) does not have. A field
+ * that was removed is listed in RETIRED_FIELDS, so an old spec sending it learns why.
  */
 import { type Static, Type } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
@@ -33,7 +37,6 @@ const GeneralDistill = Type.Object(
     epochs: Type.Number({ minimum: 0.01, maximum: 100, default: 3 }),
     batch_size: Type.Integer({ minimum: 1, maximum: 4096, default: 256 }),
     lr: Type.Number({ exclusiveMinimum: 0, maximum: 1, default: 3e-5 }),
-    temperature: Type.Number({ exclusiveMinimum: 0, maximum: 100, default: 5 }),
   },
   { additionalProperties: false, default: {} },
 );
@@ -77,8 +80,8 @@ const TaskDistill = Type.Object(
       default: 'dynamic',
       description: 'dynamic: alpha = min(0.8 e/10, 0.8) on prediction, beta = 0.1 (1 - e/10) on embeddings',
     }),
-    hidden_weight: Type.Number({ minimum: 0, default: 0.1 }),
-    attention_weight: Type.Number({ minimum: 0, default: 0.1 }),
+    hidden_weight: Type.Number({ minimum: 0, default: 0.1, description: 'weights "dynamic" only (fixed weights carry their own hidden)' }),
+    attention_weight: Type.Number({ minimum: 0, default: 0.1, description: 'weights "dynamic" only (fixed weights carry their own attention)' }),
   },
   { additionalProperties: false, default: {} },
 );
@@ -102,7 +105,10 @@ const Qat = Type.Object(
 /** A Hugging Face checkpoint folder inside DATA_DIR, or a registry version's checkpoint/. */
 const CheckpointRef = (role: string) =>
   Type.Union([
-    Type.Object({ path: Type.String({ minLength: 1, description: `${role}: Hugging Face checkpoint folder inside DATA_DIR` }) }, { additionalProperties: false }),
+    Type.Object(
+      { path: Type.String({ minLength: 1, description: `${role}: Hugging Face checkpoint folder inside DATA_DIR` }) },
+      { additionalProperties: false },
+    ),
     Type.Object(
       {
         model: Type.String({
@@ -128,7 +134,8 @@ export const StudentShape = Type.Object(
     }),
     heads: Type.Union([Auto, Type.Integer({ minimum: 1, maximum: 64 })], {
       default: 'auto',
-      description: "auto: the init checkpoint's heads, else the largest divisor of the teacher's head count that divides hidden (one student head per teacher head where it can)",
+      description:
+        "auto: the init checkpoint's heads, else the largest divisor of the teacher's head count that divides hidden (one student head per teacher head where it can)",
     }),
     intermediate: Type.Union([Auto, Type.Integer({ minimum: 8, maximum: 16384 })], {
       default: 'auto',
@@ -136,7 +143,8 @@ export const StudentShape = Type.Object(
     }),
     ffn_rank: Type.Union([Type.Null(), Type.Integer({ minimum: 1, maximum: 4096 })], {
       default: null,
-      description: 'low-rank feed-forward: W (h x I) becomes U (h x r) V (r x I); null keeps it full',
+      description:
+        'low-rank feed-forward: W (h x I) becomes U (h x r) V (r x I), which saves weights only when r < h I / (h + I) (247 for 312 x 1200); null keeps it full',
     }),
     dropout: Type.Number({
       minimum: 0,
@@ -197,9 +205,7 @@ export const JobSpecSchema = Type.Object(
     general_teacher: Type.Optional(
       CheckpointRef('the general-distillation teacher: a pre-trained, not fine-tuned encoder with the same vocabulary (default: the teacher)'),
     ),
-    mlm_model: Type.Optional(
-      CheckpointRef('the masked LM of augment\'s "mlm" method, same vocabulary (default: the teacher, when it has an MLM head)'),
-    ),
+    mlm_model: Type.Optional(CheckpointRef('the masked LM of augment\'s "mlm" method, same vocabulary (default: the teacher, when it has an MLM head)')),
     data: Type.Object(
       {
         train: Type.String({ minLength: 1 }),
@@ -251,6 +257,29 @@ export const JobSpecSchema = Type.Object(
 
 export type JobSpec = Static<typeof JobSpecSchema>;
 
+/** Fields older specs may still send, by JSON pointer: why each went. */
+export const RETIRED_FIELDS: Readonly<Record<string, string>> = {
+  '/stages/general_distill/temperature': 'general distillation has no prediction layer, so no temperature; it was never used',
+};
+
+/**
+ * A copy of `spec` without its RETIRED_FIELDS, for specs this service accepted itself before a
+ * field was retired: a queued job's spec has every default filled in, retired ones included. A
+ * user's spec never goes through this; it gets the 400 that says why the field went.
+ */
+export function withoutRetiredFields(spec: unknown): unknown {
+  if (typeof spec !== 'object' || spec === null) return spec;
+  const copy = structuredClone(spec);
+  for (const pointer of Object.keys(RETIRED_FIELDS)) {
+    const parts = pointer.split('/').slice(1);
+    const field = parts.pop() as string;
+    let node: unknown = copy;
+    for (const part of parts) node = typeof node === 'object' && node !== null ? (node as Record<string, unknown>)[part] : undefined;
+    if (typeof node === 'object' && node !== null) delete (node as Record<string, unknown>)[field];
+  }
+  return copy;
+}
+
 /**
  * Validates a spec and fills its defaults: the one check of a spec in each process that receives
  * one (the API's POST /v1/jobs, the worker reading a job from Redis, the local CLI). Throws
@@ -261,7 +290,7 @@ export function parseJobSpec(input: unknown): JobSpec {
     throw new JobSpecError([{ path: '', message: 'the job spec must be a JSON object' }]);
   }
   const withDefaults = Value.Default(JobSpecSchema, structuredClone(input));
-  const issues = specIssues(Value.Errors(JobSpecSchema, withDefaults), JobSpecSchema);
+  const issues = specIssues(Value.Errors(JobSpecSchema, withDefaults), JobSpecSchema, RETIRED_FIELDS);
   if (issues.length > 0) throw new JobSpecError(issues);
   return withDefaults as JobSpec;
 }

@@ -118,7 +118,12 @@ async function resolveCheckpointRef(ref: CheckpointRef, field: string, paths: Pa
 }
 
 /** A checkpoint's folder and shape, or undefined with an issue at `field`. */
-async function checkpointAt(ref: CheckpointRef, field: string, paths: PathsConfig, issues: SpecIssue[]): Promise<{ dir: string; shape: CheckpointShape } | undefined> {
+async function checkpointAt(
+  ref: CheckpointRef,
+  field: string,
+  paths: PathsConfig,
+  issues: SpecIssue[],
+): Promise<{ dir: string; shape: CheckpointShape } | undefined> {
   const dir = await resolveCheckpointRef(ref, field, paths, issues);
   if (dir === undefined) return undefined;
   try {
@@ -196,13 +201,22 @@ export async function resolveJobSpec(spec: JobSpec, { paths, jobId }: ResolveOpt
     if (maxLength > teacher.shape.maxPositions) {
       issues.push({ path: '/max_length', message: `max_length ${maxLength} exceeds the teacher's ${teacher.shape.maxPositions} positions` });
     }
-    for (const [field, other] of [['/general_teacher', generalTeacher], ['/mlm_model', mlmModel]] as const) {
+    for (const [field, other] of [
+      ['/general_teacher', generalTeacher],
+      ['/mlm_model', mlmModel],
+    ] as const) {
       if (other && other.shape.vocabSize !== teacher.shape.vocabSize) {
-        issues.push({ path: field, message: `its vocabulary (${other.shape.vocabSize} tokens) is not the teacher's (${teacher.shape.vocabSize}); it must share the teacher's tokenizer` });
+        issues.push({
+          path: field,
+          message: `its vocabulary (${other.shape.vocabSize} tokens) is not the teacher's (${teacher.shape.vocabSize}); it must share the teacher's tokenizer`,
+        });
       }
     }
     if (generalTeacher && student && student.layers > generalTeacher.shape.layers) {
-      issues.push({ path: '/general_teacher', message: `the student (${student.layers} layers) cannot be deeper than the general teacher (${generalTeacher.shape.layers})` });
+      issues.push({
+        path: '/general_teacher',
+        message: `the student (${student.layers} layers) cannot be deeper than the general teacher (${generalTeacher.shape.layers})`,
+      });
     }
   }
   if (issues.length > 0) throw new JobSpecError(issues);

@@ -8,22 +8,27 @@ import { distance as distanceBetween } from 'fastest-levenshtein';
 import { type ValueError, ValueErrorType } from '@sinclair/typebox/errors';
 import type { SpecIssue } from './errors.js';
 
-/** One issue per path (a union reports every branch), each message saying what would fit. */
-export function specIssues(errors: Iterable<ValueError>, root: TSchema): SpecIssue[] {
+/**
+ * One issue per path (a union reports every branch), each message saying what would fit.
+ * `retired`: fields the schema no longer has, by JSON pointer, with why they went.
+ */
+export function specIssues(errors: Iterable<ValueError>, root: TSchema, retired: Readonly<Record<string, string>> = {}): SpecIssue[] {
   const out: SpecIssue[] = [];
   const seen = new Set<string>();
   for (const error of errors) {
     if (seen.has(error.path)) continue;
     seen.add(error.path);
-    out.push({ path: error.path, message: message(error, root) });
+    out.push({ path: error.path, message: message(error, root, retired) });
   }
   return out;
 }
 
-function message(e: ValueError, root: TSchema): string {
+function message(e: ValueError, root: TSchema, retired: Readonly<Record<string, string>>): string {
   const s = e.schema as Record<string, unknown>;
   switch (e.type) {
     case ValueErrorType.ObjectAdditionalProperties: {
+      const why = retired[e.path];
+      if (why !== undefined) return `is no longer a field (${why}); remove it`;
       const hint = closestField(e.path, root);
       return `is not a known field; ${hint ? `did you mean ${JSON.stringify(hint)}?` : 'remove it'}`;
     }

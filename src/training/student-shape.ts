@@ -46,11 +46,12 @@ export function autoHeads(teacherHeads: number, hidden: number): number {
 }
 
 /**
- * Weights a low-rank FFN matrix keeps, r (h + I), against h I dense: it saves only below
- * h I / (h + I) (about 247 for 312 x 1200).
+ * The largest low-rank feed-forward rank that stores fewer weights than the dense matrix: U (h x r)
+ * plus V (r x I) hold r (h + I) weights against h I (V's bias replaces the dense bias one for one),
+ * so r must be below h I / (h + I): 247 for 312 x 1200. The trainer's spec.py checks the same bound.
  */
-export function ffnRankBound(hidden: number, intermediate: number): number {
-  return (hidden * intermediate) / (hidden + intermediate);
+export function maxSavingFfnRank(hidden: number, intermediate: number): number {
+  return Math.floor((hidden * intermediate - 1) / (hidden + intermediate));
 }
 
 interface ResolveStudentOptions {
@@ -80,7 +81,10 @@ export function resolveStudent({ student, teacher, init, initShape, issues }: Re
   const intermediate = pick('intermediate', () => source?.intermediate ?? Math.round(hidden * INTERMEDIATE_PER_HIDDEN));
 
   if (hidden % heads !== 0) {
-    issues.push({ path: '/student/heads', message: `hidden size ${hidden} is not divisible by ${heads} heads; leave heads "auto" or give a divisor of ${hidden}` });
+    issues.push({
+      path: '/student/heads',
+      message: `hidden size ${hidden} is not divisible by ${heads} heads; leave heads "auto" or give a divisor of ${hidden}`,
+    });
   } else if (heads > teacher.heads || teacher.heads % heads !== 0) {
     issues.push({
       path: '/student/heads',
@@ -91,15 +95,22 @@ export function resolveStudent({ student, teacher, init, initShape, issues }: Re
     issues.push({ path: '/student/layers', message: `the student (${layers} layers) cannot be deeper than the teacher (${teacher.layers})` });
   }
   if (student.ffn_rank !== null) {
-    const bound = ffnRankBound(hidden, intermediate);
-    if (student.ffn_rank >= bound) {
+    const r = student.ffn_rank;
+    if (r > maxSavingFfnRank(hidden, intermediate)) {
+      const dense = hidden * intermediate;
       issues.push({
         path: '/student/ffn_rank',
-        message: `rank ${student.ffn_rank} saves no weights: a rank-r FFN keeps r x (hidden + intermediate) weights per matrix, fewer than hidden x intermediate only for r < ${Math.ceil(bound)} (hidden ${hidden}, intermediate ${intermediate}); use a smaller rank or null`,
+        message:
+          `rank ${r} saves no weights: U (hidden x r) and V (r x intermediate) hold r*(hidden+intermediate) = ` +
+          `${r * (hidden + intermediate)} against hidden*intermediate = ${dense} dense; use a rank of at most ` +
+          `${maxSavingFfnRank(hidden, intermediate)} (below ${dense}/${hidden + intermediate} = ${(dense / (hidden + intermediate)).toFixed(1)}) or null`,
       });
     }
     if (init.kind !== 'random') {
-      issues.push({ path: '/student/ffn_rank', message: `a low-rank student cannot start from ${sourceName} dense weights; use init "random" or ffn_rank null` });
+      issues.push({
+        path: '/student/ffn_rank',
+        message: `a low-rank student cannot start from ${sourceName} dense weights; use init "random" or ffn_rank null`,
+      });
     }
   }
   if (source !== undefined) {

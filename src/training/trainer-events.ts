@@ -29,6 +29,8 @@ export interface ProgressEvent {
   lr: number;
   steps_per_sec: number;
   eta_s: number;
+  /** fp16 steps the GradScaler skipped so far in the stage (their loss overflowed); absent from older trainers. */
+  skipped_steps?: number;
 }
 export interface EvalEvent {
   type: 'eval';

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { PathsConfig } from '../../src/config.js';
 import { JobSpecError } from '../../src/training/errors.js';
-import { parseJobSpec } from '../../src/training/job-spec.js';
+import { parseJobSpec, withoutRetiredFields } from '../../src/training/job-spec.js';
 import { resolveJobSpec } from '../../src/training/resolve-spec.js';
 import { TRAINER_PYTHONPATH } from '../../src/training/trainer-runner.js';
 
@@ -36,7 +36,14 @@ beforeAll(async () => {
   await fs.mkdir(path.join(paths.dataDir, 'teacher'), { recursive: true });
   await fs.writeFile(
     path.join(paths.dataDir, 'teacher', 'config.json'),
-    JSON.stringify({ hidden_size: 768, num_attention_heads: 12, num_hidden_layers: 12, intermediate_size: 3072, vocab_size: 30522, max_position_embeddings: 512 }),
+    JSON.stringify({
+      hidden_size: 768,
+      num_attention_heads: 12,
+      num_hidden_layers: 12,
+      intermediate_size: 3072,
+      vocab_size: 30522,
+      max_position_embeddings: 512,
+    }),
   );
   const checkpoint = async (name: string, config: Record<string, number>) => {
     await fs.mkdir(path.join(paths.dataDir, name), { recursive: true });
@@ -63,7 +70,7 @@ describe('job spec', () => {
     expect(spec.student).toEqual({ layers: 'auto', hidden: 'auto', heads: 'auto', intermediate: 'auto', ffn_rank: null, dropout: 0.1, init: 'random' });
     expect(spec.stages.task_distill.temperature).toBe(2);
     expect(spec.stages.task_distill.weights).toBe('dynamic');
-    expect(spec.stages.general_distill).toMatchObject({ batch_size: 256, lr: 3e-5, temperature: 5, epochs: 3 });
+    expect(spec.stages.general_distill).toEqual({ enabled: false, batch_size: 256, lr: 3e-5, epochs: 3 });
     expect(spec.stages.qat.recalibrate_every).toBe(1000);
     expect(spec.gate).toEqual({ max_drop: 0.02, activate: true });
   });
@@ -155,7 +162,7 @@ describe('job spec', () => {
     expect(given.student.auto).toEqual(['layers', 'hidden', 'intermediate']);
   });
 
-  it('student.init: the teacher\'s layers take its width; a checkpoint its whole shape; a mismatch says which field', async () => {
+  it("student.init: the teacher's layers take its width; a checkpoint its whole shape; a mismatch says which field", async () => {
     const fromTeacher = await resolveJobSpec(parseJobSpec({ ...baseSpec(), teacher: { path: 'teacher-6h' }, student: { init: 'teacher' } }), {
       paths,
       jobId: 'j1',
@@ -188,8 +195,32 @@ describe('job spec', () => {
 
   it('ffn_rank must save weights: below h I / (h + I)', async () => {
     const issues = await issuesOf({ ...baseSpec(), student: { ffn_rank: 256 } });
-    expect(issues).toContainEqual({ path: '/student/ffn_rank', message: expect.stringMatching(/rank 256 saves no weights.*only for r < 248 \(hidden 312, intermediate 1200\)/) });
+    expect(issues).toContainEqual({ path: '/student/ffn_rank', message: expect.stringMatching(/rank 256 saves no weights.*use a rank of at most 247/) });
     expect(await issuesOf({ ...baseSpec(), student: { ffn_rank: 200 } })).toEqual([]);
+  });
+
+  it('refuses a low-rank feed-forward that stores no fewer weights than the dense one, naming the bound', async () => {
+    // 312 x 1200: r (312 + 1200) < 312 * 1200 holds up to r = 247 (374400 / 1512 = 247.6).
+    expect(await issuesOf({ ...baseSpec(), student: { ffn_rank: 247 } })).toEqual([]);
+    const issues = await issuesOf({ ...baseSpec(), student: { ffn_rank: 248 } });
+    expect(issues).toEqual([{ path: '/student/ffn_rank', message: expect.stringMatching(/at most 247 .*or null/) }]);
+    expect(issues[0]?.message).toMatch(/374976 against hidden\*intermediate = 374400/);
+    // Below min(hidden, intermediate), the bound this replaced, and still no saving.
+    expect((await issuesOf({ ...baseSpec(), student: { ffn_rank: 300 } })).map((i) => i.path)).toEqual(['/student/ffn_rank']);
+  });
+
+  it('an old spec with general_distill.temperature is told the field went and to remove it', async () => {
+    const issues = await issuesOf({ ...baseSpec(), stages: { general_distill: { temperature: 5 } } });
+    expect(issues).toEqual([
+      {
+        path: '/stages/general_distill/temperature',
+        message: expect.stringMatching(/^is no longer a field \(general distillation has no prediction layer.*\); remove it$/),
+      },
+    ]);
+    // A job queued before the field went carries it as a filled-in default: the worker drops it.
+    const queued = { ...baseSpec(), stages: { general_distill: { enabled: false, epochs: 3, batch_size: 256, lr: 3e-5, temperature: 5 } } };
+    expect(parseJobSpec(withoutRetiredFields(queued)).stages.general_distill).toEqual({ enabled: false, epochs: 3, batch_size: 256, lr: 3e-5 });
+    expect(queued.stages.general_distill.temperature).toBe(5);
   });
 
   it('refuses head counts the teacher cannot be grouped into', async () => {

@@ -4,6 +4,10 @@ precision, progress events, periodic checkpoints, SIGTERM handling and resume.
 Resume is exact in data order: the order of epoch e is a permutation drawn from a generator
 seeded by (seed, stage, e), so a rerun skips the batches already done and continues with the
 same ones; dropout is reseeded per step for the same reason.
+
+With fp16 on CUDA, a step whose gradients overflowed is skipped by the GradScaler and counted
+(`skipped_steps` in progress events and the stage history); only a run that keeps overflowing
+fails (loss_scaling.OverflowGuard). fp32 and bf16 fail on the first non-finite loss.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ from torch import nn
 from .errors import InvalidInputError, StopRequested
 from .events import EventWriter
 from .features import Batch, Feature, collate
+from .loss_scaling import OverflowGuard
 from .state import RunState
 
 log = logging.getLogger(__name__)
@@ -176,9 +181,12 @@ def run_loop(
     *,
     evaluate: Optional[Callable[[], Optional[Tuple[str, Dict[str, float]]]]] = None,
     after_step: Optional[Callable[[int], None]] = None,
-    on_resume: Optional[Callable[[], None]] = None,
+    on_resume: Optional[Callable[[int], None]] = None,
 ) -> int:
-    """Trains `modules` with step_fn's loss; returns the number of steps of the stage."""
+    """Trains `modules` with step_fn's loss; returns the number of steps of the stage.
+
+    after_step(step) runs after each optimizer step (1-based); on_resume(step) once, when the
+    stage resumes from a progress checkpoint taken after `step` steps."""
     if not features:
         raise InvalidInputError(f"stage {cfg.stage} has no training examples")
     per_epoch, total = total_steps(len(features), cfg)
@@ -186,6 +194,7 @@ def run_loop(
     warmup = int(cfg.warmup_ratio * total)
     optimizer = _optimizer(modules, cfg)
     scaler = rt.grad_scaler()
+    guard = OverflowGuard(cfg.stage, scaler.is_enabled())
     history = rt.state.history(cfg.stage)
     step = 0
     progress = rt.state.load_progress(cfg.stage)
@@ -195,10 +204,11 @@ def run_loop(
         optimizer.load_state_dict(progress["optimizer"])
         if progress.get("scaler"):
             scaler.load_state_dict(progress["scaler"])
+        guard.load_state_dict(progress.get("overflow") or {})
         step = int(progress["step"])
         log.info("%s: resuming at step %d of %d", cfg.stage, step, total)
         if on_resume is not None:
-            on_resume()
+            on_resume(step)
 
     def save(reason: str) -> str:
         payload = {
@@ -207,6 +217,7 @@ def run_loop(
             "modules": {name: m.state_dict() for name, m in modules.items()},
             "optimizer": optimizer.state_dict(),
             "scaler": scaler.state_dict() if scaler.is_enabled() else {},
+            "overflow": guard.state_dict(),
         }
         path = rt.state.save_progress(cfg.stage, payload)
         rt.events.emit("checkpoint", stage=cfg.stage, step=step, path=path)
@@ -230,6 +241,9 @@ def run_loop(
     evaluated_at = -1
     for module in modules.values():
         module.train()
+    # The scale before each update, to tell a skipped step (the scale drops) - one host sync per
+    # step with fp16, none without a scaler.
+    scale = scaler.get_scale()
     for epoch in range(step // per_epoch + 1, math.ceil(cfg.epochs) + 1):
         if step >= total:
             break
@@ -246,13 +260,16 @@ def run_loop(
                 group["lr"] = lr
             optimizer.zero_grad(set_to_none=True)
             loss, terms = step_fn(batch.to(rt.device), epoch)
-            if not torch.isfinite(loss):
-                raise FloatingPointError(f"{cfg.stage}: loss is {float(loss)} at step {step + 1}")
+            guard.check_loss(loss, step + 1)
             scaler.scale(loss).backward()
             scaler.unscale_(optimizer)
             torch.nn.utils.clip_grad_norm_([p for g in optimizer.param_groups for p in g["params"]], MAX_GRAD_NORM)
             scaler.step(optimizer)
             scaler.update()
+            if guard.scaling:
+                scale_after = scaler.get_scale()
+                guard.record(scale, scale_after, step + 1)
+                scale = scale_after
             step += 1
             steps_here += 1
             if after_step is not None:
@@ -260,10 +277,11 @@ def run_loop(
             if step % log_every == 0 or step == total:
                 elapsed = max(time.monotonic() - started, 1e-9)
                 rate = steps_here / elapsed
-                losses = {"total": float(loss.detach()), **terms}
+                # A skipped fp16 step's loss may be inf/NaN: such terms are left out, not sent as null.
+                losses = {k: v for k, v in {"total": float(loss.detach()), **terms}.items() if math.isfinite(v)}
                 rt.events.emit(
                     "progress", stage=cfg.stage, epoch=epoch, step=step, total=total, losses=losses,
-                    lr=lr, steps_per_sec=round(rate, 4), eta_s=round((total - step) / rate, 1),
+                    lr=lr, steps_per_sec=round(rate, 4), eta_s=round((total - step) / rate, 1), skipped_steps=guard.skipped,
                 )
                 history["losses"].append({"step": step, "epoch": epoch, **losses})
             if rt.stop_requested:
@@ -277,5 +295,6 @@ def run_loop(
     if evaluated_at != step:
         run_eval()
     history["steps"] = step
+    history["skipped_steps"] = guard.skipped
     # history["seconds"] is the whole stage's (evaluations included): pipeline.run_pipeline adds it.
     return step

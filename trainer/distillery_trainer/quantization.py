@@ -7,10 +7,15 @@ into buffers for export.
 
 Activations (the input of every nn.Linear): per-tensor asymmetric INT8 with a zero point, from an
 observer that tracks the range (running min/max, or an exponential moving average). The
-quantizer uses the range as of the last recalibration, which happens every `recalibrate_every`
-optimizer steps (and once after calibration), so a range in use is a constant buffer - what the
-PyTorch 1.13 exporter needs to emit QuantizeLinear/DequantizeLinear with constant scales.
-Nothing else is quantized: the attention mask, softmax and LayerNorm stay in float.
+quantizer uses the range as of the last recalibration, which happens after calibration (a seeded
+random sample of the training batches) and then every `recalibration_interval` optimizer steps,
+so a range in use is a constant buffer - what the PyTorch 1.13 exporter needs to emit
+QuantizeLinear/DequantizeLinear with constant scales. Nothing else is quantized: the attention
+mask, softmax and LayerNorm stay in float.
+
+The training forward never reads a tensor's value on the host (no .item(), float() or branch on
+a tensor): scales, zero points and observer state stay on the device, so a CUDA step is not
+stalled once per Linear waiting for the GPU.
 
 Gradient (straight-through estimator), as torch's fake_quantize ops define it: d out / d x is 1
 where round(x / scale) + zero_point lies inside [-128, 127] and 0 where the value was clamped.
@@ -19,16 +24,57 @@ Scales and zero points get no gradient.
 
 from __future__ import annotations
 
-from typing import Iterable, List
+from typing import Iterable, Iterator, List, Sequence
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .features import Batch, Feature, collate
+
 QMIN, QMAX = -128, 127
 # A channel of zeros would give scale 0 (division by zero in QuantizeLinear); any tiny value works.
 MIN_SCALE = 1e-8
 OBSERVER_MODES = ("minmax", "moving_average")
+# Calibration sample: 8 batches (256 rows at the default batch size), as PyTorch's and ONNX
+# Runtime's static quantization examples calibrate on a few hundred rows.
+CALIBRATION_BATCHES = 8
+# Kept apart from the training shuffle's seeds (loop.STAGE_SEEDS), so that the sample is not
+# simply the first batches the stage trains on.
+CALIBRATION_SEED_SALT = 7717
+# However short the QAT run, its ranges are refreshed at least this many times while it trains
+# (the weights move, and with them the activations); see recalibration_interval.
+MIN_RECALIBRATIONS = 4
+
+
+def calibration_rows(n: int, batch_size: int, seed: int, batches: int = CALIBRATION_BATCHES) -> List[List[int]]:
+    """Row indices of the calibration sample: `batches` batches of `batch_size` rows, drawn
+    without replacement from a shuffle of range(n) seeded by `seed` (fewer rows when n is smaller).
+
+    A shuffled sample rather than the file's first rows: data files are often sorted (by label,
+    source or length), and ranges from one end of a sorted file miss the rest of it."""
+    g = torch.Generator()
+    g.manual_seed(seed * 1000003 + CALIBRATION_SEED_SALT)
+    rows = torch.randperm(n, generator=g)[: batches * batch_size].tolist()
+    return [rows[i : i + batch_size] for i in range(0, len(rows), batch_size)]
+
+
+def calibration_batches(
+    features: Sequence[Feature], batch_size: int, pad_id: int, task: str, seed: int, batches: int = CALIBRATION_BATCHES
+) -> Iterator[Batch]:
+    """The calibration sample of `features` (calibration_rows), collated into CPU batches."""
+    for rows in calibration_rows(len(features), batch_size, seed, batches):
+        yield collate([features[i] for i in rows], pad_id, task)
+
+
+def recalibration_interval(recalibrate_every: int, total_steps: int, minimum: int = MIN_RECALIBRATIONS) -> int:
+    """Optimizer steps between recalibrations: `recalibrate_every`, shortened so that a run of
+    `total_steps` recalibrates at least min(`minimum`, total_steps) times. The source's 1000 steps
+    suit a long run; a QAT pass of a few hundred steps would otherwise train on its calibration
+    ranges alone and export ranges measured before any QAT weight update."""
+    if recalibrate_every <= 0:
+        raise ValueError("recalibrate_every must be positive")
+    return max(1, min(recalibrate_every, total_steps // max(1, minimum)))
 
 
 def per_channel_scale(weight: torch.Tensor, axis: int = 0) -> torch.Tensor:
@@ -78,31 +124,32 @@ class ActivationObserver(nn.Module):
 
     @torch.no_grad()
     def observe(self, x: torch.Tensor) -> None:
+        """Folds x's min and max into the observed range. The first observation of a window is
+        taken as it is, chosen with torch.where: branching on has_observation would be a host sync."""
         lo = x.detach().min().float().reshape(1)
         hi = x.detach().max().float().reshape(1)
-        if not bool(self.has_observation.item()):
-            self.observed_min.copy_(lo)
-            self.observed_max.copy_(hi)
-        elif self.mode == "minmax":
-            torch.minimum(self.observed_min, lo, out=self.observed_min)
-            torch.maximum(self.observed_max, hi, out=self.observed_max)
+        first = self.has_observation == 0
+        if self.mode == "minmax":
+            new_lo = torch.minimum(self.observed_min, lo)
+            new_hi = torch.maximum(self.observed_max, hi)
         else:
-            self.observed_min.add_(self.momentum * (lo - self.observed_min))
-            self.observed_max.add_(self.momentum * (hi - self.observed_max))
+            new_lo = self.observed_min + self.momentum * (lo - self.observed_min)
+            new_hi = self.observed_max + self.momentum * (hi - self.observed_max)
+        self.observed_min.copy_(torch.where(first, lo, new_lo))
+        self.observed_max.copy_(torch.where(first, hi, new_hi))
         self.has_observation.fill_(1.0)
 
     @torch.no_grad()
-    def recalibrate(self) -> bool:
-        """Moves the observed range into the quantizer. min/max starts a fresh window afterwards."""
-        if not bool(self.has_observation.item()):
-            return False
+    def recalibrate(self) -> None:
+        """Moves the observed range into the quantizer (an observer that saw nothing since the last
+        one keeps its range). min/max starts a fresh window afterwards. No host sync."""
+        seen = self.has_observation > 0
         scale, zero_point = activation_qparams(self.observed_min, self.observed_max)
-        self.scale.copy_(scale)
-        self.zero_point.copy_(zero_point)
-        self.calibrated.fill_(1.0)
+        self.scale.copy_(torch.where(seen, scale, self.scale))
+        self.zero_point.copy_(torch.where(seen, zero_point, self.zero_point))
+        self.calibrated.copy_(torch.where(seen, torch.ones_like(self.calibrated), self.calibrated))
         if self.mode == "minmax":
             self.has_observation.fill_(0.0)
-        return True
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if self.observing:
@@ -175,12 +222,17 @@ def prepare_qat(model: nn.Module, observer_mode: str = "minmax") -> nn.Module:
 
 
 class QatController:
-    """Owns the QAT modules of a model: calibration, periodic recalibration, freezing for export."""
+    """Owns the QAT modules of a model: calibration, periodic recalibration, freezing for export.
+
+    `recalibrations` counts calibration and every periodic recalibration of the run (the stage
+    history's `recalibrations`)."""
 
     def __init__(self, model: nn.Module, recalibrate_every: int) -> None:
         if recalibrate_every <= 0:
             raise ValueError("recalibrate_every must be positive")
         self.recalibrate_every = recalibrate_every
+        # Steps between recalibrations; plan() shortens it to fit a run's length.
+        self.interval = recalibrate_every
         self.linears: List[QuantLinear] = [m for m in model.modules() if isinstance(m, QuantLinear)]
         self.embeddings: List[QuantEmbedding] = [m for m in model.modules() if isinstance(m, QuantEmbedding)]
         self.recalibrations = 0
@@ -213,9 +265,19 @@ class QatController:
             obs.recalibrate()
         self.recalibrations += 1
 
+    def plan(self, total_steps: int) -> int:
+        """Sets the interval for a run of `total_steps` optimizer steps (recalibration_interval)."""
+        self.interval = recalibration_interval(self.recalibrate_every, total_steps)
+        return self.interval
+
+    def resume_at(self, step: int) -> None:
+        """A run resumed after `step` steps: the observers' ranges come back with the model's
+        buffers; this restores the count of recalibrations done before (calibration included)."""
+        self.recalibrations = 1 + step // self.interval
+
     def after_step(self, step: int) -> bool:
-        """Call after optimizer step number `step` (1-based); recalibrates every recalibrate_every steps."""
-        if step % self.recalibrate_every == 0:
+        """Call after optimizer step number `step` (1-based); recalibrates every `interval` steps."""
+        if step % self.interval == 0:
             self.recalibrate()
             return True
         return False

@@ -67,9 +67,19 @@ class StudentShape:
     auto: List[str] = field(default_factory=list)
 
 
-# The stages whose job-spec schema has a warm-up ratio, and those with a distillation temperature.
+# The stages whose job-spec schema has a warm-up ratio, and those with a distillation temperature
+# (the stages with a prediction-layer loss: general distillation has none).
 WARMUP_STAGES = ("teacher_finetune", "task_distill")
-TEMPERATURE_STAGES = ("general_distill", "task_distill", "qat")
+TEMPERATURE_STAGES = ("task_distill", "qat")
+
+
+def max_saving_ffn_rank(hidden: int, intermediate: int) -> int:
+    """The largest low-rank FFN rank r that stores fewer weights than the dense matrix.
+
+    U (h x r) plus V (r x I) hold r (h + I) weights against h I dense (V's bias replaces the
+    dense bias one for one), so the factorisation saves only when r < h I / (h + I): 247 for
+    312 x 1200, 614 for 768 x 3072. The same bound is checked in src/training/resolve-spec.ts."""
+    return (hidden * intermediate - 1) // (hidden + intermediate)
 
 
 @dataclass
@@ -211,6 +221,14 @@ def parse_spec(raw: Dict[str, Any], file: str = "spec") -> Spec:
         raise InvalidInputError(f"spec field student.init.kind must be random, teacher or checkpoint, got {init_kind!r}", file=file)
     init_path = init.get("path", (str,), nullable=init_kind != "checkpoint")
     auto = student.get("auto", (list,))
+    hidden, intermediate = student.positive("hidden"), student.positive("intermediate")
+    if ffn_rank is not None and ffn_rank > max_saving_ffn_rank(hidden, intermediate):
+        raise InvalidInputError(
+            f"spec field student.ffn_rank {ffn_rank} saves no weights: U and V hold r*(hidden+intermediate) = "
+            f"{ffn_rank * (hidden + intermediate)} against hidden*intermediate = {hidden * intermediate} dense; "
+            f"use a rank of at most {max_saving_ffn_rank(hidden, intermediate)} (below h*I/(h+I) = {hidden * intermediate / (hidden + intermediate):.1f}) or null",
+            file=file,
+        )
     dropout = student.number("dropout")
     if not 0.0 <= dropout <= 0.9:
         raise InvalidInputError(f"spec field student.dropout must be between 0 and 0.9, got {dropout}", file=file)
@@ -238,9 +256,9 @@ def parse_spec(raw: Dict[str, Any], file: str = "spec") -> Spec:
         qa_train_windows=_qa_train_windows(r.get("qa_train_windows", (str,)), file),
         student=StudentShape(
             layers=student.positive("layers"),
-            hidden=student.positive("hidden"),
+            hidden=hidden,
             heads=student.positive("heads"),
-            intermediate=student.positive("intermediate"),
+            intermediate=intermediate,
             ffn_rank=student.positive("ffn_rank") if ffn_rank is not None else None,
             dropout=dropout,
             init_kind=init_kind,

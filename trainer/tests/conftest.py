@@ -129,7 +129,7 @@ BASE_SPEC: Dict[str, Any] = {
     "mlm_model_path": None,
     "stages": {
         "teacher_finetune": {"enabled": True, "epochs": 6, "batch_size": 16, "lr": 2e-3, "warmup_ratio": 0.1},
-        "general_distill": {"enabled": True, "epochs": 1, "batch_size": 16, "lr": 1e-3, "temperature": 5},
+        "general_distill": {"enabled": True, "epochs": 1, "batch_size": 16, "lr": 1e-3},
         "augment": {"enabled": True, "methods": ["wordnet", "mlm"], "copies": 1, "replace_prob": 0.3, "max_examples": 40},
         "task_distill": {
             "enabled": True, "epochs": 6, "batch_size": 16, "lr": 2e-3, "warmup_ratio": 0.1, "temperature": 2,

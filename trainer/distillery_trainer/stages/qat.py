@@ -11,10 +11,10 @@ from .. import distill_steps as steps
 from .. import run_models
 from ..context import RunContext
 from ..evaluation import evaluate
-from ..loop import iterate_batches, run_loop
+from ..loop import run_loop, total_steps
+from ..quantization import calibration_batches
 
 NAME = "qat"
-CALIBRATION_BATCHES = 8
 
 
 def run(ctx: RunContext) -> None:
@@ -25,17 +25,19 @@ def run(ctx: RunContext) -> None:
     ctx.start(NAME)
     teacher = run_models.teacher(ctx).eval()
     student, controller = run_models.qat_student(ctx)
+    cfg = ctx.loop_config(stage)
+    features = ctx.data.train_features
+    controller.plan(total_steps(len(features), cfg)[1])
     if ctx.state.load_progress(NAME) is None:
         student.eval()
 
-        def calibration_batches():
-            batches = iterate_batches(ctx.data.train_features, stage.batch_size, ctx.tokenizer.pad_id, ctx.spec.task)
-            for _, batch in zip(range(CALIBRATION_BATCHES), batches):
+        def calibration_forwards():
+            for batch in calibration_batches(features, stage.batch_size, ctx.tokenizer.pad_id, ctx.spec.task, ctx.spec.seed):
                 with torch.no_grad():
                     student(*batch.to(ctx.rt.device).model_inputs())
                 yield None
 
-        controller.calibrate(calibration_batches())
+        controller.calibrate(calibration_forwards())
     else:
         controller.set_mode(observing=True, quantizing=True)
 
@@ -53,8 +55,8 @@ def run(ctx: RunContext) -> None:
         controller.set_mode(observing=True, quantizing=True)
         return result
 
-    done = run_loop(ctx.rt, ctx.loop_config(stage), ctx.data.train_features, {"student": student}, step,
-                    evaluate=evaluate_quantized, after_step=controller.after_step)
+    done = run_loop(ctx.rt, cfg, features, {"student": student}, step,
+                    evaluate=evaluate_quantized, after_step=controller.after_step, on_resume=controller.resume_at)
     controller.freeze()
     path = run_models.qat_state_path(ctx)
     torch.save({k: v.detach().cpu() for k, v in student.state_dict().items()}, path + ".tmp")
