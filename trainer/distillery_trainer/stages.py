@@ -19,6 +19,7 @@ from . import features as feats
 from .augment import Augmenter
 from .errors import InvalidInputError, StopRequested
 from .events import EventWriter
+from .labels import LabelledFile, name_labels, resolve_labels
 from .loop import LoopConfig, Runtime, iterate_batches, resolve_device, run_loop
 from .losses import DistillProjections, check_head_grouping, dynamic_weights, layer_mapping
 from .metrics import best_span, classification_metrics, span_metrics
@@ -101,24 +102,12 @@ class Pipeline:
         spec = self.spec
         self.labels: Optional[List[str]] = None
         if spec.task == "classification":
-            head = self.teacher_ckpt.has_task_head("classification")
-            if spec.labels is not None:
-                labels = list(spec.labels)
-            elif head and self.teacher_ckpt.config.id2label:
-                labels = self.teacher_ckpt.config.labels
-            else:
-                labels = sorted({ex.label for ex in data_io.load_classification(spec.train)})
-            if head:
-                rows = self.teacher_ckpt.tensors["classifier.weight"].shape[0]
-                if rows != len(labels):
-                    raise InvalidInputError(
-                        f"teacher classifier has {rows} outputs but there are {len(labels)} labels",
-                        file=self.teacher_ckpt.weights_file, tensor="classifier.weight",
-                    )
-            self.labels = labels
-            self.label_to_id = {label: i for i, label in enumerate(labels)}
-            self.train_examples = data_io.load_classification(spec.train, labels)
-            self.eval_examples = data_io.load_classification(spec.eval, labels) if spec.eval else []
+            train = LabelledFile(spec.train, data_io.load_classification(spec.train))
+            evals = [LabelledFile(spec.eval, data_io.load_classification(spec.eval))] if spec.eval else []
+            self.labels = resolve_labels(spec.labels, self.teacher_ckpt.classifier_head(), train, evals)
+            self.label_to_id = {label: i for i, label in enumerate(self.labels)}
+            self.train_examples = name_labels(train.examples, self.labels)
+            self.eval_examples = name_labels(evals[0].examples, self.labels) if evals else []
         else:
             self.train_examples = data_io.load_squad(spec.train)
             self.eval_examples = data_io.load_squad(spec.eval) if spec.eval else []
