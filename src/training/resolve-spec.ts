@@ -9,6 +9,7 @@ import path from 'node:path';
 import type { PathsConfig } from '../config.js';
 import { JobSpecError, type SpecIssue } from './errors.js';
 import type { JobSpec } from './job-spec.js';
+import { readTeacherCheckpoint } from './teacher-checkpoint.js';
 
 export interface ResolvedSpec {
   job_id: string;
@@ -53,28 +54,6 @@ export async function resolveInside(root: string, rel: string): Promise<string> 
     throw new Error(`${rel} links outside DATA_DIR (${root})`);
   }
   return real;
-}
-
-interface TeacherShape {
-  hidden: number;
-  heads: number;
-  layers: number;
-  maxPositions: number;
-}
-
-async function readTeacherShape(dir: string): Promise<TeacherShape> {
-  const raw = JSON.parse(await fs.readFile(path.join(dir, 'config.json'), 'utf8')) as Record<string, unknown>;
-  const num = (key: string, fallback?: number): number => {
-    const v = raw[key] ?? fallback;
-    if (typeof v !== 'number') throw new Error(`teacher config.json has no numeric ${key}`);
-    return v;
-  };
-  return {
-    hidden: num('hidden_size'),
-    heads: num('num_attention_heads'),
-    layers: num('num_hidden_layers'),
-    maxPositions: num('max_position_embeddings', 512),
-  };
 }
 
 async function resolveTeacher(spec: JobSpec, paths: PathsConfig, issues: SpecIssue[]): Promise<string | undefined> {
@@ -169,23 +148,21 @@ export async function resolveJobSpec(spec: JobSpec, { paths, jobId }: ResolveOpt
   }
 
   const teacherPath = await resolveTeacher(spec, paths, issues);
-  if (teacherPath !== undefined) {
-    try {
-      const t = await readTeacherShape(teacherPath);
-      if (s.heads > t.heads || t.heads % s.heads !== 0) {
-        issues.push({
-          path: '/student/heads',
-          message: `the teacher's ${t.heads} attention heads cannot be grouped into ${s.heads}; use a divisor of ${t.heads}`,
-        });
-      }
-      if (s.layers > t.layers) {
-        issues.push({ path: '/student/layers', message: `the student (${s.layers} layers) cannot be deeper than the teacher (${t.layers})` });
-      }
-      if (maxLength > t.maxPositions) {
-        issues.push({ path: '/max_length', message: `max_length ${maxLength} exceeds the teacher's ${t.maxPositions} positions` });
-      }
-    } catch (err) {
-      issues.push({ path: '/teacher', message: `cannot read the teacher checkpoint: ${(err as Error).message}` });
+  const teacher = teacherPath === undefined ? undefined : await readTeacherCheckpoint(teacherPath);
+  for (const message of teacher?.problems ?? []) issues.push({ path: '/teacher', message });
+  const t = teacher?.shape;
+  if (t !== undefined) {
+    if (s.heads > t.heads || t.heads % s.heads !== 0) {
+      issues.push({
+        path: '/student/heads',
+        message: `the teacher's ${t.heads} attention heads cannot be grouped into ${s.heads}; use a divisor of ${t.heads}`,
+      });
+    }
+    if (s.layers > t.layers) {
+      issues.push({ path: '/student/layers', message: `the student (${s.layers} layers) cannot be deeper than the teacher (${t.layers})` });
+    }
+    if (maxLength > t.maxPositions) {
+      issues.push({ path: '/max_length', message: `max_length ${maxLength} exceeds the teacher's ${t.maxPositions} positions` });
     }
   }
   if (issues.length > 0) throw new JobSpecError(issues);
