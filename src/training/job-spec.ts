@@ -216,7 +216,8 @@ export const JobSpecSchema = Type.Object(
     ),
     labels: Type.Optional(
       Type.Union([Type.Null(), Type.Array(Type.String({ minLength: 1 }), { minItems: 2, uniqueItems: true })], {
-        description: "classification: the classifier's label order; null or absent: the sorted labels of the training data",
+        description:
+          "classification: the classifier's rows in order (integer data labels index them; with a fine-tuned teacher, one name per row of its classifier); null or absent: the teacher's id2label when it has a trained classifier, else the training data's labels (sorted names, or rows 0..max of integer labels)",
       }),
     ),
     max_length: Type.Optional(Type.Integer({ minimum: 16, maximum: 512, description: 'default 128 (classification) or 384 (qa)' })),

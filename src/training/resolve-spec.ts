@@ -9,7 +9,8 @@ import path from 'node:path';
 import type { PathsConfig } from '../config.js';
 import { JobSpecError, type SpecIssue } from './errors.js';
 import type { JobSpec } from './job-spec.js';
-import { type CheckpointShape, type ResolvedStudent, resolveStudent, type StudentInit } from './student-shape.js';
+import { type CheckpointShape, readCheckpointFolder } from './checkpoint-folder.js';
+import { type ResolvedStudent, resolveStudent, type StudentInit } from './student-shape.js';
 
 export interface ResolvedSpec {
   job_id: string;
@@ -60,24 +61,6 @@ export async function resolveInside(root: string, rel: string): Promise<string> 
   return real;
 }
 
-async function readCheckpointShape(dir: string): Promise<CheckpointShape> {
-  const raw = JSON.parse(await fs.readFile(path.join(dir, 'config.json'), 'utf8')) as Record<string, unknown>;
-  const num = (key: string, fallback?: number): number => {
-    const v = raw[key] ?? fallback;
-    if (typeof v !== 'number') throw new Error(`config.json has no numeric ${key}`);
-    return v;
-  };
-  const hidden = num('hidden_size');
-  return {
-    hidden,
-    heads: num('num_attention_heads'),
-    layers: num('num_hidden_layers'),
-    intermediate: num('intermediate_size', 4 * hidden),
-    vocabSize: num('vocab_size'),
-    maxPositions: num('max_position_embeddings', 512),
-  };
-}
-
 type CheckpointRef = JobSpec['teacher'];
 
 /**
@@ -117,21 +100,19 @@ async function resolveCheckpointRef(ref: CheckpointRef, field: string, paths: Pa
   }
 }
 
-/** A checkpoint's folder and shape, or undefined with an issue at `field`. */
+/** A checkpoint's folder and shape, or undefined with its problems as issues at `field`. */
 async function checkpointAt(
   ref: CheckpointRef,
   field: string,
+  role: string,
   paths: PathsConfig,
   issues: SpecIssue[],
 ): Promise<{ dir: string; shape: CheckpointShape } | undefined> {
   const dir = await resolveCheckpointRef(ref, field, paths, issues);
   if (dir === undefined) return undefined;
-  try {
-    return { dir, shape: await readCheckpointShape(dir) };
-  } catch (err) {
-    issues.push({ path: field, message: `cannot read the checkpoint's config.json: ${(err as Error).message}` });
-    return undefined;
-  }
+  const folder = await readCheckpointFolder(dir, role);
+  for (const message of folder.problems) issues.push({ path: field, message });
+  return folder.shape === undefined || folder.problems.length > 0 ? undefined : { dir, shape: folder.shape };
 }
 
 export interface ResolveOptions {
@@ -181,15 +162,15 @@ export async function resolveJobSpec(spec: JobSpec, { paths, jobId }: ResolveOpt
     issues.push({ path: '/doc_stride', message: `doc_stride ${spec.doc_stride} must be smaller than the context window (max_length - max_query_length - 3)` });
   }
 
-  const teacher = await checkpointAt(spec.teacher, '/teacher', paths, issues);
-  const generalTeacher = spec.general_teacher && (await checkpointAt(spec.general_teacher, '/general_teacher', paths, issues));
-  const mlmModel = spec.mlm_model && (await checkpointAt(spec.mlm_model, '/mlm_model', paths, issues));
+  const teacher = await checkpointAt(spec.teacher, '/teacher', 'the teacher', paths, issues);
+  const generalTeacher = spec.general_teacher && (await checkpointAt(spec.general_teacher, '/general_teacher', 'the general teacher', paths, issues));
+  const mlmModel = spec.mlm_model && (await checkpointAt(spec.mlm_model, '/mlm_model', 'the mlm_model', paths, issues));
   const initSpec = spec.student.init;
   let init: StudentInit = { kind: 'random', path: null };
   let initShape: CheckpointShape | undefined;
   if (initSpec === 'teacher') init = { kind: 'teacher', path: null };
   else if (initSpec !== 'random') {
-    const found = await checkpointAt(initSpec, '/student/init', paths, issues);
+    const found = await checkpointAt(initSpec, '/student/init', 'the init checkpoint', paths, issues);
     if (found !== undefined) {
       init = { kind: 'checkpoint', path: found.dir };
       initShape = found.shape;

@@ -8,18 +8,9 @@
  * 1200; heads one per teacher head where the width allows it (the published student has 12 heads
  * for BERT-base's 12), so the attention loss compares heads one to one.
  */
+import type { CheckpointShape } from './checkpoint-folder.js';
 import type { SpecIssue } from './errors.js';
 import type { JobSpec } from './job-spec.js';
-
-/** The fields of a Hugging Face config.json the resolution needs. */
-export interface CheckpointShape {
-  layers: number;
-  hidden: number;
-  heads: number;
-  intermediate: number;
-  vocabSize: number;
-  maxPositions: number;
-}
 
 export type StudentInit = { kind: 'random'; path: null } | { kind: 'teacher'; path: null } | { kind: 'checkpoint'; path: string };
 

@@ -22,6 +22,8 @@ beforeAll(async () => {
   dataDir = await fs.mkdtemp(path.join(os.tmpdir(), 'distillery-redis-down-'));
   await fs.mkdir(path.join(dataDir, 'teacher'));
   await fs.writeFile(path.join(dataDir, 'teacher', 'config.json'), JSON.stringify({ hidden_size: 64, num_attention_heads: 4, num_hidden_layers: 2 }));
+  await fs.writeFile(path.join(dataDir, 'teacher', 'model.safetensors'), '');
+  await fs.writeFile(path.join(dataDir, 'teacher', 'vocab.txt'), '');
   await fs.writeFile(path.join(dataDir, 'train.jsonl'), '{"text":"a","label":"x"}\n');
   // A port nobody listens on: Redis is "down" for the whole test.
   const config = loadConfig({ REDIS_URL: `redis://127.0.0.1:${await freePort()}`, DATA_DIR: dataDir, MODEL_DIR: server.modelDir });

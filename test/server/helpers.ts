@@ -141,6 +141,9 @@ export async function jobData(model = 'test-model'): Promise<JobData> {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'distillery-job-data-'));
   await mkdir(path.join(dir, 'teacher'));
   await writeFile(path.join(dir, 'teacher', 'config.json'), JSON.stringify({ hidden_size: 64, num_attention_heads: 4, num_hidden_layers: 2 }));
+  // Resolving a spec checks that these exist (the trainer reads them); this job never runs.
+  await writeFile(path.join(dir, 'teacher', 'model.safetensors'), '');
+  await writeFile(path.join(dir, 'teacher', 'vocab.txt'), '');
   await writeFile(path.join(dir, 'train.jsonl'), '{"text":"a","label":"x"}\n{"text":"b","label":"y"}\n');
   return {
     dir,

@@ -20,6 +20,31 @@ const baseSpec = () => ({
   data: { train: 'train.jsonl', eval: 'eval.jsonl' },
 });
 
+const BERT_BASE = {
+  model_type: 'bert',
+  hidden_size: 768,
+  num_attention_heads: 12,
+  num_hidden_layers: 12,
+  max_position_embeddings: 512,
+  intermediate_size: 3072,
+  vocab_size: 30522,
+};
+
+/** A teacher folder in DATA_DIR: config.json plus the named files (contents never read, except an index). */
+async function writeTeacher(rel: string, empty: string[], written: Record<string, string> = {}, config: object = BERT_BASE): Promise<void> {
+  const dir = path.join(paths.dataDir, rel);
+  await fs.mkdir(dir, { recursive: true });
+  await fs.writeFile(path.join(dir, 'config.json'), JSON.stringify(config));
+  for (const name of empty) await fs.writeFile(path.join(dir, name), '');
+  for (const [name, text] of Object.entries(written)) await fs.writeFile(path.join(dir, name), text);
+}
+
+const shardIndex = (...shards: string[]) => JSON.stringify({ metadata: { total_size: 1 }, weight_map: Object.fromEntries(shards.map((s, i) => [`t${i}`, s])) });
+
+async function teacherIssues(rel: string): Promise<string[]> {
+  return (await issuesOf({ ...baseSpec(), teacher: { path: rel } })).filter((i) => i.path === '/teacher').map((i) => i.message);
+}
+
 async function issuesOf(spec: unknown): Promise<{ path: string; message: string }[]> {
   try {
     await resolveJobSpec(parseJobSpec(spec), { paths, jobId: 'j1' });
@@ -33,22 +58,8 @@ async function issuesOf(spec: unknown): Promise<{ path: string; message: string 
 beforeAll(async () => {
   root = await fs.mkdtemp(path.join(os.tmpdir(), 'distillery-spec-'));
   paths = { dataDir: path.join(root, 'data'), modelDir: path.join(root, 'models'), workDir: path.join(root, 'work') };
-  await fs.mkdir(path.join(paths.dataDir, 'teacher'), { recursive: true });
-  await fs.writeFile(
-    path.join(paths.dataDir, 'teacher', 'config.json'),
-    JSON.stringify({
-      hidden_size: 768,
-      num_attention_heads: 12,
-      num_hidden_layers: 12,
-      intermediate_size: 3072,
-      vocab_size: 30522,
-      max_position_embeddings: 512,
-    }),
-  );
-  const checkpoint = async (name: string, config: Record<string, number>) => {
-    await fs.mkdir(path.join(paths.dataDir, name), { recursive: true });
-    await fs.writeFile(path.join(paths.dataDir, name, 'config.json'), JSON.stringify({ vocab_size: 30522, max_position_embeddings: 512, ...config }));
-  };
+  await writeTeacher('teacher', ['model.safetensors', 'vocab.txt']);
+  const checkpoint = (name: string, config: Record<string, number>) => writeTeacher(name, ['model.safetensors', 'vocab.txt'], {}, { ...BERT_BASE, ...config });
   // The issue's example: a 6-head, 384-wide teacher, which the old default of 4 heads refused.
   await checkpoint('teacher-6h', { hidden_size: 384, num_attention_heads: 6, num_hidden_layers: 6, intermediate_size: 1536 });
   await checkpoint('teacher-2l', { hidden_size: 128, num_attention_heads: 2, num_hidden_layers: 2, intermediate_size: 512 });
@@ -249,5 +260,43 @@ describe('job spec', () => {
       await issuesOf({ ...baseSpec(), gate: { rollout: { mode: 'canary', weight: 0.1, rules: { min_requests: 5, min_agreement: 0.9 } } } }),
     ).toContainEqual({ path: '/gate/rollout/rules/min_agreement', message: expect.stringMatching(/shadow/) });
     expect((await issuesOf({ ...baseSpec(), gate: { rollout: { mode: 'canary', weight: 1 } } })).map((i) => i.path)).toContain('/gate/rollout/weight');
+  });
+
+  it('takes a teacher folder in each layout transformers writes', async () => {
+    const st = ['model-00001-of-00002.safetensors', 'model-00002-of-00002.safetensors'];
+    const bin = ['pytorch_model-00001-of-00002.bin', 'pytorch_model-00002-of-00002.bin'];
+    await writeTeacher('layouts/safetensors', ['model.safetensors', 'tokenizer.json']);
+    await writeTeacher('layouts/bin', ['pytorch_model.bin', 'vocab.txt', 'tokenizer_config.json']);
+    await writeTeacher('layouts/sharded', [...st, 'vocab.txt'], { 'model.safetensors.index.json': shardIndex(st[0]!, st[1]!, st[1]!) });
+    await writeTeacher('layouts/sharded-bin', [...bin, 'tokenizer.json'], { 'pytorch_model.bin.index.json': shardIndex(...bin) });
+    for (const layout of ['safetensors', 'bin', 'sharded', 'sharded-bin']) {
+      expect(await issuesOf({ ...baseSpec(), teacher: { path: `layouts/${layout}` } }), layout).toEqual([]);
+    }
+  });
+
+  it('names what a teacher folder lacks, or has instead, before a job is queued', async () => {
+    await writeTeacher('wrong/tf', ['tf_model.h5', 'vocab.txt']);
+    expect(await teacherIssues('wrong/tf')).toEqual([
+      expect.stringMatching(/no PyTorch weights: expected model\.safetensors.*; it has tf_model\.h5 \(TensorFlow 2\).*from_tf=True/),
+    ]);
+    await writeTeacher('wrong/no-tokenizer', ['model.safetensors', 'tokenizer_config.json']);
+    expect(await teacherIssues('wrong/no-tokenizer')).toEqual(['the teacher folder has no tokenizer: expected tokenizer.json or vocab.txt']);
+    await writeTeacher('wrong/shards', ['model-00001-of-00002.safetensors', 'vocab.txt'], {
+      'model.safetensors.index.json': shardIndex('model-00001-of-00002.safetensors', 'model-00002-of-00002.safetensors', '../outside.safetensors'),
+    });
+    expect(await teacherIssues('wrong/shards')).toEqual([
+      "shard model-00002-of-00002.safetensors named in the teacher's model.safetensors.index.json is missing",
+      'the teacher\'s model.safetensors.index.json names shard "../outside.safetensors", which is not a file in the checkpoint folder',
+    ]);
+    await writeTeacher('wrong/index', ['vocab.txt'], { 'pytorch_model.bin.index.json': '{"metadata": {}}' });
+    expect(await teacherIssues('wrong/index')).toEqual([expect.stringMatching(/pytorch_model\.bin\.index\.json needs a non-empty "weight_map"/)]);
+    await writeTeacher('wrong/roberta', ['model.safetensors', 'vocab.txt'], {}, { ...BERT_BASE, model_type: 'roberta' });
+    expect(await teacherIssues('wrong/roberta')).toEqual([expect.stringMatching(/model_type "roberta": only BERT checkpoints/)]);
+    await fs.mkdir(path.join(paths.dataDir, 'wrong/empty'), { recursive: true });
+    expect(await teacherIssues('wrong/empty')).toEqual([
+      expect.stringMatching(/no config\.json/),
+      expect.stringMatching(/no PyTorch weights/),
+      expect.stringMatching(/no tokenizer/),
+    ]);
   });
 });

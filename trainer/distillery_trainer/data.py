@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from typing import List, Optional, Sequence
+from typing import List, Optional, Sequence, Union
 
 from .errors import InvalidInputError
 
@@ -13,7 +13,8 @@ from .errors import InvalidInputError
 class ClassificationExample:
     text: str
     text_pair: Optional[str]
-    label: str
+    # A class name, or an integer row of the classifier (GLUE style) until labels.name_labels.
+    label: Union[str, int]
     line: int = 0
 
 
@@ -43,8 +44,12 @@ def _read_text(path: str) -> str:
 
 
 def load_classification(path: str, labels: Optional[Sequence[str]] = None) -> List[ClassificationExample]:
-    """JSONL of {"text", "text_pair"?, "label"}; with labels given, any other label is bad input."""
-    allowed = set(labels) if labels is not None else None
+    """JSONL of {"text", "text_pair"?, "label": str or int}, one example per line; line numbers
+    kept for error messages. Without labels, labels are returned as written (labels.py resolves
+    them); with labels (row names), an integer label i becomes labels[i], and a label naming no
+    row is bad input. Errors: InvalidInputError naming the file and line."""
+    from .labels import label_name  # labels.py imports this module
+
     examples: List[ClassificationExample] = []
     for number, raw in enumerate(_read_text(path).split("\n"), start=1):
         if not raw.strip():
@@ -63,10 +68,13 @@ def load_classification(path: str, labels: Optional[Sequence[str]] = None) -> Li
             raise InvalidInputError("field 'text' must be a string", file=path, line=number)
         if pair is not None and not isinstance(pair, str):
             raise InvalidInputError("field 'text_pair' must be a string", file=path, line=number)
-        if not isinstance(label, str):
-            raise InvalidInputError("field 'label' must be a string", file=path, line=number)
-        if allowed is not None and label not in allowed:
-            raise InvalidInputError(f"unknown label {label!r} (labels: {', '.join(labels or [])})", file=path, line=number)
+        if isinstance(label, bool) or not isinstance(label, (str, int)):
+            raise InvalidInputError("field 'label' must be a string (class name) or an integer (classifier row)", file=path, line=number)
+        if labels is not None:
+            name = label_name(label, labels)
+            if name is None:
+                raise InvalidInputError(f"unknown label {label!r} (labels: {', '.join(labels)})", file=path, line=number)
+            label = name
         examples.append(ClassificationExample(text, pair, label, number))
     if not examples:
         raise InvalidInputError("data file has no examples", file=path)

@@ -93,6 +93,10 @@ class BertConfig:
 
     @classmethod
     def from_hf_dict(cls, data: Dict[str, Any], source: Optional[str] = None) -> "BertConfig":
+        model_type = data.get("model_type", "bert")
+        if model_type != "bert":
+            # Other encoders (roberta, distilbert, electra ...) name and shape their tensors differently.
+            raise InvalidInputError(f"model_type {model_type!r} is not supported: the teacher must be a BERT checkpoint (model_type \"bert\")", file=source)
         if data.get("hidden_act", "gelu") not in ("gelu", "gelu_python"):
             raise InvalidInputError(f"hidden_act {data.get('hidden_act')!r} is not supported (only exact gelu)", file=source)
         if data.get("position_embedding_type", "absolute") != "absolute":

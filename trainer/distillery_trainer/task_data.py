@@ -10,6 +10,7 @@ from . import data as data_io
 from . import features as feats
 from .checkpoint import Checkpoint
 from .errors import InvalidInputError
+from .labels import LabelledFile, name_labels, resolve_labels
 from .losses import check_head_grouping, layer_mapping
 from .spec import Spec
 from .tokenization import WordPieceTokenizer
@@ -46,32 +47,16 @@ def check_shapes(spec: Spec, teacher: Checkpoint) -> None:
         raise InvalidInputError(f"max_length {spec.max_length} exceeds the teacher's max_position_embeddings {t.max_position_embeddings}", file=where)
 
 
-def _classification_labels(spec: Spec, teacher: Checkpoint) -> List[str]:
-    head = teacher.has_task_head("classification")
-    if spec.labels is not None:
-        labels = list(spec.labels)
-    elif head and teacher.config.id2label:
-        labels = teacher.config.labels
-    else:
-        labels = sorted({ex.label for ex in data_io.load_classification(spec.train)})
-    if head:
-        rows = teacher.tensors["classifier.weight"].shape[0]
-        if rows != len(labels):
-            raise InvalidInputError(
-                f"teacher classifier has {rows} outputs but there are {len(labels)} labels",
-                file=teacher.weights_file, tensor="classifier.weight",
-            )
-    return labels
-
-
 def load_task_data(spec: Spec, teacher: Checkpoint) -> TaskData:
     """Examples and features of data.train / data.eval; raises InvalidInputError on bad data."""
     tokenizer = teacher.tokenizer
     labels: Optional[List[str]] = None
     if spec.task == "classification":
-        labels = _classification_labels(spec, teacher)
-        train = data_io.load_classification(spec.train, labels)
-        evaluation = data_io.load_classification(spec.eval, labels) if spec.eval else []
+        train_file = LabelledFile(spec.train, data_io.load_classification(spec.train))
+        eval_files = [LabelledFile(spec.eval, data_io.load_classification(spec.eval))] if spec.eval else []
+        labels = resolve_labels(spec.labels, teacher.classifier_head(), train_file, eval_files)
+        train = name_labels(train_file.examples, labels)
+        evaluation = name_labels(eval_files[0].examples, labels) if eval_files else []
     else:
         train = data_io.load_squad(spec.train)
         evaluation = data_io.load_squad(spec.eval) if spec.eval else []

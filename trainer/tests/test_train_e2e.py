@@ -200,7 +200,7 @@ def test_bad_input_exits_2_with_an_error_event(make_spec, tmp_path):
     result = run_cli(["train", "--spec", spec, "--work-dir", str(tmp_path / "w")], timeout=120)
     assert result.returncode == 2
     error = parse_events(result.stdout)[-1]
-    assert error == {"type": "error", "code": "invalid_input", "message": "unknown label 'maybe' (labels: pos, neg, neutral)", "file": str(bad), "line": 2}
+    assert error == {"type": "error", "code": "invalid_input", "message": "label 'maybe' is not one of the spec's labels (pos, neg, neutral)", "file": str(bad), "line": 2}
 
 
 def test_student_with_more_heads_than_teacher_is_bad_input(make_spec, tmp_path):

@@ -17,7 +17,12 @@ export interface QaExample {
   answers: string[];
 }
 
-export async function readClassificationJsonl(file: string): Promise<ClassificationExample[]> {
+/**
+ * Reads a classification JSONL eval file. A label is a class name or, GLUE style, an integer
+ * row of the classifier: `labels` (the served config's names in row order) turns row i into
+ * labels[i], the rule the trainer applies (trainer/distillery_trainer/labels.py).
+ */
+export async function readClassificationJsonl(file: string, labels: readonly string[] = []): Promise<ClassificationExample[]> {
   const text = await fs.readFile(file, 'utf8');
   const out: ClassificationExample[] = [];
   text.split('\n').forEach((line, i) => {
@@ -28,11 +33,16 @@ export async function readClassificationJsonl(file: string): Promise<Classificat
     } catch {
       throw new Error(`${file}:${i + 1}: not valid JSON`);
     }
-    if (typeof row.text !== 'string' || typeof row.label !== 'string') {
-      throw new Error(`${file}:${i + 1}: needs string fields "text" and "label"`);
+    const integer = typeof row.label === 'number' && Number.isInteger(row.label);
+    if (typeof row.text !== 'string' || !(typeof row.label === 'string' || integer)) {
+      throw new Error(`${file}:${i + 1}: needs a string "text" and a "label" (class name or integer row of the classifier)`);
+    }
+    const label = integer ? labels[row.label as number] : (row.label as string);
+    if (label === undefined) {
+      throw new Error(`${file}:${i + 1}: integer label ${row.label} is not a row of the model's ${labels.length} labels`);
     }
     const input = typeof row.text_pair === 'string' ? { text: row.text, text_pair: row.text_pair } : row.text;
-    out.push({ input, label: row.label });
+    out.push({ input, label });
   });
   return out;
 }

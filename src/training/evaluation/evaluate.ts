@@ -8,7 +8,7 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import type { InferenceConfig } from '../../config.js';
 import { openModelDir } from '../../inference/index.js';
-import type { ModelMetrics, Task } from '../../inference/registry/types.js';
+import type { ModelMetrics, ServingConfig, Task } from '../../inference/registry/types.js';
 import { readClassificationJsonl, readSquad } from './eval-data.js';
 import { measureLatencyMs } from './latency.js';
 import { classificationScores, squadScores } from './task-metrics.js';
@@ -39,12 +39,18 @@ async function exists(file: string): Promise<boolean> {
   );
 }
 
+/** The classifier's label names in row order, from the trainer's output/config.json (ServingConfig). */
+async function servedLabels(outputDir: string): Promise<string[]> {
+  const config = JSON.parse(await fs.readFile(path.join(outputDir, 'config.json'), 'utf8')) as Partial<ServingConfig>;
+  return config.labels ?? [];
+}
+
 async function scoreModel(opts: EvaluateOptions, onnxFile: string): Promise<Partial<ModelMetrics>> {
   const chunk = opts.chunkSize ?? 32;
   const model = await openModelDir({ dir: opts.outputDir, onnxFile, ...(opts.inference ? { inference: opts.inference } : {}) });
   try {
     if (opts.task === 'classification') {
-      const examples = await readClassificationJsonl(opts.evalFile);
+      const examples = await readClassificationJsonl(opts.evalFile, await servedLabels(opts.outputDir));
       const predicted: string[] = [];
       for (let i = 0; i < examples.length; i += chunk) {
         const results = await model.classify(
