@@ -70,12 +70,12 @@ async function readShape(dir: string, role: string, problems: string[]): Promise
     if (typeof v !== 'number') missing.push(key);
     return v as number;
   };
-  const hidden = num('hidden_size');
   const shape = {
-    hidden,
+    hidden: num('hidden_size'),
     heads: num('num_attention_heads'),
     layers: num('num_hidden_layers'),
-    intermediate: num('intermediate_size', 4 * hidden),
+    // transformers' BertConfig defaults, as the trainer's modeling.py reads them.
+    intermediate: num('intermediate_size', 3072),
     vocabSize: num('vocab_size'),
     maxPositions: num('max_position_embeddings', 512),
   };

@@ -140,7 +140,7 @@ export function jobSpec(model: string, over: Record<string, unknown> = {}): Reco
 export async function jobData(model = 'test-model'): Promise<JobData> {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'distillery-job-data-'));
   await mkdir(path.join(dir, 'teacher'));
-  await writeFile(path.join(dir, 'teacher', 'config.json'), JSON.stringify({ hidden_size: 64, num_attention_heads: 4, num_hidden_layers: 2 }));
+  await writeFile(path.join(dir, 'teacher', 'config.json'), JSON.stringify({ hidden_size: 64, num_attention_heads: 4, num_hidden_layers: 2, vocab_size: 100 }));
   // Resolving a spec checks that these exist (the trainer reads them); this job never runs.
   await writeFile(path.join(dir, 'teacher', 'model.safetensors'), '');
   await writeFile(path.join(dir, 'teacher', 'vocab.txt'), '');
