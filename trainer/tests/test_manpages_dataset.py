@@ -145,6 +145,7 @@ def test_unescape_turns_roff_escapes_into_plain_text():
     assert unescape(r"\fBls\fR \- list") == "ls - list"
     assert unescape(r"a \(em b \[em] c \(en d") == "a \u2014 b \u2014 c \u2013 d"
     assert unescape(r"\(lqquoted\(rq and it\*(Aqs \(aqhere\(aq") == "\"quoted\" and it's 'here'"
+    assert unescape(r"""pod2man \*(L"quotes\*(R" and \*(C`code\*(C' in \*(C+""") == 'pod2man "quotes" and "code" in C++'
     assert unescape(r"caf\[u00E9] \e \&. \s-1SMALL\s0 \f(CWmono\fP \f[B]bold\f[]") == "caf\u00e9 \\ . SMALL mono bold"
     assert unescape(r"a\ b\~c \[unknown-name]d\*[unknown]e") == "a b c de"
 

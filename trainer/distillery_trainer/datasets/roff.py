@@ -28,8 +28,11 @@ SPECIAL_CHARS = {
     "`e": "\u00e8", "`a": "\u00e0", "^e": "\u00ea", ",c": "\u00e7", "~n": "\u00f1", "oa": "\u00e5",
     "/o": "\u00f8", "char92": "\\", "char46": ".",
 }
-# Strings (\*) the macro packages and page preambles define for quoting.
-STRINGS = {"Aq": "'", "aq": "'", "lq": '"', "rq": '"', "Lq": '"', "Rq": '"', "R": "\u00ae", "Tm": "\u2122", "Ba": "|"}
+# Strings (\*) the macro packages and page preambles define for quoting (pod2man's among them).
+STRINGS = {
+    "Aq": "'", "aq": "'", "lq": '"', "rq": '"', "Lq": '"', "Rq": '"', "R": "\u00ae", "Tm": "\u2122", "Ba": "|",
+    'L"': '"', 'R"': '"', "C`": '"', "C'": '"', "--": "\u2014", "C+": "C++", "PI": "pi",
+}
 _SINGLE = {"e": "\\", "\\": "\\", "-": "-", " ": " ", "~": " ", "0": " ", "t": " ", "'": "'", "`": "`", ".": ".", "_": "_"}
 _SILENT = set("&|^%:c)/,durpa{}zE")
 
