@@ -2,9 +2,15 @@
 # Installs the Debian packages the trainer and the tests need: OpenBLAS (without it Debian's
 # PyTorch falls back to the reference BLAS, ~35x slower), PyTorch 1.13 (CPU) and onnx for
 # /usr/bin/python3, pytest and flake8 (the trainer's tests and lint), WordNet (offline synonyms for augmentation), promtool (metrics and
-# rule checks) and redis-server (job tests). Idempotent: does nothing when all are present.
+# rule checks) and redis-server (job tests), and the packages whose manual pages make the
+# man-page dataset (PACKAGES in trainer/distillery_trainer/datasets/manpages.py; a test keeps the
+# two lists in step). Idempotent: does nothing when all are present.
 set -euo pipefail
 packages=(libopenblas0-pthread python3-torch python3-onnx python3-pytest python3-flake8 python3-numpy wordnet prometheus redis-server)
+manpage_packages=(manpages manpages-dev coreutils util-linux mount procps findutils grep sed tar gzip diffutils bash passwd login
+  dpkg apt debianutils debconf e2fsprogs iproute2 net-tools man-db groff-base psmisc less hostname ncurses-bin libpam-modules
+  libpam-runtime openssh-client systemd openssl git-man perl)
+packages+=("${manpage_packages[@]}")
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

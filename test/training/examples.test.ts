@@ -15,11 +15,42 @@ async function readmeSection(heading: string): Promise<string> {
 describe('examples/', () => {
   it('every example spec is valid against the job spec schema', async () => {
     const files = (await fs.readdir('examples')).filter((f) => f.endsWith('.json'));
-    expect(files.length).toBeGreaterThanOrEqual(2);
+    expect(files).toEqual(expect.arrayContaining(['distill-support-intent.json', 'distill-support-qa.json', 'distill-manpages.json']));
     for (const file of files) {
       const spec = parseJobSpec(JSON.parse(await fs.readFile(`examples/${file}`, 'utf8')));
       expect(spec.type).toBe('distill');
     }
+  });
+
+  it('the man-page example keeps every default but the fields a random 6-head teacher and its data need', async () => {
+    const example = JSON.parse(await fs.readFile('examples/distill-manpages.json', 'utf8')) as Record<string, unknown>;
+    const spec = parseJobSpec(example);
+    const minimal = parseJobSpec({ type: 'distill', model: 'x', task: 'classification', teacher: { path: 'x' }, data: { train: 'x', eval: 'x' } });
+    const leaves = (value: unknown, prefix = ''): Map<string, unknown> => {
+      const out = new Map<string, unknown>();
+      if (value !== null && typeof value === 'object' && !Array.isArray(value)) {
+        for (const [key, child] of Object.entries(value)) for (const [p, v] of leaves(child, `${prefix}/${key}`)) out.set(p, v);
+      } else {
+        out.set(prefix, JSON.stringify(value));
+      }
+      return out;
+    };
+    const given = leaves(spec);
+    const defaults = leaves(minimal);
+    const changed = [...new Set([...given.keys(), ...defaults.keys()])].filter((p) => given.get(p) !== defaults.get(p)).sort();
+    expect(changed.filter((p) => !p.startsWith('/notes/'))).toEqual([
+      '/data/eval',
+      '/data/train',
+      '/data/unlabeled',
+      '/max_length',
+      '/model',
+      '/stages/teacher_finetune/epochs',
+      '/stages/teacher_finetune/lr',
+      '/student/heads',
+      '/teacher/path',
+    ]);
+    expect(spec.stages.teacher_finetune.enabled).toBe('auto');
+    expect(Object.keys(spec.notes ?? {})).toEqual(expect.arrayContaining(['teacher_finetune', 'student.heads', 'max_length']));
   });
 
   it('the full spec shown under "The job spec" in the README is accepted as written', async () => {
