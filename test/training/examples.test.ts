@@ -46,11 +46,10 @@ describe('examples/', () => {
       '/model',
       '/stages/teacher_finetune/epochs',
       '/stages/teacher_finetune/lr',
-      '/student/heads',
       '/teacher/path',
     ]);
     expect(spec.stages.teacher_finetune.enabled).toBe('auto');
-    expect(Object.keys(spec.notes ?? {})).toEqual(expect.arrayContaining(['teacher_finetune', 'student.heads', 'max_length']));
+    expect(Object.keys(spec.notes ?? {})).toEqual(expect.arrayContaining(['teacher_finetune', 'max_length']));
   });
 
   it('the full spec shown under "The job spec" in the README is accepted as written', async () => {
