@@ -20,7 +20,7 @@ from .augment import Augmenter
 from .errors import InvalidInputError, StopRequested
 from .events import EventWriter
 from .loop import LoopConfig, Runtime, iterate_batches, resolve_device, run_loop
-from .losses import DistillProjections, check_head_grouping, dynamic_weights, layer_mapping
+from .losses import DistillProjections, check_head_grouping, layer_mapping
 from .metrics import best_span, classification_metrics, span_metrics
 from .modeling import BertConfig, BertForDistillation
 from .outputs import write_outputs
@@ -273,7 +273,7 @@ class Pipeline:
         teacher = self._device_model(ckpt_io.build_from_checkpoint(self.teacher_ckpt, "encoder")).eval()
         torch.manual_seed(self.spec.seed)
         student = self._device_model(BertForDistillation(self.student_config(), "encoder"))
-        setup = self._intermediate_setup(teacher)
+        setup = self._intermediate_setup(teacher, stage.extra["layer_reduction"])
         texts = data_io.load_unlabeled(self.spec.unlabeled)
         features = feats.text_features(self.tokenizer, texts, self.spec.max_length)
 
@@ -290,11 +290,11 @@ class Pipeline:
         ckpt_io.save_checkpoint(student, self.tokenizer, out_dir)
         self._complete("general_distill", done, out_dir)
 
-    def _intermediate_setup(self, teacher: BertForDistillation) -> steps.IntermediateLossSetup:
+    def _intermediate_setup(self, teacher: BertForDistillation, layer_reduction: str) -> steps.IntermediateLossSetup:
         s, t = self.spec.student, teacher.config
         projections = DistillProjections(s.hidden, t.hidden_size, s.layers).to(self.rt.device)  # type: ignore[union-attr]
         return steps.IntermediateLossSetup(
-            projections, layer_mapping(s.layers, t.num_hidden_layers), self.spec.stages["task_distill"].extra["attention_loss"]
+            projections, layer_mapping(s.layers, t.num_hidden_layers), self.spec.stages["task_distill"].extra["attention_loss"], layer_reduction
         )
 
     def _augmented_path(self) -> str:
@@ -355,24 +355,16 @@ class Pipeline:
                 self.events.emit("eval", stage="task_distill", role=result[0], metrics=result[1], step=0)
                 self.state.history("task_distill")["eval"].append({"step": 0, "role": result[0], "metrics": result[1]})
         student = self.initial_student()
-        setup = self._intermediate_setup(teacher)
+        setup = self._intermediate_setup(teacher, stage.extra["layer_reduction"])
         features = self.train_features + self._augmented_features()
-        extra = stage.extra
         cfg = self._loop_config(stage)
-
-        def weights(epoch: int) -> Dict[str, float]:
-            if extra["weights"] == "dynamic":
-                return dynamic_weights(epoch, stage.epochs, extra["hidden_weight"], extra["attention_weight"])
-            return dict(extra["weights"])
 
         def step(batch, epoch):
             with self.rt.autocast():
                 with torch.no_grad():
                     t_out = teacher(*batch.model_inputs(), output_internals=True)
                 s_out = student(*batch.model_inputs(), output_internals=True)
-            terms = steps.intermediate_losses(s_out, t_out, batch, setup)
-            terms["pred"] = steps.prediction_loss(s_out, t_out, batch, stage.temperature)
-            return steps.weighted_sum(terms, weights(epoch))
+            return steps.task_distill_loss(s_out, t_out, batch, setup, stage, epoch)
 
         done = run_loop(self.rt, cfg, features, {"student": student, "projections": setup.projections}, step,
                         evaluate=lambda: self.evaluate(student, "student"))
