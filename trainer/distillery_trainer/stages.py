@@ -17,11 +17,12 @@ from . import data as data_io
 from . import distill_steps as steps
 from . import features as feats
 from .augment import Augmenter
+from .best_checkpoint import BestCheckpoint
 from .errors import InvalidInputError, StopRequested
 from .events import EventWriter
 from .loop import LoopConfig, Runtime, iterate_batches, resolve_device, run_loop
 from .losses import DistillProjections, check_head_grouping, layer_mapping
-from .metrics import best_span, classification_metrics, span_metrics
+from .metrics import HEADLINE_METRIC, best_span, classification_metrics, span_metrics
 from .modeling import BertConfig, BertForDistillation
 from .outputs import write_outputs
 from .quantization import QatController, prepare_qat
@@ -366,8 +367,11 @@ class Pipeline:
                 s_out = student(*batch.model_inputs(), output_internals=True)
             return steps.task_distill_loss(s_out, t_out, batch, setup, stage, epoch)
 
+        best = BestCheckpoint(student, HEADLINE_METRIC[self.spec.task], patience=stage.extra["early_stopping_patience"])
         done = run_loop(self.rt, cfg, features, {"student": student, "projections": setup.projections}, step,
-                        evaluate=lambda: self.evaluate(student, "student"))
+                        evaluate=lambda: self.evaluate(student, "student"), best=best)
+        best.restore()  # the best evaluation's weights are what the later stages and export get
+        self.state.history("task_distill")["best_checkpoint"] = best.summary()
         out_dir = self.state.stage_dir("task_distill")
         ckpt_io.save_checkpoint(student, self.tokenizer, out_dir)
         self._complete("task_distill", done, out_dir)
