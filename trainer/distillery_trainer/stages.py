@@ -25,13 +25,13 @@ from .losses import DistillProjections, check_head_grouping, layer_mapping
 from .metrics import HEADLINE_METRIC, best_span, classification_metrics, span_metrics
 from .modeling import BertConfig, BertForDistillation
 from .outputs import write_outputs
+from .ptq import CALIBRATION_BATCHES
 from .quantization import QatController, prepare_qat
 from .spec import STAGES, Spec, StageSpec
 from .state import RunState
 
 log = logging.getLogger(__name__)
 
-CALIBRATION_BATCHES = 8
 EVAL_BATCH = 64
 
 
