@@ -167,7 +167,7 @@ def eval_interval(per_epoch: int, total: int, min_evaluations: int = 1) -> int:
     """Optimizer steps between evaluations: one epoch, or less when the stage would otherwise
     evaluate fewer than `min_evaluations` times (few or fractional epochs). At most per_epoch, so
     every epoch is evaluated at least once; the stage's last step is always evaluated as well."""
-    return max(1, min(per_epoch, math.ceil(total / max(1, min_evaluations))))
+    return max(1, min(per_epoch, total // max(1, min_evaluations)))
 
 
 def run_loop(

@@ -55,17 +55,17 @@ class Toy:
 
 def test_eval_interval_evaluates_every_epoch_and_short_stages_at_least_min_times():
     assert eval_interval(per_epoch=100, total=1000, min_evaluations=4) == 100  # 10 epochs: once each
-    assert eval_interval(per_epoch=100, total=150, min_evaluations=4) == 38  # 1.5 epochs: 4 times
-    assert eval_interval(per_epoch=40, total=10, min_evaluations=4) == 3  # a quarter epoch
+    assert eval_interval(per_epoch=100, total=150, min_evaluations=4) == 37  # 1.5 epochs: 37, 74, 111, 148, 150
+    assert eval_interval(per_epoch=40, total=10, min_evaluations=4) == 2  # a quarter epoch
     assert eval_interval(per_epoch=40, total=10) == 10  # without a tracker: once, at the end
-    assert eval_interval(per_epoch=5, total=2, min_evaluations=4) == 1
+    assert eval_interval(per_epoch=5, total=2, min_evaluations=4) == 1  # fewer steps than evaluations: every step
 
 
 def test_a_fractional_epoch_stage_evaluates_min_evaluations_times(tmp_path):
     toy = Toy(tmp_path, [0.1, 0.2, 0.3, 0.4, 0.5])
     done = toy.run(BestCheckpoint(toy.model, "accuracy"), epochs=0.25, n=40)
     assert done == 10
-    assert toy.eval_steps() == [3, 6, 9, 10]
+    assert toy.eval_steps() == [2, 4, 6, 8, 10]
 
 
 def test_without_a_tracker_a_fractional_stage_evaluates_once_at_its_end(tmp_path):
