@@ -10,7 +10,7 @@ import type { PathsConfig, TrainerConfig } from '../config.js';
 import { publishVersion, sha256File } from '../inference/registry/publish.js';
 import { ModelRegistry } from '../inference/registry/model-registry.js';
 import { startJobRollout } from './job-rollout.js';
-import type { Manifest, ModelMetrics, ServingConfig } from '../inference/registry/types.js';
+import type { Manifest, ModelMetrics, ServingConfig, TrainingRecord } from '../inference/registry/types.js';
 import { type EvaluateOptions, evaluateArtifacts } from './evaluation/evaluate.js';
 import type { JobSpec } from './job-spec.js';
 import { decideGate, type GateDecision } from './quality-gate.js';
@@ -82,6 +82,8 @@ export async function runDistillJob(opts: DistillJobOptions): Promise<DistillJob
   const training = JSON.parse(await fs.readFile(path.join(outputDir, 'training.json'), 'utf8')) as {
     shapes?: Record<string, unknown>;
     parameters?: { teacher?: number; student?: number };
+    best_checkpoint?: TrainingRecord['best_checkpoint'];
+    int8?: { method?: TrainingRecord['int8_method'] };
   };
 
   // A stop (cancel or shutdown) that comes after the trainer exited must still stop the job: the
@@ -136,6 +138,7 @@ export async function runDistillJob(opts: DistillJobOptions): Promise<DistillJob
       },
       shapes: training.shapes ?? { student: spec.student },
       metrics,
+      training: { best_checkpoint: training.best_checkpoint ?? null, ...(training.int8?.method ? { int8_method: training.int8.method } : {}) },
       // With a roll-out the version is not activated here; its plan's rules (or an operator) decide.
       gate:
         gate.activated && spec.gate.rollout

@@ -4,7 +4,8 @@
  * The schema is the single source of truth for validation, TypeScript types, defaults and the
  * OpenAPI description. Defaults follow shared/tinybert-method.md (student 4 x 312, 4 heads,
  * intermediate 1200; task distillation tau = 2 with the source's dynamic loss weights; general
- * distillation batch 256, lr 3e-5, 3 epochs; QAT observers recalibrated every 1000 steps).
+ * distillation batch 256, lr 3e-5, 3 epochs; QAT observers recalibrated every 1000 steps;
+ * per-layer hidden and attention losses summed over the layers, as the published TinyBERT code).
  *
  * General distillation has no temperature: the source's "temperature 5" belongs to a prediction
  * layer, which general distillation (embeddings, attention, hidden states) does not have. A field
@@ -31,12 +32,19 @@ const TeacherFinetune = Type.Object(
   { additionalProperties: false, default: {} },
 );
 
+const LayerReduction = Type.Union([Type.Literal('sum'), Type.Literal('mean')], {
+  default: 'sum',
+  description:
+    'how the per-layer hidden and attention losses combine over the mapped layers: sum (the published TinyBERT code) or mean (divided by the student layer count, so the 0.1 weights act 4 times weaker on a 4-layer student)',
+});
+
 const GeneralDistill = Type.Object(
   {
     enabled: Type.Boolean({ default: false, description: 'needs data.unlabeled' }),
     epochs: Type.Number({ minimum: 0.01, maximum: 100, default: 3 }),
     batch_size: Type.Integer({ minimum: 1, maximum: 4096, default: 256 }),
     lr: Type.Number({ exclusiveMinimum: 0, maximum: 1, default: 3e-5 }),
+    layer_reduction: LayerReduction,
   },
   { additionalProperties: false, default: {} },
 );
@@ -82,6 +90,18 @@ const TaskDistill = Type.Object(
     }),
     hidden_weight: Type.Number({ minimum: 0, default: 0.1, description: 'weights "dynamic" only (fixed weights carry their own hidden)' }),
     attention_weight: Type.Number({ minimum: 0, default: 0.1, description: 'weights "dynamic" only (fixed weights carry their own attention)' }),
+    layer_reduction: LayerReduction,
+    hard_label_weight: Type.Number({
+      minimum: 0,
+      default: 0,
+      description:
+        'adds this times the cross-entropy with the gold labels (QA: answer start and end positions) to the prediction loss; 0 distills from the teacher alone, as the method',
+    }),
+    early_stopping_patience: Type.Union([Type.Null(), Type.Integer({ minimum: 1 })], {
+      default: null,
+      description:
+        'stop after this many evaluations in a row without a better accuracy (F1 for QA); the best evaluation is exported either way; null never stops early',
+    }),
   },
   { additionalProperties: false, default: {} },
 );

@@ -76,7 +76,20 @@ function got(value: unknown): string {
 
 function branches(union: Record<string, unknown>): string[] {
   const list = (union.anyOf ?? union.oneOf ?? []) as Record<string, unknown>[];
-  return list.map(branch);
+  // A union reports itself, not the branch's bound that failed: "null or an integer" would
+  // refuse 0 without saying why.
+  return list.map((s) => branch(s) + bounds(s));
+}
+
+/** " of at least 1", " from 1 to 4096" for a number schema with bounds; "" otherwise. */
+function bounds(s: Record<string, unknown>): string {
+  if (s.type !== 'integer' && s.type !== 'number') return '';
+  const lo = s.minimum ?? s.exclusiveMinimum;
+  const above = s.minimum === undefined && s.exclusiveMinimum !== undefined;
+  if (lo !== undefined && s.maximum !== undefined)
+    return above ? ` above ${String(lo)} and at most ${String(s.maximum)}` : ` from ${String(lo)} to ${String(s.maximum)}`;
+  if (lo !== undefined) return above ? ` above ${String(lo)}` : ` of at least ${String(lo)}`;
+  return s.maximum !== undefined ? ` of at most ${String(s.maximum)}` : '';
 }
 
 /** One schema in words: "classification" for a literal, "an integer", "an object {path}". */

@@ -21,7 +21,10 @@ beforeAll(async () => {
   server = await startServer({ ADMIN_API_KEYS: ADMIN_KEY });
   dataDir = await fs.mkdtemp(path.join(os.tmpdir(), 'distillery-redis-down-'));
   await fs.mkdir(path.join(dataDir, 'teacher'));
-  await fs.writeFile(path.join(dataDir, 'teacher', 'config.json'), JSON.stringify({ hidden_size: 64, num_attention_heads: 4, num_hidden_layers: 2, vocab_size: 100 }));
+  await fs.writeFile(
+    path.join(dataDir, 'teacher', 'config.json'),
+    JSON.stringify({ hidden_size: 64, num_attention_heads: 4, num_hidden_layers: 2, vocab_size: 100 }),
+  );
   await fs.writeFile(path.join(dataDir, 'teacher', 'model.safetensors'), '');
   await fs.writeFile(path.join(dataDir, 'teacher', 'vocab.txt'), '');
   await fs.writeFile(path.join(dataDir, 'train.jsonl'), '{"text":"a","label":"x"}\n');

@@ -88,6 +88,30 @@ describe('job report page (DOM)', () => {
     }
   });
 
+  it('compares the post-training INT8 baseline beside the QAT student, and leaves it out when there is none', () => {
+    const m = (accuracy: number, file_bytes: number) => ({ accuracy, macro_f1: accuracy, parameters: 4.4e6, file_bytes, latency_ms_b1_128: 2 });
+    const metrics = { teacher: m(0.9, 4e8), student_fp32: m(0.89, 5.6e7), student_int8: m(0.88, 1.5e7), student_ptq_int8: m(0.84, 1.5e7) };
+    const rowsOf = (doc: Document) => [...doc.querySelectorAll('table')][0]!.querySelectorAll('tbody tr');
+    const barsOf = (doc: Document) => [...figure(doc, 'teacher vs students').querySelectorAll('text')].map((t) => t.textContent);
+    const gate = { passed: true, activated: true, reason: 'gate passed' };
+    const withPtq = dom(renderJobReport({ job: job({ result: { model: 'my-intent', version: 2, metrics, gate } }), history }));
+    const rows = [...rowsOf(withPtq)].map((r) => [...r.children].slice(0, 2).map((c) => c.textContent));
+    expect(rows).toEqual([
+      ['teacher (FP32)', '90.00'],
+      ['student FP32', '89.00'],
+      ['student INT8', '88.00'],
+      ['student PTQ INT8', '84.00'],
+    ]);
+    expect(withPtq.querySelector('p.ptq')?.textContent).toMatch(/without QAT/);
+    expect(barsOf(withPtq).filter((t) => t === 'student PTQ INT8').length).toBe(4); // accuracy, macro_f1, size, latency
+
+    const { student_ptq_int8: _, ...withoutBaseline } = metrics;
+    const without = dom(renderJobReport({ job: job({ result: { model: 'my-intent', version: 2, metrics: withoutBaseline, gate } }), history }));
+    expect([...rowsOf(without)].map((r) => r.children[0]!.textContent)).toEqual(['teacher (FP32)', 'student FP32', 'student INT8']);
+    expect(without.querySelector('p.ptq')).toBeNull();
+    expect(barsOf(without)).not.toContain('student PTQ INT8');
+  });
+
   it("shows the spec's notes, escaped", () => {
     const doc = dom(renderJobReport({ job: job(), history, spec: { notes: { ticket: 'SUP-1234 <b>retrain</b>', dataset: { rows: 7820 } } } }));
     const cells = [...doc.querySelectorAll('table.notes tr')].map((r) => [r.querySelector('th')?.textContent, r.querySelector('td')?.textContent]);

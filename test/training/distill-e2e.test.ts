@@ -98,6 +98,14 @@ async function expectValidVersion(result: DistillJobResult, paths: PathsConfig):
   expect(manifest.metrics.teacher).toBeDefined();
   expect(manifest.metrics.student_fp32).toBeDefined();
   expect(manifest.metrics.student_int8?.latency_ms_b1_128).toBeGreaterThan(0);
+  // The post-training INT8 baseline is scored through the same serving code, never published.
+  const headline = manifest.task === 'qa' ? 'f1' : 'accuracy';
+  expect(manifest.metrics.student_ptq_int8?.[headline]).toBeGreaterThanOrEqual(0);
+  expect(Object.keys(manifest.files)).not.toContain('model-ptq.onnx');
+  expect(manifest.training?.int8_method).toBe('qat');
+  const best = manifest.training?.best_checkpoint;
+  expect(best?.metric).toBe(headline);
+  expect(best?.best).toBeGreaterThanOrEqual(best?.last ?? Number.POSITIVE_INFINITY);
   expect(manifest.lineage.datasets.train).toMatch(/^[0-9a-f]{64}$/);
   const state = JSON.parse(await fs.readFile(path.join(paths.modelDir, result.model, 'state.json'), 'utf8')) as { active: number };
   expect(state.active).toBe(result.version);

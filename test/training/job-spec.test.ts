@@ -86,6 +86,24 @@ describe('job spec', () => {
     expect(spec.gate).toEqual({ max_drop: 0.02, activate: true });
   });
 
+  it('sums the per-layer losses as the published code, with no hard labels and no early stopping unless asked', async () => {
+    const spec = parseJobSpec(baseSpec());
+    expect(spec.stages.task_distill).toMatchObject({ layer_reduction: 'sum', hard_label_weight: 0, early_stopping_patience: null });
+    expect(spec.stages.general_distill.layer_reduction).toBe('sum');
+    const asked = parseJobSpec({ ...baseSpec(), stages: { task_distill: { layer_reduction: 'mean', hard_label_weight: 0.5, early_stopping_patience: 3 } } });
+    expect(asked.stages.task_distill).toMatchObject({ layer_reduction: 'mean', hard_label_weight: 0.5, early_stopping_patience: 3 });
+    const issues = await issuesOf({
+      ...baseSpec(),
+      stages: { general_distill: { layer_reduction: 'avg' }, task_distill: { layer_reduction: 'max', hard_label_weight: -1, early_stopping_patience: 0 } },
+    });
+    const by = Object.fromEntries(issues.map((i) => [i.path, i.message]));
+    expect(by['/stages/general_distill/layer_reduction']).toBe('must be "sum" or "mean", not "avg"');
+    expect(by['/stages/task_distill/layer_reduction']).toBe('must be "sum" or "mean", not "max"');
+    expect(by['/stages/task_distill/hard_label_weight']).toBe('must be at least 0, not -1');
+    // A union names the bound its number branch failed, not just "an integer".
+    expect(by['/stages/task_distill/early_stopping_patience']).toBe('must be null or an integer of at least 1, not 0');
+  });
+
   it('resolves paths inside DATA_DIR and picks the task max length', async () => {
     const resolved = await resolveJobSpec(parseJobSpec(baseSpec()), { paths, jobId: 'j1' });
     expect(resolved.data.train).toBe(await fs.realpath(path.join(paths.dataDir, 'train.jsonl')));

@@ -22,6 +22,7 @@ from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 import torch
 from torch import nn
 
+from .best_checkpoint import BestCheckpoint
 from .errors import InvalidInputError, StopRequested
 from .events import EventWriter
 from .features import Batch, Feature, collate
@@ -172,6 +173,13 @@ def total_steps(n_features: int, cfg: LoopConfig) -> Tuple[int, int]:
     return per_epoch, total
 
 
+def eval_interval(per_epoch: int, total: int, min_evaluations: int = 1) -> int:
+    """Optimizer steps between evaluations: one epoch, or less when the stage would otherwise
+    evaluate fewer than `min_evaluations` times (few or fractional epochs). At most per_epoch, so
+    every epoch is evaluated at least once; the stage's last step is always evaluated as well."""
+    return max(1, min(per_epoch, total // max(1, min_evaluations)))
+
+
 def run_loop(
     rt: Runtime,
     cfg: LoopConfig,
@@ -182,14 +190,22 @@ def run_loop(
     evaluate: Optional[Callable[[], Optional[Tuple[str, Dict[str, float]]]]] = None,
     after_step: Optional[Callable[[int], None]] = None,
     on_resume: Optional[Callable[[int], None]] = None,
+    best: Optional[BestCheckpoint] = None,
 ) -> int:
     """Trains `modules` with step_fn's loss; returns the number of steps of the stage.
 
     after_step(step) runs after each optimizer step (1-based); on_resume(step) once, when the
-    stage resumes from a progress checkpoint taken after `step` steps."""
+    stage resumes from a progress checkpoint taken after `step` steps. best: tracks evaluate()'s
+    results (evaluations at least best.min_evaluations times), is kept in the progress
+    checkpoint, and ends the stage early when best.should_stop."""
     if not features:
         raise InvalidInputError(f"stage {cfg.stage} has no training examples")
     per_epoch, total = total_steps(len(features), cfg)
+    interval = eval_interval(per_epoch, total, best.min_evaluations if best is not None else 1)
+
+    def eval_due(at: int) -> bool:
+        return at == total or (cfg.eval_every_epoch and at % interval == 0)
+
     lengths = [len(f.input_ids) for f in features]
     warmup = int(cfg.warmup_ratio * total)
     optimizer = _optimizer(modules, cfg)
@@ -206,6 +222,8 @@ def run_loop(
             scaler.load_state_dict(progress["scaler"])
         guard.load_state_dict(progress.get("overflow") or {})
         step = int(progress["step"])
+        if best is not None:
+            best.load_state_dict(progress.get("best"))
         log.info("%s: resuming at step %d of %d", cfg.stage, step, total)
         if on_resume is not None:
             on_resume(step)
@@ -219,33 +237,54 @@ def run_loop(
             "scaler": scaler.state_dict() if scaler.is_enabled() else {},
             "overflow": guard.state_dict(),
         }
+        if best is not None:
+            payload["best"] = best.state_dict()
         path = rt.state.save_progress(cfg.stage, payload)
         rt.events.emit("checkpoint", stage=cfg.stage, step=step, path=path)
         log.info("%s: checkpoint at step %d (%s)", cfg.stage, step, reason)
         return path
 
-    def run_eval() -> None:
+    evaluated_at = -1
+
+    def run_eval() -> bool:
+        """Evaluates at the current step; True when early stopping ends the stage here."""
+        nonlocal evaluated_at
+        evaluated_at = step
         if evaluate is None:
-            return
+            return False
         result = evaluate()
-        if result is not None:
-            role, metrics = result
-            rt.events.emit("eval", stage=cfg.stage, role=role, metrics=metrics, step=step)
-            history["eval"].append({"step": step, "role": role, "metrics": metrics})
         for module in modules.values():
             module.train()
+        if result is None:
+            return False
+        role, metrics = result
+        rt.events.emit("eval", stage=cfg.stage, role=role, metrics=metrics, step=step)
+        history["eval"].append({"step": step, "role": role, "metrics": metrics})
+        if best is None:
+            return False
+        if best.observe(step, metrics):
+            log.info("%s: best %s so far, %.4f at step %d", cfg.stage, best.metric, best.best_value, step)
+        if best.should_stop:
+            best.mark_stopped(step)
+            log.info("%s: stopping early at step %d: no better %s in %d evaluations (best %.4f at step %d)",
+                     cfg.stage, step, best.metric, best.since_best, best.best_value, best.best_step)
+            return True
+        return False
 
     log_every = max(1, min(50, total // 20))
     started = time.monotonic()
     steps_here = 0
-    evaluated_at = -1
+    stopped_early = False
+    if progress is not None and eval_due(step) and all(e["step"] != step for e in history["eval"]):
+        # A stop signal saved this checkpoint before its step's evaluation ran: run it now.
+        stopped_early = run_eval()
     for module in modules.values():
         module.train()
     # The scale before each update, to tell a skipped step (the scale drops) - one host sync per
     # step with fp16, none without a scaler.
     scale = scaler.get_scale()
     for epoch in range(step // per_epoch + 1, math.ceil(cfg.epochs) + 1):
-        if step >= total:
+        if step >= total or stopped_early:
             break
         order = data_order(len(features), rt.seed, cfg.stage, epoch, lengths, cfg.batch_size)
         skip = step - (epoch - 1) * per_epoch
@@ -285,13 +324,15 @@ def run_loop(
                 )
                 history["losses"].append({"step": step, "epoch": epoch, **losses})
             if rt.stop_requested:
+                # Before this step's evaluation: a stop should not wait for one. Resume runs it.
                 path = save("SIGTERM")
                 raise StopRequested(path)
+            # Evaluated before the checkpoint of the same step, so that the checkpoint holds it.
+            if eval_due(step) and run_eval():
+                stopped_early = True
+                break
             if step % cfg.checkpoint_every == 0 and step < total:
                 save("periodic")
-        if cfg.eval_every_epoch and (step == total or step % per_epoch == 0):
-            run_eval()
-            evaluated_at = step
     if evaluated_at != step:
         run_eval()
     history["steps"] = step

@@ -14,6 +14,11 @@ from torch import nn
 
 from .errors import InvalidInputError
 
+# How per-layer hidden and attention losses combine over the mapped layers. The published TinyBERT
+# code (TinyBERT/task_distill.py) sums them; "mean" divides by the student's layer count, which
+# makes the method's 0.1 weights M times weaker for an M-layer student.
+LAYER_REDUCTIONS = ("sum", "mean")
+
 
 def layer_mapping(student_layers: int, teacher_layers: int) -> List[int]:
     """g(m) = m * N / M for student layers m = 1..M (1-based teacher layer numbers).
@@ -85,21 +90,31 @@ def embedding_loss(student_emb: torch.Tensor, teacher_emb: torch.Tensor, project
     return masked_mse(proj(student_emb), teacher_emb, mask)
 
 
+def reduce_layers(total: torch.Tensor, layers: int, reduction: str) -> torch.Tensor:
+    """The sum of `layers` per-layer losses, as a sum or divided by `layers` (LAYER_REDUCTIONS)."""
+    if reduction not in LAYER_REDUCTIONS:
+        raise InvalidInputError(f"layer_reduction must be 'sum' or 'mean', got {reduction!r}")
+    return total / layers if reduction == "mean" else total
+
+
 def hidden_loss(
     student_hidden: Sequence[torch.Tensor],
     teacher_hidden: Sequence[torch.Tensor],
     projection: nn.Module,
     mask: torch.Tensor,
     mapping: Sequence[int],
+    *,
+    reduction: str,
 ) -> torch.Tensor:
-    """Student layer m (hidden_states[m]) against teacher layer g(m), averaged over layers.
+    """Student layer m (hidden_states[m]) against teacher layer g(m), summed (or averaged) over layers.
 
-    projection: one module for every layer, or DistillProjections (its per-layer maps)."""
+    projection: one module for every layer, or DistillProjections (its per-layer maps).
+    reduction: "sum" (the published code) or "mean" over the len(mapping) layers."""
     total = student_hidden[0].new_zeros((), dtype=torch.float32)
     for m, g in enumerate(mapping, start=1):
         proj = projection.layer(m) if isinstance(projection, DistillProjections) else projection
         total = total + masked_mse(proj(student_hidden[m]), teacher_hidden[g], mask)
-    return total / len(mapping)
+    return reduce_layers(total, len(mapping), reduction)
 
 
 def _pair_mask(mask: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
@@ -143,15 +158,19 @@ def attention_loss(
     mask: torch.Tensor,
     mapping: Sequence[int],
     kind: str = "mse",
+    *,
+    reduction: str,
 ) -> torch.Tensor:
-    """Student layer m's attention against teacher layer g(m), averaged over layers."""
+    """Student layer m's attention against teacher layer g(m), summed (or averaged) over layers.
+
+    reduction: "sum" (the published code) or "mean" over the len(mapping) layers."""
     fn = {"mse": attention_mse, "kl": attention_kl}.get(kind)
     if fn is None:
         raise InvalidInputError(f"attention_loss must be 'mse' or 'kl', got {kind!r}")
     total = student_scores[0].new_zeros((), dtype=torch.float32)
     for m, g in enumerate(mapping, start=1):
         total = total + fn(student_scores[m - 1], teacher_scores[g - 1], mask)
-    return total / len(mapping)
+    return reduce_layers(total, len(mapping), reduction)
 
 
 def soft_cross_entropy(

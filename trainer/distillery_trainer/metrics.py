@@ -11,6 +11,8 @@ from typing import Dict, List, Sequence, Tuple
 import torch
 
 MAX_ANSWER_TOKENS = 30
+# The metric that picks a task's best checkpoint: the quality gate's (src/training/quality-gate.ts).
+HEADLINE_METRIC = {"classification": "accuracy", "qa": "f1"}
 
 
 def classification_metrics(predictions: Sequence[int], labels: Sequence[int]) -> Dict[str, float]:

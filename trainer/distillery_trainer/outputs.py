@@ -11,16 +11,21 @@ import torch
 
 from . import checkpoint as ckpt_io
 from .export import INPUT_NAMES, export_int8, export_onnx, output_names
-from .features import collate
 from . import run_models
 from .context import RunContext
+from .features import collate
 from .modeling import BertForDistillation
+from .ptq import post_training_quantize
+from .quantization import calibration_batches
 from .state import write_json_atomic
 
 
 log = logging.getLogger(__name__)
 
 REFERENCE_EXAMPLES = 4
+# The post-training INT8 baseline beside a QAT model.onnx: scored by the TypeScript side
+# (role student_ptq_int8), never published.
+PTQ_FILE = "model-ptq.onnx"
 
 
 def _shape(model: BertForDistillation) -> Dict[str, Any]:
@@ -40,7 +45,7 @@ def _outputs_of(model: BertForDistillation, batch) -> Dict[str, List[List[float]
     return {"logits": out.logits.tolist()}
 
 
-def _reference(p: RunContext, fp32: BertForDistillation, qat: Optional[BertForDistillation]) -> Dict[str, Any]:
+def _reference(p: RunContext, fp32: BertForDistillation, qat: Optional[BertForDistillation], ptq: BertForDistillation) -> Dict[str, Any]:
     """A few single-row eval inputs with PyTorch outputs, for ONNX parity checks downstream."""
     source = p.data.eval_features or p.data.train_features
     examples = []
@@ -54,6 +59,7 @@ def _reference(p: RunContext, fp32: BertForDistillation, qat: Optional[BertForDi
         }
         if qat is not None:
             entry["student_qat"] = _outputs_of(qat, batch)
+        entry["student_ptq"] = _outputs_of(ptq, batch)
         examples.append(entry)
     return {
         "task": p.spec.task,
@@ -65,7 +71,8 @@ def _reference(p: RunContext, fp32: BertForDistillation, qat: Optional[BertForDi
     }
 
 
-def serving_config(p: RunContext, int8: bool) -> Dict[str, Any]:
+def serving_config(p: RunContext) -> Dict[str, Any]:
+    """config.json of model.onnx, which is always INT8 (QAT, or PTQ when QAT is disabled)."""
     config: Dict[str, Any] = {"task": p.spec.task}
     if p.spec.task == "classification":
         config["labels"] = list(p.data.labels or [])
@@ -77,7 +84,7 @@ def serving_config(p: RunContext, int8: bool) -> Dict[str, Any]:
         do_lower_case=p.tokenizer.lowercase,
         inputs=INPUT_NAMES,
         outputs=output_names(p.spec.task),
-        precision="int8" if int8 else "fp32",
+        precision="int8",
     )
     return config
 
@@ -97,29 +104,36 @@ def write_outputs(p: RunContext) -> None:
     fp32 = run_models.fp32_student(p).cpu().eval()
     teacher = run_models.teacher(p)
     qat = run_models.load_qat_student(p)
+    qat_stage = p.spec.stages["qat"]
+    # The same calibration sample QAT starts from, so PTQ and QAT differ only by training.
+    batches = calibration_batches(p.data.train_features, qat_stage.batch_size, p.tokenizer.pad_id, p.spec.task, p.spec.seed)
+    ptq = post_training_quantize(fp32, batches, qat_stage.extra["observer"])
     export_onnx(fp32, os.path.join(out, "model-fp32.onnx"))
     artifact("model-fp32.onnx")
     export_onnx(teacher, os.path.join(out, "teacher.onnx"))
     artifact("teacher.onnx")
-    stale = os.path.join(out, "model.onnx")
+    # model.onnx is the QAT student; without QAT, the post-training INT8 one (and no baseline).
+    shipped = qat.cpu().eval() if qat is not None else ptq
+    folded = export_int8(shipped, os.path.join(out, "model.onnx"))
+    log.info("export: %d weight tensors stored as int8 (%s)", folded, "qat" if qat is not None else "ptq")
+    artifact("model.onnx")
+    baseline = os.path.join(out, PTQ_FILE)
     if qat is not None:
-        qat = qat.cpu().eval()
-        folded = export_int8(qat, stale)
-        log.info("export: %d weight tensors stored as int8", folded)
-        artifact("model.onnx")
-    elif os.path.exists(stale):
-        os.remove(stale)  # a file from an earlier spec must not be published as INT8
+        export_int8(ptq, baseline)
+        artifact(PTQ_FILE)
+    elif os.path.exists(baseline):
+        os.remove(baseline)  # from an earlier spec: it would be scored as a baseline of itself
     p.tokenizer.save(out)
     artifact("tokenizer.json")
     artifact("vocab.txt")
-    write_json_atomic(os.path.join(out, "config.json"), serving_config(p, qat is not None))
+    write_json_atomic(os.path.join(out, "config.json"), serving_config(p))
     artifact("config.json")
     ckpt_dir = os.path.join(out, "checkpoint")
     if os.path.isdir(ckpt_dir):
         shutil.rmtree(ckpt_dir)
     ckpt_io.save_checkpoint(fp32, p.tokenizer, ckpt_dir)
     artifact("checkpoint")
-    write_json_atomic(os.path.join(out, "reference.json"), _reference(p, fp32, qat))
+    write_json_atomic(os.path.join(out, "reference.json"), _reference(p, fp32, qat, ptq))
     artifact("reference.json")
 
     parameters = {"teacher": teacher.encoder_parameter_count(), "student": fp32.encoder_parameter_count()}
@@ -137,6 +151,10 @@ def write_outputs(p: RunContext) -> None:
         "labels": p.data.labels,
         "shapes": shapes,
         "parameters": parameters,
+        # How model.onnx was made ("qat" or "ptq"), and the file of the PTQ baseline beside a QAT one.
+        "int8": {"method": "qat" if qat is not None else "ptq", "ptq_baseline": PTQ_FILE if qat is not None else None},
+        # Which task_distill evaluation the exported FP32 student is, and the last one's metric.
+        "best_checkpoint": p.state.data["history"].get("task_distill", {}).get("best_checkpoint"),
         "stages": {
             name: {**(p.state.finished(name) or {"status": "completed" if name == "export" else None}),
                    **p.state.data["history"].get(name, {})}

@@ -95,11 +95,14 @@ def load_qat_student(ctx: RunContext) -> Optional[BertForDistillation]:
     return model.eval()
 
 
-def intermediate_setup(ctx: RunContext, teacher: BertForDistillation) -> IntermediateLossSetup:
-    """Fresh student-to-teacher width projections and the layer mapping for the intermediate losses."""
+def intermediate_setup(ctx: RunContext, teacher: BertForDistillation, layer_reduction: str) -> IntermediateLossSetup:
+    """Fresh student-to-teacher width projections and the layer mapping for the intermediate
+    losses; `layer_reduction` ("sum" or "mean") is the calling stage's."""
     s, t = ctx.spec.student, teacher.config
     projections = DistillProjections(s.hidden, t.hidden_size, s.layers).to(ctx.rt.device)
-    return IntermediateLossSetup(projections, layer_mapping(s.layers, t.num_hidden_layers), ctx.spec.stages["task_distill"].extra["attention_loss"])
+    return IntermediateLossSetup(
+        projections, layer_mapping(s.layers, t.num_hidden_layers), ctx.spec.stages["task_distill"].extra["attention_loss"], layer_reduction
+    )
 
 
 def general_teacher_checkpoint(ctx: RunContext) -> Checkpoint:

@@ -163,17 +163,34 @@ def _stage(r: _Reader, name: str) -> StageSpec:
         if isinstance(weights, dict):
             w = _Reader(weights, "stages.task_distill.weights.", r.file)
             weights = {k: w.number(k) for k in ("pred", "embed", "hidden", "attention")}
+        hard_label_weight = s.number("hard_label_weight")
+        if hard_label_weight < 0:
+            raise s._bad("hard_label_weight", f"must be 0 or more, got {hard_label_weight}")
+        patience = s.get("early_stopping_patience", (int,), nullable=True)
         spec.extra = {
             "attention_loss": kind,
             "weights": weights,
             "hidden_weight": s.number("hidden_weight"),
             "attention_weight": s.number("attention_weight"),
+            "hard_label_weight": hard_label_weight,
+            # Evaluations in a row without a better headline metric before the stage stops; None: never.
+            "early_stopping_patience": s.positive("early_stopping_patience") if patience is not None else None,
+            "layer_reduction": _layer_reduction(s, name),
         }
+    if name == "general_distill":
+        spec.extra = {"layer_reduction": _layer_reduction(s, name)}
     if name == "qat":
         spec.extra = {"recalibrate_every": s.positive("recalibrate_every"), "observer": s.get("observer", (str,))}
         if spec.extra["observer"] not in ("minmax", "moving_average"):
             raise InvalidInputError("spec field stages.qat.observer must be 'minmax' or 'moving_average'", file=r.file)
     return spec
+
+
+def _layer_reduction(r: "_Reader", stage: str) -> str:
+    value = r.get("layer_reduction", (str,))
+    if value not in ("sum", "mean"):
+        raise InvalidInputError(f"spec field stages.{stage}.layer_reduction must be 'sum' or 'mean', got {value!r}", file=r.file)
+    return value
 
 
 def _positive_number(r: "_Reader", key: str) -> float:

@@ -129,11 +129,12 @@ BASE_SPEC: Dict[str, Any] = {
     "mlm_model_path": None,
     "stages": {
         "teacher_finetune": {"enabled": True, "epochs": 6, "batch_size": 16, "lr": 2e-3, "warmup_ratio": 0.1},
-        "general_distill": {"enabled": True, "epochs": 1, "batch_size": 16, "lr": 1e-3},
+        "general_distill": {"enabled": True, "epochs": 1, "batch_size": 16, "lr": 1e-3, "layer_reduction": "sum"},
         "augment": {"enabled": True, "methods": ["wordnet", "mlm"], "copies": 1, "replace_prob": 0.3, "max_examples": 40},
         "task_distill": {
             "enabled": True, "epochs": 6, "batch_size": 16, "lr": 2e-3, "warmup_ratio": 0.1, "temperature": 2,
             "attention_loss": "mse", "weights": "dynamic", "hidden_weight": 0.1, "attention_weight": 0.1,
+            "hard_label_weight": 0, "early_stopping_patience": None, "layer_reduction": "sum",
         },
         "qat": {"enabled": True, "epochs": 2, "batch_size": 16, "lr": 1e-5, "recalibrate_every": 5, "temperature": 2, "observer": "minmax"},
     },

@@ -60,8 +60,8 @@ def test_embedding_and_hidden_losses_ignore_padding():
     student = [torch.randn(B, S, HS) for _ in range(3)]
     teacher = [torch.randn(B, S, HT) for _ in range(5)]
     projections = losses.DistillProjections(HS, HT, 2)
-    base = losses.hidden_loss(student, teacher, projections, MASK, [2, 4])
-    moved = losses.hidden_loss([_scramble_padding(x, (1,)) for x in student], [_scramble_padding(x, (1,)) for x in teacher], projections, MASK, [2, 4])
+    base = losses.hidden_loss(student, teacher, projections, MASK, [2, 4], reduction="mean")
+    moved = losses.hidden_loss([_scramble_padding(x, (1,)) for x in student], [_scramble_padding(x, (1,)) for x in teacher], projections, MASK, [2, 4], reduction="mean")
     assert torch.allclose(base, moved)
     expected = (losses.masked_mse(projections.layer(1)(student[1]), teacher[2], MASK) + losses.masked_mse(projections.layer(2)(student[2]), teacher[4], MASK)) / 2
     assert torch.allclose(base, expected)
@@ -70,10 +70,30 @@ def test_embedding_and_hidden_losses_ignore_padding():
 @pytest.mark.parametrize("kind", ["mse", "kl"])
 def test_attention_loss_ignores_padded_queries_and_keys(kind):
     s, t = [_scores(2), _scores(2)], [_scores(4), _scores(4)]
-    base = losses.attention_loss(s, t, MASK, [1, 2], kind)
-    moved = losses.attention_loss([_scramble_padding(x, (2, 3)) for x in s], [_scramble_padding(x, (2, 3)) for x in t], MASK, [1, 2], kind)
+    base = losses.attention_loss(s, t, MASK, [1, 2], kind, reduction="sum")
+    moved = losses.attention_loss([_scramble_padding(x, (2, 3)) for x in s], [_scramble_padding(x, (2, 3)) for x in t], MASK, [1, 2], kind, reduction="sum")
     assert torch.isfinite(base) and base > 0
     assert torch.allclose(base, moved, atol=1e-6)
+
+
+@pytest.mark.parametrize("kind", ["mse", "kl"])
+def test_layer_sum_is_layers_times_layer_mean(kind):
+    """The published code sums the per-layer losses; "mean" is that sum over the layer count."""
+    layers = 4
+    mapping = losses.layer_mapping(layers, 8)
+    s_scores, t_scores = [_scores(2) for _ in range(layers)], [_scores(4) for _ in range(8)]
+    s_hidden = [torch.randn(B, S, HS) for _ in range(layers + 1)]
+    t_hidden = [torch.randn(B, S, HT) for _ in range(9)]
+    projections = losses.DistillProjections(HS, HT, layers)
+    att = {r: losses.attention_loss(s_scores, t_scores, MASK, mapping, kind, reduction=r) for r in ("sum", "mean")}
+    hid = {r: losses.hidden_loss(s_hidden, t_hidden, projections, MASK, mapping, reduction=r) for r in ("sum", "mean")}
+    assert att["mean"] > 0 and hid["mean"] > 0
+    assert torch.allclose(att["sum"], layers * att["mean"])
+    assert torch.allclose(hid["sum"], layers * hid["mean"])
+    per_layer = sum(losses.masked_mse(projections.layer(m)(s_hidden[m]), t_hidden[g], MASK) for m, g in enumerate(mapping, start=1))
+    assert torch.allclose(hid["sum"], per_layer)
+    with pytest.raises(InvalidInputError, match="layer_reduction"):
+        losses.hidden_loss(s_hidden, t_hidden, projections, MASK, mapping, reduction="max")
 
 
 def test_attention_mse_zeroes_masked_entries_and_groups_heads():

@@ -74,7 +74,8 @@ def test_stage_seconds_add_up_to_no_more_than_the_run(full_run):
 def test_output_files(full_run):
     _, events, work, _ = full_run
     out = os.path.join(work, "output")
-    expected = {"model.onnx", "model-fp32.onnx", "teacher.onnx", "tokenizer.json", "vocab.txt", "config.json", "checkpoint", "training.json", "reference.json"}
+    expected = {"model.onnx", "model-fp32.onnx", "model-ptq.onnx", "teacher.onnx", "tokenizer.json", "vocab.txt", "config.json", "checkpoint",
+                "training.json", "reference.json"}
     assert expected <= set(os.listdir(out))
     artifacts = {a["name"]: a for a in _by_type(events, "artifact")}
     assert set(artifacts) == expected
@@ -91,6 +92,16 @@ def test_output_files(full_run):
     training = json.load(open(os.path.join(out, "training.json")))
     assert training["parameters"]["student"] > 0 and training["shapes"]["student"]["hidden"] == 64
     assert training["stages"]["qat"]["recalibrations"] >= 2 and training["stages"]["task_distill"]["eval"]
+    # model.onnx is the QAT student; the post-training INT8 baseline sits beside it, not published.
+    assert training["int8"] == {"method": "qat", "ptq_baseline": "model-ptq.onnx"}
+    assert os.path.getsize(os.path.join(out, "model-ptq.onnx")) <= 0.3 * os.path.getsize(os.path.join(out, "model-fp32.onnx"))
+    student = [e for e in _by_type(events, "eval") if e["stage"] == "task_distill" and e["role"] == "student"]
+    top = max(e["metrics"]["accuracy"] for e in student)
+    best_step = next(e["step"] for e in student if e["metrics"]["accuracy"] == top)
+    assert training["best_checkpoint"] == {
+        "metric": "accuracy", "best_step": best_step, "best": top, "last_step": student[-1]["step"],
+        "last": student[-1]["metrics"]["accuracy"], "evaluations": len(student), "early_stopping_patience": None, "early_stopped_at": None,
+    }
     assert sorted(os.listdir(os.path.join(out, "checkpoint"))) == ["config.json", "model.safetensors", "tokenizer.json", "vocab.txt"]
 
 
@@ -143,7 +154,7 @@ def _short_run_spec(make_spec, max_steps_per_stage):
     return make_spec(
         stages={
             **json.loads(json.dumps(__import__("conftest").BASE_SPEC["stages"])),
-            "general_distill": {"enabled": False, "epochs": 1, "batch_size": 16, "lr": 1e-3},
+            "general_distill": {"enabled": False, "epochs": 1, "batch_size": 16, "lr": 1e-3, "layer_reduction": "sum"},
             "augment": {"enabled": False, "methods": ["wordnet"], "copies": 1, "replace_prob": 0.3, "max_examples": 10},
         },
         max_steps_per_stage=max_steps_per_stage,

@@ -72,10 +72,36 @@ export interface Manifest {
     notes?: Record<string, unknown>;
   };
   shapes: Record<string, unknown>;
-  /** Metrics by model role: teacher, student_fp32, student_int8. */
+  /**
+   * Metrics by model role: teacher, student_fp32, student_int8, and student_ptq_int8 (the
+   * post-training INT8 baseline, not published) when model.onnx is the QAT student.
+   */
   metrics: Record<string, ModelMetrics>;
+  /** How the published student was chosen and quantized, from the trainer's training.json. */
+  training?: TrainingRecord;
   /** Quality gate outcome, when the job had one. */
   gate?: { passed: boolean; activated: boolean; reason: string };
+}
+
+/** The task_distill evaluation whose weights were exported, and the last one's beside it. */
+export interface BestCheckpointRecord {
+  /** accuracy (classification) or f1 (QA), as the trainer measures it while training. */
+  metric: string;
+  best_step: number | null;
+  best: number | null;
+  last_step: number | null;
+  last: number | null;
+  evaluations: number;
+  early_stopping_patience: number | null;
+  /** The step early stopping ended the stage at; null when it ran to the end. */
+  early_stopped_at: number | null;
+}
+
+export interface TrainingRecord {
+  /** Absent when task_distill did not run. */
+  best_checkpoint?: BestCheckpointRecord | null;
+  /** qat, or ptq (post-training static INT8) when QAT was disabled. */
+  int8_method?: 'qat' | 'ptq';
 }
 
 /** state.json of a model. */

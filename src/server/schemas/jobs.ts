@@ -14,7 +14,9 @@ export const JobStateSchema = Type.Union(
 );
 
 const Losses = Type.Record(Type.String(), Type.Number());
-const MetricsByRole = Type.Record(Type.String(), MetricsSchema, { description: 'by role: teacher, student_fp32, student_int8' });
+const MetricsByRole = Type.Record(Type.String(), MetricsSchema, {
+  description: 'by role: teacher, student_fp32, student_int8, student_ptq_int8 (post-training INT8 baseline, not served)',
+});
 
 export const JobSchema = Type.Object(
   {

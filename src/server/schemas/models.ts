@@ -22,7 +22,7 @@ export const ModelVersionSchema = Type.Object({
   readable: Type.Boolean({ description: 'False when the manifest cannot be read' }),
   created_at: Type.Optional(Type.String({ description: 'When the version was published (ISO 8601)' })),
   metrics: Type.Record(Type.String(), MetricsSchema, {
-    description: 'Manifest metrics by role: teacher, student_fp32, student_int8',
+    description: 'Manifest metrics by role: teacher, student_fp32, student_int8, student_ptq_int8 (post-training INT8 baseline, not served)',
   }),
   gate: Type.Optional(Type.Object({ passed: Type.Boolean(), activated: Type.Boolean(), reason: Type.String() })),
 });

@@ -1,7 +1,8 @@
 /**
  * GET /v1/jobs/{id}/report: one self-contained HTML page for a run, for the ML engineer who
  * submitted it: state, the spec's notes, loss curves per stage, eval metrics over time, and the
- * teacher / FP32 student / INT8 student comparison as a table and a chart. It reloads itself
+ * teacher / FP32 student / INT8 student (and post-training INT8 baseline) comparison as a table
+ * and a chart. It reloads itself
  * while the job is queued or running.
  */
 import type { ModelMetrics, RolloutEvent } from '../../inference/registry/types.js';
@@ -12,6 +13,8 @@ const ROLES: Array<[string, string]> = [
   ['teacher', 'teacher (FP32)'],
   ['student_fp32', 'student FP32'],
   ['student_int8', 'student INT8'],
+  // Post-training INT8 without QAT: what QAT gains over it (scored, not published).
+  ['student_ptq_int8', 'student PTQ INT8'],
 ];
 
 function lossCharts(history: HistoryPoint[]): string {
@@ -85,7 +88,9 @@ function comparison(metrics: Record<string, ModelMetrics> | undefined, task: str
   if (!metrics) return '<p class="empty">The comparison appears when the job completes.</p>';
   const qualityKeys: Array<keyof ModelMetrics> = task === 'qa' ? ['exact_match', 'f1'] : ['accuracy', 'macro_f1'];
   const cell = (v: number | undefined, f: (n: number) => string): string => (v === undefined ? '-' : f(v));
-  const rows = ROLES.filter(([role]) => metrics[role])
+  // Roles without metrics (no PTQ baseline beside an INT8 model that is itself PTQ) are left out.
+  const present = ROLES.filter(([role]) => metrics[role]);
+  const rows = present
     .map(([role, label]) => {
       const m = metrics[role] as ModelMetrics;
       return (
@@ -97,15 +102,21 @@ function comparison(metrics: Record<string, ModelMetrics> | undefined, task: str
     .join('');
   const table = `<table><thead><tr><th>model</th>${qualityKeys.map((k) => `<th>${k} (%)</th>`).join('')}<th>parameters (M)</th><th>file (MB)</th><th>latency b1/128 (ms)</th></tr></thead><tbody>${rows}</tbody></table>`;
   const groups = [
-    ...qualityKeys.map((k) => ({ label: String(k), values: ROLES.map(([role, name]) => ({ name, value: metrics[role]?.[k] })) })),
+    ...qualityKeys.map((k) => ({ label: String(k), values: present.map(([role, name]) => ({ name, value: metrics[role]?.[k] })) })),
     {
       label: 'file size',
-      values: ROLES.map(([role, name]) => ({ name, value: metrics[role]?.file_bytes === undefined ? undefined : (metrics[role]?.file_bytes as number) / 1e6 })),
+      values: present.map(([role, name]) => ({
+        name,
+        value: metrics[role]?.file_bytes === undefined ? undefined : (metrics[role]?.file_bytes as number) / 1e6,
+      })),
     },
-    { label: 'latency', values: ROLES.map(([role, name]) => ({ name, value: metrics[role]?.latency_ms_b1_128 })) },
+    { label: 'latency', values: present.map(([role, name]) => ({ name, value: metrics[role]?.latency_ms_b1_128 })) },
   ];
   const chart = barChart(groups, 'teacher vs students', (label) => (label === 'file size' ? 'MB' : label === 'latency' ? 'ms' : ''));
-  return table + chart;
+  const ptq = metrics.student_ptq_int8
+    ? '<p class="ptq">student PTQ INT8: the FP32 student quantized after training, without QAT, on the same calibration batches; a baseline for what QAT gains, not published.</p>'
+    : '';
+  return table + ptq + chart;
 }
 
 /** The roll-out events of the job's version: who started, promoted or aborted it, when, on what evidence. */

@@ -1,8 +1,9 @@
 /**
- * Scores a trainer's output the way users will meet it: the teacher, the FP32 student and the
- * INT8 student are each opened as a serving model (tokenizer, windows, span search, ONNX Runtime
- * session) and run over the eval split; file size, parameter count and CPU latency complete the
- * picture. These are the numbers that go into the manifest and the quality gate.
+ * Scores a trainer's output the way users will meet it: the teacher, the FP32 student, the INT8
+ * student and, beside a QAT one, the post-training INT8 baseline are each opened as a serving
+ * model (tokenizer, windows, span search, ONNX Runtime session) and run over the eval split; file
+ * size, parameter count and CPU latency complete the picture. These are the numbers that go into
+ * the manifest and the quality gate.
  */
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
@@ -30,6 +31,8 @@ const ROLES = [
   { role: 'teacher', file: 'teacher.onnx', params: 'teacher' },
   { role: 'student_fp32', file: 'model-fp32.onnx', params: 'student' },
   { role: 'student_int8', file: 'model.onnx', params: 'student' },
+  // Only beside a QAT model.onnx (without QAT, model.onnx is this model); never published.
+  { role: 'student_ptq_int8', file: 'model-ptq.onnx', params: 'student' },
 ] as const;
 
 async function exists(file: string): Promise<boolean> {

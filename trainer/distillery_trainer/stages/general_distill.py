@@ -29,7 +29,7 @@ def run(ctx: RunContext) -> None:
     # one; without one, from the teacher checkpoint as given (before teacher_finetune).
     teacher = run_models.on_device(ctx, ckpt_io.build_from_checkpoint(run_models.general_teacher_checkpoint(ctx), "encoder")).eval()
     student = run_models.initial_student(ctx, "encoder")
-    setup = run_models.intermediate_setup(ctx, teacher)
+    setup = run_models.intermediate_setup(ctx, teacher, stage.extra["layer_reduction"])
     texts = data_io.load_unlabeled(ctx.spec.unlabeled)
     features = feats.text_features(ctx.tokenizer, texts, ctx.spec.max_length)
 

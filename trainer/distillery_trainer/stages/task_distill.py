@@ -4,8 +4,6 @@ data, with the source's dynamic weights or fixed ones."""
 
 from __future__ import annotations
 
-from typing import Dict
-
 import torch
 
 from .. import checkpoint as ckpt_io
@@ -14,7 +12,8 @@ from .. import run_models
 from ..context import RunContext
 from ..evaluation import evaluate
 from ..loop import run_loop
-from ..losses import dynamic_weights
+from ..best_checkpoint import BestCheckpoint
+from ..metrics import HEADLINE_METRIC
 from .augment import augmented_features
 
 NAME = "task_distill"
@@ -34,26 +33,21 @@ def run(ctx: RunContext) -> None:
             ctx.events.emit("eval", stage=NAME, role=result[0], metrics=result[1], step=0)
             ctx.state.history(NAME)["eval"].append({"step": 0, "role": result[0], "metrics": result[1]})
     student = run_models.initial_student(ctx)
-    setup = run_models.intermediate_setup(ctx, teacher)
+    setup = run_models.intermediate_setup(ctx, teacher, stage.extra["layer_reduction"])
     features = ctx.data.train_features + augmented_features(ctx)
-    extra = stage.extra
-
-    def weights(epoch: int) -> Dict[str, float]:
-        if extra["weights"] == "dynamic":
-            return dynamic_weights(epoch, stage.epochs, extra["hidden_weight"], extra["attention_weight"])
-        return dict(extra["weights"])
 
     def step(batch, epoch):
         with ctx.rt.autocast():
             with torch.no_grad():
                 t_out = teacher(*batch.model_inputs(), output_internals=True)
             s_out = student(*batch.model_inputs(), output_internals=True)
-        terms = steps.intermediate_losses(s_out, t_out, batch, setup)
-        terms["pred"] = steps.prediction_loss(s_out, t_out, batch, stage.temperature)
-        return steps.weighted_sum(terms, weights(epoch))
+        return steps.task_distill_loss(s_out, t_out, batch, setup, stage, epoch)
 
+    best = BestCheckpoint(student, HEADLINE_METRIC[ctx.spec.task], patience=stage.extra["early_stopping_patience"])
     done = run_loop(ctx.rt, ctx.loop_config(stage), features, {"student": student, "projections": setup.projections}, step,
-                    evaluate=lambda: evaluate(ctx, student, "student"))
+                    evaluate=lambda: evaluate(ctx, student, "student"), best=best)
+    best.restore()  # the best evaluation's weights are what QAT and export get
+    ctx.state.history(NAME)["best_checkpoint"] = best.summary()
     out_dir = ctx.state.stage_dir(NAME)
     ckpt_io.save_checkpoint(student, ctx.tokenizer, out_dir)
     ctx.complete(NAME, done, out_dir)
