@@ -81,7 +81,7 @@ describe('job spec', () => {
     expect(spec.student).toEqual({ layers: 'auto', hidden: 'auto', heads: 'auto', intermediate: 'auto', ffn_rank: null, dropout: 0.1, init: 'random' });
     expect(spec.stages.task_distill.temperature).toBe(2);
     expect(spec.stages.task_distill.weights).toBe('dynamic');
-    expect(spec.stages.general_distill).toEqual({ enabled: false, batch_size: 256, lr: 3e-5, epochs: 3 });
+    expect(spec.stages.general_distill).toEqual({ enabled: false, batch_size: 256, lr: 3e-5, epochs: 3, layer_reduction: 'sum' });
     expect(spec.stages.qat.recalibrate_every).toBe(1000);
     expect(spec.gate).toEqual({ max_drop: 0.02, activate: true });
   });
@@ -248,7 +248,13 @@ describe('job spec', () => {
     ]);
     // A job queued before the field went carries it as a filled-in default: the worker drops it.
     const queued = { ...baseSpec(), stages: { general_distill: { enabled: false, epochs: 3, batch_size: 256, lr: 3e-5, temperature: 5 } } };
-    expect(parseJobSpec(withoutRetiredFields(queued)).stages.general_distill).toEqual({ enabled: false, epochs: 3, batch_size: 256, lr: 3e-5 });
+    expect(parseJobSpec(withoutRetiredFields(queued)).stages.general_distill).toEqual({
+      enabled: false,
+      epochs: 3,
+      batch_size: 256,
+      lr: 3e-5,
+      layer_reduction: 'sum',
+    });
     expect(queued.stages.general_distill.temperature).toBe(5);
   });
 
