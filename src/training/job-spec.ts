@@ -223,7 +223,15 @@ export const JobSpecSchema = Type.Object(
     task: Type.Union([Type.Literal('classification'), Type.Literal('qa')]),
     teacher: CheckpointRef('the task teacher (fine-tuned first when it has no task head)'),
     general_teacher: Type.Optional(
-      CheckpointRef('the general-distillation teacher: a pre-trained, not fine-tuned encoder with the same vocabulary (default: the teacher)'),
+      Type.Union(
+        [
+          CheckpointRef('the general-distillation teacher: a pre-trained, not fine-tuned encoder with the same vocabulary'),
+          Type.Literal('finetuned_teacher', {
+            description: "the teacher after this job's teacher_finetune: the only trained encoder when the teacher starts from random weights",
+          }),
+        ],
+        { description: "general distillation's teacher; absent: the teacher checkpoint as given (before teacher_finetune)" },
+      ),
     ),
     mlm_model: Type.Optional(CheckpointRef('the masked LM of augment\'s "mlm" method, same vocabulary (default: the teacher, when it has an MLM head)')),
     data: Type.Object(

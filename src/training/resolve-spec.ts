@@ -26,6 +26,8 @@ export interface ResolvedSpec {
   student: ResolvedStudent;
   /** General distillation's teacher; null: the teacher's encoder. */
   general_teacher_path: string | null;
+  /** General distillation learns from the teacher teacher_finetune produced in this job. */
+  general_teacher_finetuned: boolean;
   /** augment's masked LM; null: the teacher's MLM head, where it has one. */
   mlm_model_path: string | null;
   stages: JobSpec['stages'];
@@ -137,6 +139,9 @@ export async function resolveJobSpec(spec: JobSpec, { paths, jobId }: ResolveOpt
   const train = await dataFile('train', spec.data.train);
   const evalFile = await dataFile('eval', spec.data.eval);
   const unlabeled = await dataFile('unlabeled', spec.data.unlabeled);
+  if (spec.general_teacher === 'finetuned_teacher' && spec.stages.teacher_finetune.enabled === false) {
+    issues.push({ path: '/general_teacher', message: '"finetuned_teacher" needs stages.teacher_finetune enabled ("auto" or true)' });
+  }
   if (spec.stages.general_distill.enabled && spec.data.unlabeled === undefined) {
     issues.push({ path: '/data/unlabeled', message: 'stages.general_distill is enabled but data.unlabeled is not set' });
   }
@@ -163,7 +168,10 @@ export async function resolveJobSpec(spec: JobSpec, { paths, jobId }: ResolveOpt
   }
 
   const teacher = await checkpointAt(spec.teacher, '/teacher', 'the teacher', paths, issues);
-  const generalTeacher = spec.general_teacher && (await checkpointAt(spec.general_teacher, '/general_teacher', 'the general teacher', paths, issues));
+  const generalTeacher =
+    spec.general_teacher &&
+    spec.general_teacher !== 'finetuned_teacher' &&
+    (await checkpointAt(spec.general_teacher, '/general_teacher', 'the general teacher', paths, issues));
   const mlmModel = spec.mlm_model && (await checkpointAt(spec.mlm_model, '/mlm_model', 'the mlm_model', paths, issues));
   const initSpec = spec.student.init;
   let init: StudentInit = { kind: 'random', path: null };
@@ -208,6 +216,7 @@ export async function resolveJobSpec(spec: JobSpec, { paths, jobId }: ResolveOpt
     task: spec.task,
     teacher_path: (teacher as { dir: string }).dir,
     general_teacher_path: generalTeacher ? generalTeacher.dir : null,
+    general_teacher_finetuned: spec.general_teacher === 'finetuned_teacher',
     mlm_model_path: mlmModel ? mlmModel.dir : null,
     data: { train: train as string, eval: evalFile as string, unlabeled },
     labels: spec.labels ?? null,

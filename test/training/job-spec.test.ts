@@ -222,6 +222,15 @@ describe('job spec', () => {
     expect(issues).toContainEqual({ path: '/mlm_model/path', message: expect.stringMatching(/does not exist/) });
   });
 
+  it('general_teacher "finetuned_teacher" is the teacher this job fine-tunes, and needs that stage', async () => {
+    const resolved = await resolveJobSpec(parseJobSpec({ ...baseSpec(), general_teacher: 'finetuned_teacher' }), { paths, jobId: 'j1' });
+    expect(resolved).toMatchObject({ general_teacher_path: null, general_teacher_finetuned: true });
+    const plain = await resolveJobSpec(parseJobSpec(baseSpec()), { paths, jobId: 'j1' });
+    expect(plain.general_teacher_finetuned).toBe(false);
+    const issues = await issuesOf({ ...baseSpec(), general_teacher: 'finetuned_teacher', stages: { teacher_finetune: { enabled: false } } });
+    expect(issues).toContainEqual({ path: '/general_teacher', message: expect.stringMatching(/needs stages.teacher_finetune enabled/) });
+  });
+
   it('ffn_rank must save weights: below h I / (h + I)', async () => {
     const issues = await issuesOf({ ...baseSpec(), student: { ffn_rank: 256 } });
     expect(issues).toContainEqual({ path: '/student/ffn_rank', message: expect.stringMatching(/rank 256 saves no weights.*use a rank of at most 247/) });

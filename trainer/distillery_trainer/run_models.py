@@ -107,8 +107,13 @@ def intermediate_setup(ctx: RunContext, teacher: BertForDistillation, layer_redu
 
 def general_teacher_checkpoint(ctx: RunContext) -> Checkpoint:
     """general_distill's teacher: spec general_teacher_path (checked against the student and the
-    teacher's vocabulary), else the teacher checkpoint as given."""
+    teacher's vocabulary), or this run's fine-tuned teacher (general_teacher_finetuned), else the
+    teacher checkpoint as given."""
     path = ctx.spec.general_teacher_path
+    if ctx.spec.general_teacher_finetuned:
+        if not ctx.completed("teacher_finetune"):
+            raise InvalidInputError("general_teacher is finetuned_teacher but teacher_finetune did not run: enable it, or give a general_teacher checkpoint")
+        return ckpt_io.read_checkpoint(ctx.state.stage_dir("teacher_finetune"))
     if path is None:
         return ctx.teacher_ckpt
     general = ckpt_io.read_checkpoint(path)

@@ -105,6 +105,8 @@ class Spec:
     teacher_path: str
     # General distillation's teacher (a pre-trained encoder) and augment's masked LM; None: the teacher.
     general_teacher_path: Optional[str]
+    # General distillation learns from the teacher this run's teacher_finetune produced.
+    general_teacher_finetuned: bool
     mlm_model_path: Optional[str]
     train: str
     eval: Optional[str]
@@ -262,6 +264,7 @@ def parse_spec(raw: Dict[str, Any], file: str = "spec") -> Spec:
         task=task,
         teacher_path=r.get("teacher_path", (str,)),
         general_teacher_path=r.get("general_teacher_path", (str,), nullable=True),
+        general_teacher_finetuned=r.get("general_teacher_finetuned", (bool,)),
         mlm_model_path=r.get("mlm_model_path", (str,), nullable=True),
         train=data.get("train", (str,)),
         eval=data.get("eval", (str,), nullable=True),

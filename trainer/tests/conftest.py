@@ -126,6 +126,7 @@ BASE_SPEC: Dict[str, Any] = {
         "init": {"kind": "random", "path": None}, "auto": [],
     },
     "general_teacher_path": None,
+    "general_teacher_finetuned": False,
     "mlm_model_path": None,
     "stages": {
         "teacher_finetune": {"enabled": True, "epochs": 6, "batch_size": 16, "lr": 2e-3, "warmup_ratio": 0.1},

@@ -128,3 +128,19 @@ def test_mlm_model_without_an_mlm_head_is_refused(make_spec, vocab_file, tmp_pat
     ctx = _context(make_spec(mlm_model_path=folder), tmp_path)
     with pytest.raises(InvalidInputError, match=r"mlm_model has no masked-LM head"):
         run_models.mlm_checkpoint(ctx)
+
+
+def test_general_teacher_finetuned_is_this_runs_finetuned_teacher(make_spec, tmp_path):
+    spec = make_spec(general_teacher_finetuned=True, max_steps_per_stage=2)
+    ctx = _context(spec, tmp_path)
+    with pytest.raises(InvalidInputError, match=r"finetuned_teacher but teacher_finetune did not run"):
+        run_models.general_teacher_checkpoint(ctx)
+    from distillery_trainer.stages import teacher_finetune
+
+    teacher_finetune.run(ctx)
+    general = run_models.general_teacher_checkpoint(ctx)
+    assert general.path == ctx.state.stage_dir("teacher_finetune")
+    tuned = ckpt_io.read_checkpoint(ctx.state.stage_dir("teacher_finetune")).tensors
+    name = "bert.encoder.layer.0.attention.self.query.weight"
+    assert torch.equal(general.tensors[name], tuned[name])
+    assert not torch.equal(general.tensors[name], ctx.teacher_ckpt.tensors[name])
