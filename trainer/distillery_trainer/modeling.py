@@ -52,9 +52,11 @@ class BertConfig:
         def bad(msg: str) -> InvalidInputError:
             return InvalidInputError(msg, file=source)
 
-        for name in ("vocab_size", "hidden_size", "num_hidden_layers", "num_attention_heads", "intermediate_size"):
+        for name in ("vocab_size", "hidden_size", "num_hidden_layers", "num_attention_heads", "intermediate_size",
+                     "max_position_embeddings", "type_vocab_size"):
             value = getattr(self, name)
-            if not isinstance(value, int) or value <= 0:
+            # bool is an int to Python, not to a config: `true` layers is a typo, not 1.
+            if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
                 raise bad(f"config {name} must be a positive integer, got {value!r}")
         if self.hidden_size % self.num_attention_heads:
             raise bad(f"hidden_size {self.hidden_size} is not divisible by num_attention_heads {self.num_attention_heads}")
@@ -93,6 +95,12 @@ class BertConfig:
 
     @classmethod
     def from_hf_dict(cls, data: Dict[str, Any], source: Optional[str] = None) -> "BertConfig":
+        """A transformers config.json's BERT fields (its defaults for absent ones).
+
+        Errors: InvalidInputError naming source when it is not a JSON object, not BERT, or a field
+        has the wrong type or value."""
+        if not isinstance(data, dict):
+            raise InvalidInputError(f"config.json must be a JSON object of BERT settings, got {type(data).__name__}", file=source)
         model_type = data.get("model_type", "bert")
         if model_type != "bert":
             # Other encoders (roberta, distilbert, electra ...) name and shape their tensors differently.
@@ -101,8 +109,8 @@ class BertConfig:
             raise InvalidInputError(f"hidden_act {data.get('hidden_act')!r} is not supported (only exact gelu)", file=source)
         if data.get("position_embedding_type", "absolute") != "absolute":
             raise InvalidInputError("only absolute position embeddings are supported", file=source)
+        id2label = _read_id2label(data.get("id2label"), source)
         try:
-            id2label = {int(k): str(v) for k, v in (data.get("id2label") or {}).items()}
             config = cls(
                 vocab_size=data["vocab_size"],
                 hidden_size=data.get("hidden_size", 768),
@@ -125,6 +133,24 @@ class BertConfig:
             raise InvalidInputError(f"config.json has a bad value: {exc}", file=source) from exc
         config.validate(source)
         return config
+
+
+def _read_id2label(value: Any, source: Optional[str]) -> Dict[int, str]:
+    """config.json's id2label, {"0": "neg", ...} as transformers writes it; absent or null: none."""
+    if value is None:
+        return {}
+    example = 'an object of classifier row -> label name, e.g. {"0": "neg", "1": "pos"}'
+    if not isinstance(value, dict):
+        raise InvalidInputError(f"config.json id2label must be {example}, got {type(value).__name__}", file=source)
+    out: Dict[int, str] = {}
+    for key, name in value.items():
+        row = int(key) if key.strip().isdigit() else None
+        if row is None:
+            raise InvalidInputError(f"config.json id2label key {key!r} is not a row number: id2label must be {example}", file=source)
+        if not isinstance(name, str):
+            raise InvalidInputError(f"config.json id2label[{key!r}] is {name!r}, not a label name: id2label must be {example}", file=source)
+        out[row] = name
+    return out
 
 
 @dataclass

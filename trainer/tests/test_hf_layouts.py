@@ -472,3 +472,25 @@ def test_a_run_from_a_sharded_cased_generic_teacher_serves_readable_labels_and_c
     assert json.loads((out / "tokenizer.json").read_text())["normalizer"]["lowercase"] is False
     assert json.loads((out / "checkpoint" / "config.json").read_text())["id2label"] == {"0": "late", "1": "thanks", "2": "refund"}
     assert json.loads((out / "training.json").read_text())["labels"] == ["late", "thanks", "refund"]
+
+
+# --- damaged or hand-edited folders: bad input naming the file, never a crash ----------------
+
+
+@pytest.mark.parametrize("change, message", [
+    (lambda c: None, r"config.json must be a JSON object of BERT settings, got NoneType"),
+    (lambda c: {**c, "id2label": ["neg", "pos"]}, r"id2label must be an object of classifier row -> label name, e\.g\. .*got list"),
+    (lambda c: {**c, "id2label": {"first": "neg"}}, r"id2label key 'first' is not a row number"),
+    (lambda c: {**c, "id2label": {"0": 7}}, r"id2label\['0'\] is 7, not a label name"),
+    (lambda c: {**c, "type_vocab_size": "2"}, r"type_vocab_size must be a positive integer, got '2'"),
+    (lambda c: {**c, "max_position_embeddings": 0}, r"max_position_embeddings must be a positive integer, got 0"),
+    (lambda c: {**c, "num_hidden_layers": True}, r"num_hidden_layers must be a positive integer, got True"),
+])
+def test_a_config_json_of_the_wrong_form_is_bad_input_naming_it(tmp_path, change, message):
+    folder = hf_folder(tmp_path, SEQ_CLS)
+    with open(os.path.join(folder, "config.json"), "w") as f:
+        json.dump(change(hf_config(SEQ_CLS)), f)
+    with pytest.raises(InvalidInputError, match=message) as info:
+        ckpt_io.read_checkpoint(folder)
+    assert info.value.file == os.path.join(folder, "config.json")
+
