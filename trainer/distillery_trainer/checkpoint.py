@@ -202,7 +202,7 @@ def read_checkpoint(directory: str) -> Checkpoint:
 def load_weights(
     model: torch.nn.Module, tensors: Dict[str, torch.Tensor], source: str, *, optional_prefixes: tuple = ()
 ) -> List[str]:
-    """Copies tensors into model; a missing or mis-shaped tensor is bad input naming it.
+    """Copies tensors into model; a missing, mis-shaped or non-finite tensor is bad input naming it.
 
     optional_prefixes: parameters that may be absent (kept at their initialization), e.g. a task
     head the teacher is about to be fine-tuned for. Returns the names that were absent.
@@ -225,6 +225,10 @@ def load_weights(
                 )
             if not (value.is_floating_point() or target.dtype == value.dtype):
                 raise InvalidInputError(f"tensor {name} has dtype {value.dtype}, expected {target.dtype}", file=source, tensor=name)
+            # A NaN or inf weight makes every loss NaN at the first step: bad input, not a crash.
+            if value.is_floating_point() and not bool(torch.isfinite(value).all()):
+                raise InvalidInputError(f"tensor {name} holds NaN or infinite values: the checkpoint is damaged (re-save or re-download it)",
+                                        file=source, tensor=name)
             target.copy_(value.to(target.dtype))
     return absent
 

@@ -494,3 +494,12 @@ def test_a_config_json_of_the_wrong_form_is_bad_input_naming_it(tmp_path, change
         ckpt_io.read_checkpoint(folder)
     assert info.value.file == os.path.join(folder, "config.json")
 
+
+def test_a_weight_that_is_nan_or_infinite_is_bad_input_naming_the_tensor(tmp_path):
+    tensors = hf_tensors(SEQ_CLS)
+    tensors["bert.encoder.layer.1.output.dense.weight"][0, 0] = float("inf")
+    ckpt = ckpt_io.read_checkpoint(hf_folder(tmp_path, SEQ_CLS, tensors=tensors))
+    with pytest.raises(InvalidInputError, match="holds NaN or infinite values") as info:
+        ckpt_io.build_from_checkpoint(ckpt, "classification")
+    assert (info.value.tensor, info.value.file) == ("bert.encoder.layer.1.output.dense.weight", ckpt.weights_file)
+
