@@ -151,16 +151,23 @@ class Token:
 class WordPieceTokenizer:
     """BERT WordPiece tokenizer with the same output as Hugging Face `tokenizers`."""
 
-    def __init__(self, vocab: Sequence[str], *, lowercase: bool = True, strip_accents: Optional[bool] = None) -> None:
+    def __init__(self, vocab: Sequence[str], *, lowercase: bool = True, strip_accents: Optional[bool] = None, source: Optional[str] = None) -> None:
+        """source: the file the vocabulary came from, named in errors."""
         self.vocab: Dict[str, int] = {}
         for i, token in enumerate(vocab):
-            self.vocab.setdefault(token, i)
+            if token in self.vocab:
+                # transformers' vocab.txt reader keeps the last id of a repeated token, our tokenizer.json
+                # can hold only one: either way the ids would not be the ones the checkpoint was trained on.
+                raise InvalidInputError(
+                    f"the vocabulary lists {token!r} twice (ids {self.vocab[token]} and {i}): a token may have only one id; "
+                    "this tokenizer is not the one the checkpoint was trained with", file=source)
+            self.vocab[token] = i
         self.id_to_token: List[str] = list(vocab)
         self.lowercase = lowercase
         self.strip_accents = strip_accents
         for name in ("[UNK]", "[CLS]", "[SEP]", "[PAD]"):
             if name not in self.vocab:
-                raise InvalidInputError(f"vocabulary lacks the special token {name}")
+                raise InvalidInputError(f"vocabulary lacks the special token {name} (BERT's [PAD], [UNK], [CLS] and [SEP] are required)", file=source)
         self.unk_id = self.vocab["[UNK]"]
         self.cls_id = self.vocab["[CLS]"]
         self.sep_id = self.vocab["[SEP]"]
@@ -173,7 +180,7 @@ class WordPieceTokenizer:
 
     @classmethod
     def from_vocab_file(cls, path: str, *, lowercase: bool = True, strip_accents: Optional[bool] = None) -> "WordPieceTokenizer":
-        return cls(read_vocab_file(path), lowercase=lowercase, strip_accents=strip_accents)
+        return cls(read_vocab_file(path), lowercase=lowercase, strip_accents=strip_accents, source=path)
 
     @classmethod
     def from_tokenizer_json(cls, path: str) -> "WordPieceTokenizer":
@@ -191,7 +198,7 @@ class WordPieceTokenizer:
         normalizer = data.get("normalizer") or {}
         lowercase = bool(normalizer.get("lowercase", True))
         strip = normalizer.get("strip_accents")
-        return cls([t for t, _ in by_id], lowercase=lowercase, strip_accents=strip)
+        return cls([t for t, _ in by_id], lowercase=lowercase, strip_accents=strip, source=path)
 
     # --- tokenization ---------------------------------------------------------------------------
 

@@ -503,3 +503,17 @@ def test_a_weight_that_is_nan_or_infinite_is_bad_input_naming_the_tensor(tmp_pat
         ckpt_io.build_from_checkpoint(ckpt, "classification")
     assert (info.value.tensor, info.value.file) == ("bert.encoder.layer.1.output.dense.weight", ckpt.weights_file)
 
+
+def test_a_vocabulary_with_a_token_twice_or_without_cls_is_bad_input_naming_the_file(tmp_path):
+    folder = hf_folder(tmp_path, SEQ_CLS)
+    vocab = os.path.join(folder, "vocab.txt")
+    with open(vocab, "w") as f:
+        f.write("\n".join(VOCAB[:10] + ["hello"] + VOCAB[11:]) + "\n")
+    with pytest.raises(InvalidInputError, match=r"lists 'hello' twice \(ids 5 and 10\)") as info:
+        ckpt_io.read_checkpoint(folder)
+    assert info.value.file == vocab
+    with open(vocab, "w") as f:
+        f.write("\n".join(t if t != "[CLS]" else "[CLS2]" for t in VOCAB) + "\n")
+    with pytest.raises(InvalidInputError, match=r"lacks the special token \[CLS\]") as info:
+        ckpt_io.read_checkpoint(folder)
+    assert info.value.file == vocab
