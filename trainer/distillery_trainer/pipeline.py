@@ -16,6 +16,7 @@ from .context import RunContext
 from .errors import StopRequested
 from .events import EventWriter
 from .loop import Runtime, resolve_device
+from .preflight import check_named_checkpoints
 from .spec import STAGES, Spec
 from .stages import STAGE_FUNCTIONS
 from .state import RunState
@@ -36,11 +37,14 @@ class StopFlag:
 
 
 def build_context(spec: Spec, work_dir: str, rt: Runtime) -> RunContext:
-    """Reads the teacher and the task data; raises InvalidInputError before anything trains."""
+    """Reads the teacher, the task data and every other checkpoint a stage still to run needs;
+    raises InvalidInputError before anything trains."""
     teacher = ckpt_io.read_checkpoint(spec.teacher_path)
     check_shapes(spec, teacher)
-    return RunContext(spec=spec, work_dir=os.path.abspath(work_dir), events=rt.events, state=rt.state, rt=rt,
-                      teacher_ckpt=teacher, data=load_task_data(spec, teacher))
+    ctx = RunContext(spec=spec, work_dir=os.path.abspath(work_dir), events=rt.events, state=rt.state, rt=rt,
+                     teacher_ckpt=teacher, data=load_task_data(spec, teacher))
+    check_named_checkpoints(ctx)
+    return ctx
 
 
 def run_pipeline(spec: Spec, work_dir: str, events: EventWriter, stop: StopFlag) -> RunContext:

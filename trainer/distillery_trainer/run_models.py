@@ -120,6 +120,11 @@ def general_teacher_checkpoint(ctx: RunContext) -> Checkpoint:
     check_same_vocabulary(ctx.teacher_ckpt, general, "general teacher")
     layer_mapping(ctx.spec.student.layers, general.config.num_hidden_layers)
     check_head_grouping(ctx.spec.student.heads, general.config.num_attention_heads)
+    if ctx.spec.max_length > general.config.max_position_embeddings:
+        raise InvalidInputError(
+            f"max_length {ctx.spec.max_length} exceeds the general teacher's max_position_embeddings {general.config.max_position_embeddings}",
+            file=os.path.join(path, "config.json"),
+        )
     return general
 
 

@@ -51,12 +51,15 @@ def teacher_layer_tensors(teacher: Checkpoint, student_layers: int) -> Dict[str,
 
 def check_same_vocabulary(teacher: Checkpoint, other: Checkpoint, role: str) -> None:
     """The student reads the teacher's token ids: `other` must have the very same vocabulary."""
-    if other.tokenizer.id_to_token != teacher.tokenizer.id_to_token:
-        raise InvalidInputError(
-            f"the {role}'s vocabulary is not the teacher's ({len(other.tokenizer.id_to_token)} vs "
-            f"{len(teacher.tokenizer.id_to_token)} tokens, or the same count in another order): it must share the teacher's tokenizer",
-            file=other.path,
-        )
+    mine, theirs = other.tokenizer.id_to_token, teacher.tokenizer.id_to_token
+    if mine == theirs:
+        return
+    if len(mine) != len(theirs):
+        differs = f"{len(mine)} tokens against the teacher's {len(theirs)}"
+    else:
+        i = next(i for i, (a, b) in enumerate(zip(mine, theirs)) if a != b)
+        differs = f"both have {len(mine)} tokens, but id {i} is {mine[i]!r} where the teacher has {theirs[i]!r}"
+    raise InvalidInputError(f"the {role}'s vocabulary is not the teacher's ({differs}): it must share the teacher's tokenizer", file=other.path)
 
 
 def apply_init(model: BertForDistillation, shape: StudentShape, teacher: Checkpoint) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import re
 
 import pytest
 import torch
@@ -92,8 +93,11 @@ def test_init_checkpoint_with_another_vocabulary_is_refused(make_spec, tmp_path)
     with open(vocab, "w", encoding="utf-8") as f:
         f.write("\n".join(tokens) + "\n")
     os.remove(os.path.join(folder, "tokenizer.json"))
-    with pytest.raises(InvalidInputError, match=r"init checkpoint's vocabulary is not the teacher's"):
-        _student(make_spec, tmp_path / "second", {"kind": "checkpoint", "path": folder})
+    spec = make_spec(student={**TEACHER_SHAPE, "init": {"kind": "checkpoint", "path": folder}})
+    # Refused when the run's context is built, before teacher_finetune spends any time.
+    with pytest.raises(InvalidInputError, match=rf"^student.init: the init checkpoint's vocabulary is not the teacher's \(both have \d+ tokens, "
+                       rf"but id 10 is {re.escape(repr(tokens[10]))} where the teacher has {re.escape(repr(tokens[11]))}\)"):
+        _context(spec, tmp_path / "second")
 
 
 def test_general_distill_learns_from_general_teacher_and_the_student_starts_from_init(make_spec, teacher_dir, vocab_file, tmp_path):
@@ -125,9 +129,15 @@ def test_mlm_model_without_an_mlm_head_is_refused(make_spec, vocab_file, tmp_pat
     made = run_cli(["init-model", "--out", folder, "--vocab", vocab_file, "--task", "classification", "--labels", "a,b", "--layers", "1",
                     "--hidden", "32", "--heads", "2", "--intermediate", "64"])
     assert made.returncode == 0, made.stderr
-    ctx = _context(make_spec(mlm_model_path=folder), tmp_path)
-    with pytest.raises(InvalidInputError, match=r"mlm_model has no masked-LM head"):
-        run_models.mlm_checkpoint(ctx)
+    with pytest.raises(InvalidInputError, match=r"^mlm_model: mlm_model has no masked-LM head"):
+        _context(make_spec(mlm_model_path=folder), tmp_path)
+    # Only augment's "mlm" method reads it: with that method off, the run does not look at it.
+    off = make_spec(mlm_model_path=folder)
+    raw = json.loads(open(off).read())
+    raw["stages"]["augment"]["methods"] = ["wordnet"]
+    with open(off, "w") as f:
+        json.dump(raw, f)
+    _context(off, tmp_path / "off")
 
 
 def test_general_teacher_finetuned_is_this_runs_finetuned_teacher(make_spec, tmp_path):
@@ -144,3 +154,15 @@ def test_general_teacher_finetuned_is_this_runs_finetuned_teacher(make_spec, tmp
     name = "bert.encoder.layer.0.attention.self.query.weight"
     assert torch.equal(general.tensors[name], tuned[name])
     assert not torch.equal(general.tensors[name], ctx.teacher_ckpt.tensors[name])
+
+
+def test_a_general_teacher_the_student_cannot_learn_from_is_refused_before_any_stage(make_spec, vocab_file, tmp_path):
+    general_teacher = str(tmp_path / "general-teacher-2h")
+    made = run_cli(["init-model", "--out", general_teacher, "--vocab", vocab_file, "--task", "classification", "--labels", "a,b", "--layers", "2",
+                    "--hidden", "32", "--heads", "2", "--intermediate", "64"])
+    assert made.returncode == 0, made.stderr
+    # The student's 4 heads cannot be grouped from the general teacher's 2.
+    spec = make_spec(student={**TEACHER_SHAPE, "init": {"kind": "random", "path": None}}, general_teacher_path=general_teacher)
+    with pytest.raises(InvalidInputError, match=r"^general_teacher: student has 4 attention heads, more than the teacher's 2") as info:
+        _context(spec, tmp_path)
+    assert info.value.file == general_teacher
