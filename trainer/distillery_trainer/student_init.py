@@ -20,7 +20,7 @@ from . import checkpoint as ckpt_io
 from .checkpoint import Checkpoint
 from .errors import InvalidInputError
 from .losses import layer_mapping
-from .modeling import BertForDistillation
+from .modeling import BertForDistillation, task_head_prefixes
 from .spec import StudentShape
 
 log = logging.getLogger(__name__)
@@ -75,5 +75,20 @@ def apply_init(model: BertForDistillation, shape: StudentShape, teacher: Checkpo
     assert shape.init_path is not None
     init = ckpt_io.read_checkpoint(shape.init_path)
     check_same_vocabulary(teacher, init, "init checkpoint")
-    ckpt_io.load_weights(model, init.tensors, init.weights_file, optional_prefixes=OPTIONAL_PREFIXES)
+    ckpt_io.load_weights(model, fitting_tensors(init, model), init.weights_file, optional_prefixes=OPTIONAL_PREFIXES)
     return f"checkpoint {shape.init_path}"
+
+
+def fitting_tensors(init: Checkpoint, model: BertForDistillation) -> Dict[str, torch.Tensor]:
+    """init's tensors, less a task head whose rows mean other things than model's: a published
+    version with other labels (or in another order), or a token classifier's per-token rows. The
+    head is then trained from scratch by task distillation, as from a general student."""
+    head = task_head_prefixes(model.task)
+    if not head or not any(k.startswith(head) for k in init.tensors):
+        return init.tensors
+    same_rows = init.has_task_head(model.task) and (model.task != "classification" or init.config.labels == model.config.labels)
+    if same_rows:
+        return init.tensors
+    log.info("init checkpoint %s: its %s head does not answer this job's labels (%s vs %s); the student starts with a fresh one",
+             init.path, model.task, init.config.labels, model.config.labels)
+    return {k: v for k, v in init.tensors.items() if not k.startswith(head)}

@@ -166,3 +166,48 @@ def test_a_general_teacher_the_student_cannot_learn_from_is_refused_before_any_s
     with pytest.raises(InvalidInputError, match=r"^general_teacher: student has 4 attention heads, more than the teacher's 2") as info:
         _context(spec, tmp_path)
     assert info.value.file == general_teacher
+
+
+def _labelled_student(make_spec, tmp_path, names=None) -> str:
+    """A published-version-like checkpoint: the student with its classifier, id2label renamed to `names`."""
+    ctx, model = _student(make_spec, tmp_path, {"kind": "random", "path": None})
+    with torch.no_grad():
+        model.classifier.weight.add_(1.0)
+    out = str(tmp_path / "published")
+    ckpt_io.save_checkpoint(model, ctx.tokenizer, out)
+    if names is not None:
+        config_file = os.path.join(out, "config.json")
+        config = json.loads(open(config_file).read())
+        config["id2label"] = {str(i): name for i, name in enumerate(names)}
+        config["label2id"] = {name: i for i, name in enumerate(names)}
+        with open(config_file, "w") as f:
+            json.dump(config, f)
+    return out
+
+
+@pytest.mark.parametrize("names, head_loaded", [(None, True), (["x", "y", "z"], False), (["neutral", "neg", "pos"], False)])
+def test_init_keeps_a_classifier_only_when_it_answers_the_same_labels(make_spec, tmp_path, names, head_loaded):
+    folder = _labelled_student(make_spec, tmp_path, names)
+    published = ckpt_io.read_checkpoint(folder).tensors
+    _, student = _student(make_spec, tmp_path / "second", {"kind": "checkpoint", "path": folder})
+    state = student.state_dict()
+    name = "bert.encoder.layer.0.attention.self.query.weight"
+    assert torch.equal(state[name], published[name])
+    assert torch.equal(state["classifier.weight"], published["classifier.weight"]) == head_loaded
+
+
+def test_init_from_a_version_with_more_labels_starts_a_fresh_head(make_spec, tmp_path):
+    folder = _labelled_student(make_spec, tmp_path)
+    tensors = ckpt_io.read_checkpoint(folder).tensors
+    tensors["classifier.weight"] = torch.ones(5, TEACHER_SHAPE["hidden"])
+    tensors["classifier.bias"] = torch.ones(5)
+    from distillery_trainer import safetensors_io
+
+    safetensors_io.save_file(tensors, os.path.join(folder, "model.safetensors"))
+    config_file = os.path.join(folder, "config.json")
+    config = json.loads(open(config_file).read())
+    config["id2label"] = {str(i): f"c{i}" for i in range(5)}
+    with open(config_file, "w") as f:
+        json.dump(config, f)
+    _, student = _student(make_spec, tmp_path / "second", {"kind": "checkpoint", "path": folder})
+    assert student.classifier.weight.shape[0] == 3
