@@ -41,4 +41,13 @@ describe('classification eval data', () => {
     const other = await file('other.jsonl', [{ text: 'a', label: 1.5 }]);
     await expect(readClassificationJsonl(other, ['x', 'y'])).rejects.toThrow(`${other}:1: needs a string "text" and a "label"`);
   });
+
+  it('reads a file saved as UTF-8 with a byte order mark, as the trainer does', async () => {
+    const bom = path.join(dir, 'bom.jsonl');
+    await fs.writeFile(bom, '\uFEFF{"text":"a","label":"x"}\r\n{"text":"b","label":0}\r\n');
+    expect(await readClassificationJsonl(bom, ['y'])).toEqual([
+      { input: 'a', label: 'x' },
+      { input: 'b', label: 'y' },
+    ]);
+  });
 });

@@ -35,7 +35,8 @@ class QaExample:
 
 def _read_text(path: str) -> str:
     try:
-        with open(path, encoding="utf-8") as f:
+        # utf-8-sig: files saved as "UTF-8 with BOM" (Windows editors, Excel) read as plain UTF-8.
+        with open(path, encoding="utf-8-sig") as f:
             return f.read()
     except OSError as exc:
         raise InvalidInputError(f"cannot read data file: {exc.strerror}", file=path) from exc

@@ -68,3 +68,16 @@ def test_squad_errors_name_the_question(tmp_path, qa, message):
 def test_unlabeled_lines(tmp_path):
     path = _write(tmp_path, "u.txt", "one\n\n  two  \n")
     assert data.load_unlabeled(path) == ["one", "two"]
+
+
+def test_files_saved_as_utf8_with_bom_read_as_utf8(tmp_path):
+    jsonl = tmp_path / "bom.jsonl"
+    jsonl.write_bytes('\ufeff{"text": "hi", "label": "a"}\r\n{"text": "yo", "label": "b"}\r\n'.encode("utf-8"))
+    assert [(e.text, e.label, e.line) for e in data.load_classification(str(jsonl))] == [("hi", "a", 1), ("yo", "b", 2)]
+    squad = tmp_path / "bom.json"
+    doc = {"data": [{"paragraphs": [{"context": "ab", "qas": [{"id": "q", "question": "?", "answers": [{"text": "a", "answer_start": 0}]}]}]}]}
+    squad.write_bytes(("\ufeff" + json.dumps(doc)).encode("utf-8"))
+    assert [q.qid for q in data.load_squad(str(squad))] == ["q"]
+    text = tmp_path / "bom.txt"
+    text.write_bytes("\ufeffone passage\n".encode("utf-8"))
+    assert data.load_unlabeled(str(text)) == ["one passage"]

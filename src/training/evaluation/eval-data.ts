@@ -23,7 +23,7 @@ export interface QaExample {
  * labels[i], the rule the trainer applies (trainer/distillery_trainer/labels.py).
  */
 export async function readClassificationJsonl(file: string, labels: readonly string[] = []): Promise<ClassificationExample[]> {
-  const text = await fs.readFile(file, 'utf8');
+  const text = await readUtf8(file);
   const out: ClassificationExample[] = [];
   text.split('\n').forEach((line, i) => {
     if (line.trim() === '') return;
@@ -47,6 +47,12 @@ export async function readClassificationJsonl(file: string, labels: readonly str
   return out;
 }
 
+/** A UTF-8 file's text, without the byte order mark "UTF-8 with BOM" editors write (the trainer reads it as utf-8-sig). */
+async function readUtf8(file: string): Promise<string> {
+  const text = await fs.readFile(file, 'utf8');
+  return text.startsWith('\uFEFF') ? text.slice(1) : text;
+}
+
 interface SquadFile {
   data: { paragraphs: { context: string; qas: { id: string; question: string; answers?: { text: string }[]; is_impossible?: boolean }[] }[] }[];
 }
@@ -54,7 +60,7 @@ interface SquadFile {
 export async function readSquad(file: string): Promise<QaExample[]> {
   let doc: SquadFile;
   try {
-    doc = JSON.parse(await fs.readFile(file, 'utf8')) as SquadFile;
+    doc = JSON.parse(await readUtf8(file)) as SquadFile;
   } catch {
     throw new Error(`${file}: not valid JSON`);
   }
