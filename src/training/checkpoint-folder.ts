@@ -16,6 +16,7 @@ export interface CheckpointShape {
   intermediate: number;
   vocabSize: number;
   maxPositions: number;
+  typeVocabSize: number;
 }
 
 /** Weight files in the order transformers' from_pretrained (and the trainer) looks for them. */
@@ -53,34 +54,45 @@ async function readShape(dir: string, role: string, problems: string[]): Promise
     problems.push(`${role} folder has no config.json (a Hugging Face BERT checkpoint folder has one)`);
     return undefined;
   }
-  let raw: Record<string, unknown>;
+  let parsed: unknown;
   try {
-    raw = (await readJson(file)) as Record<string, unknown>;
+    parsed = await readJson(file);
   } catch (err) {
     problems.push(`${role}'s config.json is not valid JSON: ${(err as Error).message}`);
     return undefined;
   }
+  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
+    problems.push(`${role}'s config.json must be a JSON object of BERT settings (as save_pretrained writes it), not ${JSON.stringify(parsed)?.slice(0, 40)}`);
+    return undefined;
+  }
+  const raw = parsed as Record<string, unknown>;
   const modelType = raw.model_type ?? 'bert';
   if (modelType !== 'bert') {
     problems.push(`${role}'s config.json says model_type ${JSON.stringify(modelType)}: only BERT checkpoints (model_type "bert") can be read`);
   }
   const missing: string[] = [];
-  const num = (key: string, fallback?: number): number => {
+  const wrong: string[] = [];
+  const count = (key: string, fallback?: number): number => {
     const v = raw[key] ?? fallback;
-    if (typeof v !== 'number') missing.push(key);
+    if (v === undefined) missing.push(key);
+    else if (typeof v !== 'number' || !Number.isInteger(v) || v < 1) wrong.push(`${key} (${JSON.stringify(v)})`);
     return v as number;
   };
   const shape = {
-    hidden: num('hidden_size'),
-    heads: num('num_attention_heads'),
-    layers: num('num_hidden_layers'),
+    hidden: count('hidden_size'),
+    heads: count('num_attention_heads'),
+    layers: count('num_hidden_layers'),
     // transformers' BertConfig defaults, as the trainer's modeling.py reads them.
-    intermediate: num('intermediate_size', 3072),
-    vocabSize: num('vocab_size'),
-    maxPositions: num('max_position_embeddings', 512),
+    intermediate: count('intermediate_size', 3072),
+    vocabSize: count('vocab_size'),
+    maxPositions: count('max_position_embeddings', 512),
+    typeVocabSize: count('type_vocab_size', 2),
   };
-  if (missing.length > 0) {
-    problems.push(`${role}'s config.json has no numeric ${missing.join(', ')}`);
+  if (missing.length > 0) problems.push(`${role}'s config.json has no ${missing.join(', ')}`);
+  if (wrong.length > 0) problems.push(`${role}'s config.json needs a positive integer for ${wrong.join(', ')}`);
+  if (missing.length > 0 || wrong.length > 0) return undefined;
+  if (shape.hidden % shape.heads !== 0) {
+    problems.push(`${role}'s config.json hidden_size ${shape.hidden} is not divisible by num_attention_heads ${shape.heads}: no BERT has that shape`);
     return undefined;
   }
   return shape;
@@ -100,10 +112,13 @@ async function checkShards(dir: string, role: string, index: string, problems: s
     problems.push(`${role}'s ${index} needs a non-empty "weight_map" object of tensor name -> shard file name`);
     return;
   }
+  const suffix = index.startsWith('model.safetensors') ? '.safetensors' : '.bin';
   for (const shard of new Set(shards as string[])) {
     // By name, not by resolving links: in a Hugging Face hub cache every file is a symlink into blobs/.
     if (path.basename(shard) !== shard || shard === '..' || shard === '.' || shard.includes('\\')) {
       problems.push(`${role}'s ${index} names shard ${JSON.stringify(shard)}, which is not a file in the checkpoint folder`);
+    } else if (!shard.endsWith(suffix)) {
+      problems.push(`${role}'s ${index} names shard ${JSON.stringify(shard)}; its shards must be ${suffix} files`);
     } else if (!(await isFile(path.join(dir, shard)))) {
       problems.push(`shard ${shard} named in ${role}'s ${index} is missing`);
     }

@@ -142,6 +142,21 @@ export async function resolveJobSpec(spec: JobSpec, { paths, jobId }: ResolveOpt
   if (spec.general_teacher === 'finetuned_teacher' && spec.stages.teacher_finetune.enabled === false) {
     issues.push({ path: '/general_teacher', message: '"finetuned_teacher" needs stages.teacher_finetune enabled ("auto" or true)' });
   }
+  // A checkpoint only a disabled stage would read is a spec that does not do what its author thinks.
+  if (spec.general_teacher !== undefined && !spec.stages.general_distill.enabled) {
+    issues.push({
+      path: '/general_teacher',
+      message:
+        'only general distillation reads it, and stages.general_distill is not enabled: set stages.general_distill.enabled to true, or remove general_teacher',
+    });
+  }
+  const augment = spec.stages.augment;
+  if (spec.mlm_model !== undefined && !(augment.enabled && augment.methods.includes('mlm'))) {
+    issues.push({
+      path: '/mlm_model',
+      message: 'only augmentation\'s "mlm" method reads it, and it is not on: enable stages.augment with "mlm" in its methods, or remove mlm_model',
+    });
+  }
   if (spec.stages.general_distill.enabled && spec.data.unlabeled === undefined) {
     issues.push({ path: '/data/unlabeled', message: 'stages.general_distill is enabled but data.unlabeled is not set' });
   }
@@ -201,11 +216,23 @@ export async function resolveJobSpec(spec: JobSpec, { paths, jobId }: ResolveOpt
         });
       }
     }
-    if (generalTeacher && student && student.layers > generalTeacher.shape.layers) {
-      issues.push({
-        path: '/general_teacher',
-        message: `the student (${student.layers} layers) cannot be deeper than the general teacher (${generalTeacher.shape.layers})`,
-      });
+    if (generalTeacher && student) {
+      const general = generalTeacher.shape;
+      if (student.layers > general.layers) {
+        issues.push({
+          path: '/general_teacher',
+          message: `the student (${student.layers} layers) cannot be deeper than the general teacher (${general.layers})`,
+        });
+      }
+      if (student.heads > general.heads || general.heads % student.heads !== 0) {
+        issues.push({
+          path: '/general_teacher',
+          message: `its ${general.heads} attention heads cannot be grouped into the student's ${student.heads}: the attention loss needs a general teacher whose head count is a multiple of the student's`,
+        });
+      }
+      if (maxLength > general.maxPositions) {
+        issues.push({ path: '/general_teacher', message: `max_length ${maxLength} exceeds the general teacher's ${general.maxPositions} positions` });
+      }
     }
   }
   if (issues.length > 0) throw new JobSpecError(issues);

@@ -69,7 +69,9 @@ export function resolveStudent({ student, teacher, init, initShape, issues }: Re
   const layers = pick('layers', () => (init.kind === 'checkpoint' && initShape ? initShape.layers : Math.min(DEFAULT_LAYERS, teacher.layers)));
   const hidden = pick('hidden', () => source?.hidden ?? Math.min(DEFAULT_HIDDEN, teacher.hidden));
   const heads = pick('heads', () => source?.heads ?? autoHeads(teacher.heads, hidden));
-  const intermediate = pick('intermediate', () => source?.intermediate ?? Math.round(hidden * INTERMEDIATE_PER_HIDDEN));
+  // Never wider than the teacher's: a teacher with a narrow feed-forward (under 1200/312 of its
+  // width) would otherwise get a student bigger than itself.
+  const intermediate = pick('intermediate', () => source?.intermediate ?? Math.min(Math.round(hidden * INTERMEDIATE_PER_HIDDEN), teacher.intermediate));
 
   if (hidden % heads !== 0) {
     issues.push({
@@ -77,9 +79,12 @@ export function resolveStudent({ student, teacher, init, initShape, issues }: Re
       message: `hidden size ${hidden} is not divisible by ${heads} heads; leave heads "auto" or give a divisor of ${hidden}`,
     });
   } else if (heads > teacher.heads || teacher.heads % heads !== 0) {
+    const fromInit = student.heads === 'auto' && source !== undefined;
     issues.push({
-      path: '/student/heads',
-      message: `the teacher's ${teacher.heads} attention heads cannot be grouped into ${heads}; use a divisor of ${teacher.heads} (or leave heads "auto": ${autoHeads(teacher.heads, hidden)} here)`,
+      path: fromInit ? '/student/init' : '/student/heads',
+      message: fromInit
+        ? `${sourceName} ${heads} attention heads cannot be grouped from the teacher's ${teacher.heads} (the attention loss averages teacher heads in groups, one per student head): start from weights whose head count divides ${teacher.heads}, or init "random"`
+        : `the teacher's ${teacher.heads} attention heads cannot be grouped into ${heads}; use a divisor of ${teacher.heads} (or leave heads "auto": ${autoHeads(teacher.heads, hidden)} here)`,
     });
   }
   if (layers > teacher.layers) {
@@ -112,6 +117,18 @@ export function resolveStudent({ student, teacher, init, initShape, issues }: Re
         issues.push({
           path: `/student/${field}`,
           message: `${field} ${value} differs from ${sourceName} ${expected}: a student that starts from those weights has their shape; leave ${field} "auto"`,
+        });
+      }
+    }
+    // The student takes the teacher's positions and token types (its inputs are the teacher's).
+    for (const [key, name] of [
+      ['maxPositions', 'max_position_embeddings'],
+      ['typeVocabSize', 'type_vocab_size'],
+    ] as const) {
+      if (source[key] !== teacher[key]) {
+        issues.push({
+          path: '/student/init',
+          message: `the init checkpoint's ${name} ${source[key]} is not the teacher's ${teacher[key]}: the student reads the teacher's inputs, so its ${name} must be the same; start from a checkpoint with ${teacher[key]}`,
         });
       }
     }

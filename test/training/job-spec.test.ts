@@ -41,6 +41,19 @@ async function writeTeacher(rel: string, empty: string[], written: Record<string
 
 const shardIndex = (...shards: string[]) => JSON.stringify({ metadata: { total_size: 1 }, weight_map: Object.fromEntries(shards.map((s, i) => [`t${i}`, s])) });
 
+/** A spec with general distillation on (it needs unlabeled text). */
+const withGeneralDistill = (spec: Record<string, unknown> = baseSpec()) => ({
+  ...spec,
+  data: { ...baseSpec().data, unlabeled: 'train.jsonl' },
+  stages: { ...(spec.stages as object), general_distill: { enabled: true } },
+});
+
+/** A spec whose augmentation uses the "mlm" method. */
+const withMlm = (spec: Record<string, unknown> = baseSpec()) => ({
+  ...spec,
+  stages: { ...(spec.stages as object), augment: { enabled: true, methods: ['mlm'] } },
+});
+
 async function teacherIssues(rel: string): Promise<string[]> {
   return (await issuesOf({ ...baseSpec(), teacher: { path: rel } })).filter((i) => i.path === '/teacher').map((i) => i.message);
 }
@@ -214,20 +227,24 @@ describe('job spec', () => {
   });
 
   it('general_teacher and mlm_model resolve like the teacher and must share its vocabulary', async () => {
-    const resolved = await resolveJobSpec(parseJobSpec({ ...baseSpec(), general_teacher: { path: 'general-4l' } }), { paths, jobId: 'j1' });
+    const resolved = await resolveJobSpec(parseJobSpec({ ...withGeneralDistill(), general_teacher: { path: 'general-4l' } }), { paths, jobId: 'j1' });
     expect(resolved.general_teacher_path).toBe(await fs.realpath(path.join(paths.dataDir, 'general-4l')));
     expect(resolved.mlm_model_path).toBeNull();
-    const issues = await issuesOf({ ...baseSpec(), general_teacher: { path: 'other-vocab' }, mlm_model: { path: 'nope' } });
+    const issues = await issuesOf({ ...withGeneralDistill(withMlm()), general_teacher: { path: 'other-vocab' }, mlm_model: { path: 'nope' } });
     expect(issues).toContainEqual({ path: '/general_teacher', message: expect.stringMatching(/must share the teacher's tokenizer/) });
     expect(issues).toContainEqual({ path: '/mlm_model/path', message: expect.stringMatching(/does not exist/) });
   });
 
   it('general_teacher "finetuned_teacher" is the teacher this job fine-tunes, and needs that stage', async () => {
-    const resolved = await resolveJobSpec(parseJobSpec({ ...baseSpec(), general_teacher: 'finetuned_teacher' }), { paths, jobId: 'j1' });
+    const resolved = await resolveJobSpec(parseJobSpec({ ...withGeneralDistill(), general_teacher: 'finetuned_teacher' }), { paths, jobId: 'j1' });
     expect(resolved).toMatchObject({ general_teacher_path: null, general_teacher_finetuned: true });
     const plain = await resolveJobSpec(parseJobSpec(baseSpec()), { paths, jobId: 'j1' });
     expect(plain.general_teacher_finetuned).toBe(false);
-    const issues = await issuesOf({ ...baseSpec(), general_teacher: 'finetuned_teacher', stages: { teacher_finetune: { enabled: false } } });
+    const issues = await issuesOf({
+      ...withGeneralDistill(),
+      general_teacher: 'finetuned_teacher',
+      stages: { general_distill: { enabled: true }, teacher_finetune: { enabled: false } },
+    });
     expect(issues).toContainEqual({ path: '/general_teacher', message: expect.stringMatching(/needs stages.teacher_finetune enabled/) });
   });
 
@@ -331,5 +348,83 @@ describe('job spec', () => {
       expect.stringMatching(/no PyTorch weights/),
       expect.stringMatching(/no tokenizer/),
     ]);
+  });
+
+  it('names a config.json of the wrong form, or of a shape no BERT has, before a job is queued', async () => {
+    const files = ['model.safetensors', 'vocab.txt'];
+    await writeTeacher('form/null', files, { 'config.json': 'null' });
+    expect(await teacherIssues('form/null')).toEqual([expect.stringMatching(/config\.json must be a JSON object of BERT settings .*not null$/)]);
+    await writeTeacher('form/array', files, { 'config.json': '[768]' });
+    expect(await teacherIssues('form/array')).toEqual([expect.stringMatching(/must be a JSON object .*not \[768\]$/)]);
+    await writeTeacher('form/numbers', files, {}, { ...BERT_BASE, hidden_size: 76.8, num_attention_heads: 0, type_vocab_size: '2' });
+    expect(await teacherIssues('form/numbers')).toEqual([
+      'the teacher\'s config.json needs a positive integer for hidden_size (76.8), num_attention_heads (0), type_vocab_size ("2")',
+    ]);
+    await writeTeacher('form/heads', files, {}, { ...BERT_BASE, num_attention_heads: 5 });
+    expect(await teacherIssues('form/heads')).toEqual([expect.stringMatching(/hidden_size 768 is not divisible by num_attention_heads 5/)]);
+    await writeTeacher('form/shard', ['vocab.txt', 'config.bin'], { 'model.safetensors.index.json': shardIndex('config.bin') });
+    expect(await teacherIssues('form/shard')).toEqual([expect.stringMatching(/names shard "config\.bin"; its shards must be \.safetensors files/)]);
+  });
+
+  it('an "auto" student is never wider than its teacher: intermediate at most the teacher\'s', async () => {
+    await writeTeacher(
+      'narrow-ffn',
+      ['model.safetensors', 'vocab.txt'],
+      {},
+      { ...BERT_BASE, hidden_size: 256, num_attention_heads: 4, intermediate_size: 512 },
+    );
+    const resolved = await resolveJobSpec(parseJobSpec({ ...baseSpec(), teacher: { path: 'narrow-ffn' } }), { paths, jobId: 'j1' });
+    expect(resolved.student).toMatchObject({ hidden: 256, intermediate: 512 });
+  });
+
+  it('an init checkpoint whose heads, positions or token types the teacher cannot teach is refused at /student/init', async () => {
+    const general = { ...BERT_BASE, hidden_size: 312, num_hidden_layers: 4, intermediate_size: 1200 };
+    await writeTeacher('init/8h', ['model.safetensors', 'vocab.txt'], {}, { ...general, num_attention_heads: 8 });
+    const heads = await issuesOf({ ...baseSpec(), student: { init: { path: 'init/8h' } } });
+    expect(heads).toEqual([
+      {
+        path: '/student/init',
+        message: expect.stringMatching(/^the init checkpoint's 8 attention heads cannot be grouped from the teacher's 12 .*divides 12, or init "random"$/),
+      },
+    ]);
+    await writeTeacher(
+      'init/128',
+      ['model.safetensors', 'vocab.txt'],
+      {},
+      { ...general, num_attention_heads: 12, max_position_embeddings: 128, type_vocab_size: 1 },
+    );
+    const inputs = await issuesOf({ ...baseSpec(), student: { init: { path: 'init/128' } } });
+    expect(inputs).toEqual([
+      { path: '/student/init', message: expect.stringMatching(/^the init checkpoint's max_position_embeddings 128 is not the teacher's 512/) },
+      { path: '/student/init', message: expect.stringMatching(/^the init checkpoint's type_vocab_size 1 is not the teacher's 2/) },
+    ]);
+  });
+
+  it('a general teacher must have heads the student can be grouped into and room for max_length', async () => {
+    await writeTeacher(
+      'general/8h',
+      ['model.safetensors', 'vocab.txt'],
+      {},
+      { ...BERT_BASE, hidden_size: 512, num_attention_heads: 8, max_position_embeddings: 64 },
+    );
+    const issues = await issuesOf({ ...withGeneralDistill(), general_teacher: { path: 'general/8h' } });
+    expect(issues).toEqual([
+      { path: '/general_teacher', message: expect.stringMatching(/^its 8 attention heads cannot be grouped into the student's 12/) },
+      { path: '/general_teacher', message: "max_length 128 exceeds the general teacher's 64 positions" },
+    ]);
+  });
+
+  it('a general_teacher or mlm_model that no enabled stage reads is refused, saying which stage to enable', async () => {
+    const issues = await issuesOf({ ...baseSpec(), general_teacher: { path: 'general-4l' }, mlm_model: { path: 'general-4l' } });
+    expect(issues).toEqual([
+      {
+        path: '/general_teacher',
+        message: expect.stringMatching(/stages\.general_distill is not enabled: set stages\.general_distill\.enabled to true, or remove/),
+      },
+      { path: '/mlm_model', message: expect.stringMatching(/"mlm" method .*enable stages\.augment with "mlm" in its methods, or remove mlm_model/) },
+    ]);
+    const wordnetOnly = { ...baseSpec(), mlm_model: { path: 'general-4l' }, stages: { augment: { enabled: true, methods: ['wordnet'] } } };
+    expect((await issuesOf(wordnetOnly)).map((i) => i.path)).toEqual(['/mlm_model']);
+    expect(await issuesOf({ ...withMlm(), mlm_model: { path: 'general-4l' } })).toEqual([]);
   });
 });
