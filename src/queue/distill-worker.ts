@@ -16,6 +16,7 @@ import { runDistillJob } from '../training/distill-job.js';
 import { describeLocation, TrainerStoppedError, TrainingError } from '../training/errors.js';
 import { parseJobSpec, withoutRetiredFields } from '../training/job-spec.js';
 import type { TrainerEvent } from '../training/trainer-events.js';
+import { trainerWarning } from '../training/trainer-log.js';
 import { type EndedOutcome, finishWorkDir, reopenWorkDir, sweepWorkDirs } from '../training/work-dirs.js';
 import { CANCELLED_REASON, type DistillJobData, type HistoryPoint, type JobProgress, type JobResult } from './job-types.js';
 import { publishModelEvent } from './model-events.js';
@@ -191,7 +192,16 @@ export class DistillWorker {
         ...(this.opts.inference ? { evaluation: { inference: this.opts.inference } } : {}),
         signal: controller.signal,
         onEvent: forward,
-        onLog: (line) => log.debug({ trainer: line }),
+        onLog: (line) => {
+          const warning = trainerWarning(line);
+          if (warning === null) {
+            log.debug({ trainer: line });
+            return;
+          }
+          // A warning is about the job's input (tensors ignored, a vocabulary's case): its submitter reads the job log.
+          log.warn({ trainer: warning });
+          void job.log(`trainer warning: ${warning}`).catch(() => undefined);
+        },
         onPhase: (phase, detail) => {
           void job.updateProgress({ stage: phase } satisfies JobProgress as unknown as object).catch(() => undefined);
           void job.log(`${phase}: ${detail}`).catch(() => undefined);

@@ -13,6 +13,7 @@ import { runDistillJob } from './distill-job.js';
 import { parseJobSpec } from './job-spec.js';
 import { describeLocation, TrainingError } from './errors.js';
 import type { TrainerEvent } from './trainer-events.js';
+import { trainerWarning } from './trainer-log.js';
 import { type EndedOutcome, finishWorkDir, reopenWorkDir, sweepWorkDirs } from './work-dirs.js';
 
 function formatEvent(event: TrainerEvent): string | null {
@@ -44,7 +45,7 @@ const USAGE = `usage: npm run distill -- --spec FILE [--job-id ID] [--verbose]
 
   --spec FILE    the job spec (JSON), e.g. examples/distill-support-intent.json
   --job-id ID    name the run; the same id again resumes a stopped run from its checkpoint
-  --verbose      also print the trainer's log lines and every progress step
+  --verbose      also print the trainer's log lines (warnings always show) and every progress step
   --help         this text
 
 Exit codes: 0 done, 1 failed, 2 invalid spec or data, 3 stopped (resumable).
@@ -134,7 +135,9 @@ async function main(): Promise<number> {
         if (line) process.stderr.write(`${line}\n`);
       },
       onLog: (line) => {
+        const warning = trainerWarning(line);
         if (values.verbose) process.stderr.write(`  trainer: ${line}\n`);
+        else if (warning !== null) process.stderr.write(`warning: ${warning}\n`);
       },
       onPhase: (phase, detail) => process.stderr.write(`${phase}: ${detail}\n`),
     });
