@@ -209,6 +209,19 @@ describe('job spec', () => {
     expect(wrong).toContainEqual({ path: '/student/hidden', message: expect.stringMatching(/hidden 312 differs from the teacher's 384.*leave hidden "auto"/) });
     const vocab = await issuesOf({ ...baseSpec(), student: { init: { path: 'other-vocab' } } });
     expect(vocab).toContainEqual({ path: '/student/init', message: expect.stringMatching(/vocabulary \(21128 tokens\) is not the teacher's \(30522\)/) });
+    // A version we published earlier: its checkpoint/ in the registry, by number or as the active one.
+    const published = path.join(paths.modelDir, 'published', '3', 'checkpoint');
+    await fs.mkdir(published, { recursive: true });
+    await fs.writeFile(
+      path.join(published, 'config.json'),
+      JSON.stringify({ ...BERT_BASE, hidden_size: 312, num_attention_heads: 12, num_hidden_layers: 4, intermediate_size: 1200 }),
+    );
+    for (const name of ['model.safetensors', 'vocab.txt']) await fs.writeFile(path.join(published, name), '');
+    await fs.writeFile(path.join(paths.modelDir, 'published', 'state.json'), JSON.stringify({ active: 3 }));
+    for (const model of ['published@3', 'published']) {
+      const fromRegistry = await resolveJobSpec(parseJobSpec({ ...baseSpec(), student: { init: { model } } }), { paths, jobId: 'j1' });
+      expect(fromRegistry.student).toMatchObject({ layers: 4, hidden: 312, heads: 12, intermediate: 1200, init: { kind: 'checkpoint', path: published } });
+    }
     const missing = await issuesOf({ ...baseSpec(), student: { init: { model: 'nobody@2' } } });
     expect(missing).toContainEqual({ path: '/student/init/model', message: expect.stringMatching(/no checkpoint\/ folder/) });
   });
