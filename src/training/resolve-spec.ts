@@ -8,7 +8,7 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import type { PathsConfig } from '../config.js';
 import { JobSpecError, type SpecIssue } from './errors.js';
-import type { JobSpec } from './job-spec.js';
+import { type JobSpec, TASK_DISTILL_LR } from './job-spec.js';
 import { type CheckpointShape, readCheckpointFolder } from './checkpoint-folder.js';
 import { type ResolvedStudent, resolveStudent, type StudentInit } from './student-shape.js';
 
@@ -30,7 +30,8 @@ export interface ResolvedSpec {
   general_teacher_finetuned: boolean;
   /** augment's masked LM; null: the teacher's MLM head, where it has one. */
   mlm_model_path: string | null;
-  stages: JobSpec['stages'];
+  /** The job spec's stages, task_distill's "auto" lr resolved. */
+  stages: Omit<JobSpec['stages'], 'task_distill'> & { task_distill: JobSpec['stages']['task_distill'] & { lr: number } };
   device: JobSpec['device'];
   precision: JobSpec['precision'];
   seed: number;
@@ -115,6 +116,14 @@ async function checkpointAt(
   const folder = await readCheckpointFolder(dir, role);
   for (const message of folder.problems) issues.push({ path: field, message });
   return folder.shape === undefined || folder.problems.length > 0 ? undefined : { dir, shape: folder.shape };
+}
+
+/** task_distill's lr: as given, or "auto" by where the student starts (TASK_DISTILL_LR). */
+function taskDistillLr(spec: JobSpec, init: StudentInit): number {
+  const lr = spec.stages.task_distill.lr;
+  if (lr !== 'auto') return lr;
+  const trained = init.kind !== 'random' || spec.stages.general_distill.enabled;
+  return trained ? TASK_DISTILL_LR.trained : TASK_DISTILL_LR.random;
 }
 
 export interface ResolveOptions {
@@ -252,7 +261,7 @@ export async function resolveJobSpec(spec: JobSpec, { paths, jobId }: ResolveOpt
     max_query_length: spec.max_query_length,
     qa_train_windows: spec.qa_train_windows,
     student: student as ResolvedStudent,
-    stages: spec.stages,
+    stages: { ...spec.stages, task_distill: { ...spec.stages.task_distill, lr: taskDistillLr(spec, (student as ResolvedStudent).init) } },
     device: spec.device,
     precision: spec.precision,
     seed: spec.seed,

@@ -222,6 +222,19 @@ describe('job spec', () => {
     expect(wrong).toContainEqual({ path: '/student/hidden', message: expect.stringMatching(/hidden 312 differs from the teacher's 384.*leave hidden "auto"/) });
     const vocab = await issuesOf({ ...baseSpec(), student: { init: { path: 'other-vocab' } } });
     expect(vocab).toContainEqual({ path: '/student/init', message: expect.stringMatching(/vocabulary \(21128 tokens\) is not the teacher's \(30522\)/) });
+    // A version we published earlier: its checkpoint/ in the registry, by number or as the active one.
+    const published = path.join(paths.modelDir, 'published', '3', 'checkpoint');
+    await fs.mkdir(published, { recursive: true });
+    await fs.writeFile(
+      path.join(published, 'config.json'),
+      JSON.stringify({ ...BERT_BASE, hidden_size: 312, num_attention_heads: 12, num_hidden_layers: 4, intermediate_size: 1200 }),
+    );
+    for (const name of ['model.safetensors', 'vocab.txt']) await fs.writeFile(path.join(published, name), '');
+    await fs.writeFile(path.join(paths.modelDir, 'published', 'state.json'), JSON.stringify({ active: 3 }));
+    for (const model of ['published@3', 'published']) {
+      const fromRegistry = await resolveJobSpec(parseJobSpec({ ...baseSpec(), student: { init: { model } } }), { paths, jobId: 'j1' });
+      expect(fromRegistry.student).toMatchObject({ layers: 4, hidden: 312, heads: 12, intermediate: 1200, init: { kind: 'checkpoint', path: published } });
+    }
     const missing = await issuesOf({ ...baseSpec(), student: { init: { model: 'nobody@2' } } });
     expect(missing).toContainEqual({ path: '/student/init/model', message: expect.stringMatching(/no checkpoint\/ folder/) });
   });
@@ -233,6 +246,17 @@ describe('job spec', () => {
     const issues = await issuesOf({ ...withGeneralDistill(withMlm()), general_teacher: { path: 'other-vocab' }, mlm_model: { path: 'nope' } });
     expect(issues).toContainEqual({ path: '/general_teacher', message: expect.stringMatching(/must share the teacher's tokenizer/) });
     expect(issues).toContainEqual({ path: '/mlm_model/path', message: expect.stringMatching(/does not exist/) });
+  });
+
+  it('task_distill lr "auto": the method\'s 5e-5 for a student that starts from trained weights, 5e-4 from random ones', async () => {
+    const lrOf = async (spec: object) => (await resolveJobSpec(parseJobSpec({ ...baseSpec(), ...spec }), { paths, jobId: 'j1' })).stages.task_distill.lr;
+    expect(parseJobSpec(baseSpec()).stages.task_distill.lr).toBe('auto');
+    expect(await lrOf({})).toBe(5e-4);
+    expect(await lrOf({ student: { init: 'teacher' } })).toBe(5e-5);
+    expect(await lrOf({ student: { init: { path: 'general-4l' } } })).toBe(5e-5);
+    await fs.writeFile(path.join(paths.dataDir, 'corpus.txt'), 'text\n');
+    expect(await lrOf({ data: { ...baseSpec().data, unlabeled: 'corpus.txt' }, stages: { general_distill: { enabled: true } } })).toBe(5e-5);
+    expect(await lrOf({ stages: { task_distill: { lr: 1e-4 } } })).toBe(1e-4);
   });
 
   it('general_teacher "finetuned_teacher" is the teacher this job fine-tunes, and needs that stage', async () => {
