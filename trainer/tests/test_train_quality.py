@@ -95,3 +95,29 @@ def test_layer_reduction_reaches_general_and_task_distillation(corpus_dir, teach
         assert s["embed"] == m["embed"], stage
         for term in ("hidden", "attention"):
             assert m[term] > 0 and s[term] == pytest.approx(layers * m[term], rel=1e-6), (stage, term)
+
+
+def test_qat_ships_its_best_evaluation_the_calibrated_start_included(corpus_dir, teacher_dir, tmp_path, monkeypatch):
+    # QAT evaluations: the calibrated start (step 0) is the best, every trained one is worse.
+    scripted = {"student_qat": [0.9, 0.5, 0.6, 0.55, 0.5]}
+    snapshots = []
+
+    def evaluate(ctx, model, role):
+        if role != "student_qat":
+            return role, {"accuracy": 1.0, "macro_f1": 1.0}
+        snapshots.append({k: v.detach().clone() for k, v in model.state_dict().items()})
+        return role, {"accuracy": scripted[role][len(snapshots) - 1], "macro_f1": 0.0}
+
+    monkeypatch.setattr(qat, "evaluate", evaluate)
+    raw = _raw_spec(corpus_dir, teacher_dir, 8)
+    raw["stages"]["general_distill"]["enabled"] = False
+    events = _run(raw, tmp_path / "work")
+
+    qat_evals = [e["step"] for e in events if e["type"] == "eval" and e["role"] == "student_qat"]
+    assert qat_evals[0] == 0 and len(qat_evals) >= 4
+    training = json.loads((tmp_path / "work" / "output" / "training.json").read_text())
+    assert training["stages"]["qat"]["best_checkpoint"]["best_step"] == 0
+    saved = torch.load(str(tmp_path / "work" / "checkpoints" / "qat" / "state.pt"))
+    name = "bert.encoder.layer.0.attention.self.query.weight"
+    assert torch.equal(saved[name], snapshots[0][name])
+    assert not torch.equal(saved[name], snapshots[-1][name])

@@ -10,8 +10,10 @@ import torch
 from .. import distill_steps as steps
 from .. import run_models
 from ..context import RunContext
+from ..best_checkpoint import BestCheckpoint
 from ..evaluation import evaluate
 from ..loop import run_loop, total_steps
+from ..metrics import HEADLINE_METRIC
 from ..quantization import calibration_batches
 
 NAME = "qat"
@@ -28,7 +30,12 @@ def run(ctx: RunContext) -> None:
     cfg = ctx.loop_config(stage)
     features = ctx.data.train_features
     controller.plan(total_steps(len(features), cfg)[1])
-    if ctx.state.load_progress(NAME) is None:
+    # The QAT student ships from its best evaluation, the calibrated start (step 0) included: on
+    # a small eval set task_distill's best can be a high point that further training leaves, and
+    # then QAT's last step would ship worse than plain post-training quantization would.
+    best = BestCheckpoint(student, HEADLINE_METRIC[ctx.spec.task])
+    fresh = ctx.state.load_progress(NAME) is None
+    if fresh:
         student.eval()
 
         def calibration_forwards():
@@ -55,8 +62,16 @@ def run(ctx: RunContext) -> None:
         controller.set_mode(observing=True, quantizing=True)
         return result
 
+    if fresh:
+        start = evaluate_quantized()
+        if start is not None:
+            ctx.events.emit("eval", stage=NAME, role=start[0], metrics=start[1], step=0)
+            ctx.state.history(NAME)["eval"].append({"step": 0, "role": start[0], "metrics": start[1]})
+            best.observe(0, start[1])
     done = run_loop(ctx.rt, cfg, features, {"student": student}, step,
-                    evaluate=evaluate_quantized, after_step=controller.after_step, on_resume=controller.resume_at)
+                    evaluate=evaluate_quantized, after_step=controller.after_step, on_resume=controller.resume_at, best=best)
+    best.restore()
+    ctx.state.history(NAME)["best_checkpoint"] = best.summary()
     controller.freeze()
     path = run_models.qat_state_path(ctx)
     torch.save({k: v.detach().cpu() for k, v in student.state_dict().items()}, path + ".tmp")
