@@ -138,7 +138,20 @@ export async function runDistillJob(opts: DistillJobOptions): Promise<DistillJob
       },
       shapes: training.shapes ?? { student: spec.student },
       metrics,
-      training: { best_checkpoint: training.best_checkpoint ?? null, ...(training.int8?.method ? { int8_method: training.int8.method } : {}) },
+      training: {
+        best_checkpoint: training.best_checkpoint ?? null,
+        ...(training.int8?.method ? { int8_method: training.int8.method } : {}),
+        student: {
+          layers: resolved.student.layers,
+          hidden: resolved.student.hidden,
+          heads: resolved.student.heads,
+          intermediate: resolved.student.intermediate,
+          ffn_rank: resolved.student.ffn_rank,
+          auto: resolved.student.auto,
+          init: resolved.student.init,
+        },
+        task_distill_lr: resolved.stages.task_distill.lr,
+      },
       // With a roll-out the version is not activated here; its plan's rules (or an operator) decide.
       gate:
         gate.activated && spec.gate.rollout

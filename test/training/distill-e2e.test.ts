@@ -103,6 +103,17 @@ async function expectValidVersion(result: DistillJobResult, paths: PathsConfig):
   expect(manifest.metrics.student_ptq_int8?.[headline]).toBeGreaterThanOrEqual(0);
   expect(Object.keys(manifest.files)).not.toContain('model-ptq.onnx');
   expect(manifest.training?.int8_method).toBe('qat');
+  // The student as resolved: the spec gave every shape field, so none was chosen automatically.
+  expect(manifest.training?.student).toEqual({
+    layers: 2,
+    hidden: 64,
+    heads: 2,
+    intermediate: 128,
+    ffn_rank: null,
+    auto: [],
+    init: { kind: 'random', path: null },
+  });
+  expect(manifest.training?.task_distill_lr).toBe(2e-3);
   const best = manifest.training?.best_checkpoint;
   expect(best?.metric).toBe(headline);
   expect(best?.best).toBeGreaterThanOrEqual(best?.last ?? Number.POSITIVE_INFINITY);

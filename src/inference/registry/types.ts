@@ -102,6 +102,19 @@ export interface TrainingRecord {
   best_checkpoint?: BestCheckpointRecord | null;
   /** qat, or ptq (post-training static INT8) when QAT was disabled. */
   int8_method?: 'qat' | 'ptq';
+  /** The student's resolved shape and start: the job spec's "auto" fields chosen from the teacher. */
+  student?: {
+    layers: number;
+    hidden: number;
+    heads: number;
+    intermediate: number;
+    ffn_rank: number | null;
+    /** The fields that were "auto" in the job spec. */
+    auto: string[];
+    init: { kind: 'random' | 'teacher' | 'checkpoint'; path: string | null };
+  };
+  /** task_distill's learning rate as used ("auto" resolved). */
+  task_distill_lr?: number;
 }
 
 /** state.json of a model. */
