@@ -122,8 +122,9 @@ async function checkpointAt(
 function taskDistillLr(spec: JobSpec, init: StudentInit): number {
   const lr = spec.stages.task_distill.lr;
   if (lr !== 'auto') return lr;
-  const trained = init.kind !== 'random' || spec.stages.general_distill.enabled;
-  return trained ? TASK_DISTILL_LR.trained : TASK_DISTILL_LR.random;
+  // A general_distill stage of this job starts from `init` too; on a job's corpus it stays short,
+  // so only weights that come trained from outside get the method's small rate.
+  return init.kind !== 'random' && !spec.stages.general_distill.enabled ? TASK_DISTILL_LR.trained : TASK_DISTILL_LR.random;
 }
 
 export interface ResolveOptions {

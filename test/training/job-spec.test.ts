@@ -248,14 +248,14 @@ describe('job spec', () => {
     expect(issues).toContainEqual({ path: '/mlm_model/path', message: expect.stringMatching(/does not exist/) });
   });
 
-  it('task_distill lr "auto": the method\'s 5e-5 for a student that starts from trained weights, 5e-4 from random ones', async () => {
+  it('task_distill lr "auto": the method\'s 5e-5 for a student that starts from trained weights, 5e-4 from random or this job\'s general distillation', async () => {
     const lrOf = async (spec: object) => (await resolveJobSpec(parseJobSpec({ ...baseSpec(), ...spec }), { paths, jobId: 'j1' })).stages.task_distill.lr;
     expect(parseJobSpec(baseSpec()).stages.task_distill.lr).toBe('auto');
     expect(await lrOf({})).toBe(5e-4);
     expect(await lrOf({ student: { init: 'teacher' } })).toBe(5e-5);
     expect(await lrOf({ student: { init: { path: 'general-4l' } } })).toBe(5e-5);
     await fs.writeFile(path.join(paths.dataDir, 'corpus.txt'), 'text\n');
-    expect(await lrOf({ data: { ...baseSpec().data, unlabeled: 'corpus.txt' }, stages: { general_distill: { enabled: true } } })).toBe(5e-5);
+    expect(await lrOf({ data: { ...baseSpec().data, unlabeled: 'corpus.txt' }, stages: { general_distill: { enabled: true } } })).toBe(5e-4);
     expect(await lrOf({ stages: { task_distill: { lr: 1e-4 } } })).toBe(1e-4);
   });
 
