@@ -44,8 +44,9 @@ async function isFile(file: string): Promise<boolean> {
   );
 }
 
+/** A JSON file's value; a UTF-8 byte order mark is accepted, as the trainer accepts it. */
 async function readJson(file: string): Promise<unknown> {
-  return JSON.parse(await fs.readFile(file, 'utf8')) as unknown;
+  return JSON.parse((await fs.readFile(file, 'utf8')).replace(/^\uFEFF/, '')) as unknown;
 }
 
 async function readShape(dir: string, role: string, problems: string[]): Promise<CheckpointShape | undefined> {

@@ -343,7 +343,9 @@ describe('job spec', () => {
     await writeTeacher('layouts/bin', ['pytorch_model.bin', 'vocab.txt', 'tokenizer_config.json']);
     await writeTeacher('layouts/sharded', [...st, 'vocab.txt'], { 'model.safetensors.index.json': shardIndex(st[0]!, st[1]!, st[1]!) });
     await writeTeacher('layouts/sharded-bin', [...bin, 'tokenizer.json'], { 'pytorch_model.bin.index.json': shardIndex(...bin) });
-    for (const layout of ['safetensors', 'bin', 'sharded', 'sharded-bin']) {
+    // config.json saved by a Windows editor, with a UTF-8 byte order mark (the trainer reads it too).
+    await writeTeacher('layouts/bom', ['model.safetensors', 'vocab.txt'], { 'config.json': `\uFEFF${JSON.stringify(BERT_BASE)}` });
+    for (const layout of ['safetensors', 'bin', 'sharded', 'sharded-bin', 'bom']) {
       expect(await issuesOf({ ...baseSpec(), teacher: { path: `layouts/${layout}` } }), layout).toEqual([]);
     }
   });

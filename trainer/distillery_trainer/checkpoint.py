@@ -20,6 +20,7 @@ import torch
 
 from . import safetensors_io
 from .errors import InvalidInputError
+from .json_files import read_json_file
 from .labels import TeacherHead
 from .modeling import BertConfig, BertForDistillation, task_head_prefixes
 from .tokenization import WordPieceTokenizer
@@ -91,11 +92,7 @@ def _tokenizer_settings(directory: str) -> Dict[str, object]:
     path = os.path.join(directory, "tokenizer_config.json")
     if not os.path.exists(path):
         return {}
-    try:
-        with open(path, encoding="utf-8") as f:
-            settings = json.load(f)
-    except (OSError, ValueError) as exc:
-        raise InvalidInputError(f"cannot read tokenizer_config.json: {exc}", file=path) from exc
+    settings = read_json_file(path, "tokenizer_config.json")
     if not isinstance(settings, dict):
         raise InvalidInputError("tokenizer_config.json is not a JSON object", file=path)
     return settings
@@ -176,13 +173,7 @@ def read_checkpoint(directory: str) -> Checkpoint:
     if not os.path.isdir(directory):
         raise InvalidInputError("checkpoint folder does not exist", file=directory)
     config_path = os.path.join(directory, "config.json")
-    try:
-        with open(config_path, encoding="utf-8") as f:
-            config = BertConfig.from_hf_dict(json.load(f), source=config_path)
-    except OSError as exc:
-        raise InvalidInputError(f"cannot read config.json: {exc.strerror}", file=config_path) from exc
-    except ValueError as exc:
-        raise InvalidInputError(f"config.json is not valid JSON: {exc}", file=config_path) from exc
+    config = BertConfig.from_hf_dict(read_json_file(config_path, "config.json"), source=config_path)
     tokenizer = read_tokenizer(directory)
     if len(tokenizer.id_to_token) != config.vocab_size:
         raise InvalidInputError(

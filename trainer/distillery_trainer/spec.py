@@ -7,11 +7,11 @@ the resolved spec holds must be there (docs/trainer-protocol.md)."""
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional, Union
 
 from .errors import InvalidInputError
+from .json_files import read_json_file
 
 STAGES = ("teacher_finetune", "general_distill", "augment", "task_distill", "qat", "export")
 
@@ -209,14 +209,7 @@ def _qa_train_windows(value: str, file: str) -> str:
 
 
 def load_spec(path: str) -> Spec:
-    try:
-        with open(path, encoding="utf-8") as f:
-            raw = json.load(f)
-    except OSError as exc:
-        raise InvalidInputError(f"cannot read spec: {exc.strerror}", file=path) from exc
-    except ValueError as exc:
-        raise InvalidInputError(f"spec is not valid JSON: {exc}", file=path) from exc
-    return parse_spec(raw, path)
+    return parse_spec(read_json_file(path, "spec"), path)
 
 
 def parse_spec(raw: Dict[str, Any], file: str = "spec") -> Spec:

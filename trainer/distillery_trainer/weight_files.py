@@ -9,7 +9,6 @@ A .bin file is only ever opened with torch.load(weights_only=True): a checkpoint
 
 from __future__ import annotations
 
-import json
 import os
 from typing import Dict, List, Tuple
 
@@ -17,6 +16,7 @@ import torch
 
 from . import safetensors_io
 from .errors import InvalidInputError
+from .json_files import read_json_file
 
 SAFETENSORS = "model.safetensors"
 SAFETENSORS_INDEX = "model.safetensors.index.json"
@@ -87,13 +87,7 @@ def read_index(index_path: str) -> Tuple[Dict[str, str], List[str]]:
     Errors: InvalidInputError naming the index (bad JSON, no weight_map, a shard name that is a
     path) or the shard file that is missing."""
     name = os.path.basename(index_path)
-    try:
-        with open(index_path, encoding="utf-8") as f:
-            index = json.load(f)
-    except OSError as exc:
-        raise InvalidInputError(f"cannot read {name}: {exc.strerror}", file=index_path) from exc
-    except ValueError as exc:
-        raise InvalidInputError(f"{name} is not valid JSON: {exc}", file=index_path) from exc
+    index = read_json_file(index_path, name)
     weight_map = index.get("weight_map") if isinstance(index, dict) else None
     if not isinstance(weight_map, dict) or not weight_map or not all(isinstance(v, str) for v in weight_map.values()):
         raise InvalidInputError(f"{name} needs a non-empty \"weight_map\" object of tensor name -> shard file name", file=index_path)

@@ -517,3 +517,18 @@ def test_a_vocabulary_with_a_token_twice_or_without_cls_is_bad_input_naming_the_
     with pytest.raises(InvalidInputError, match=r"lacks the special token \[CLS\]") as info:
         ckpt_io.read_checkpoint(folder)
     assert info.value.file == vocab
+
+
+def test_json_files_with_a_byte_order_mark_are_read_and_bad_ones_named(tmp_path):
+    from distillery_trainer.json_files import read_json_file
+
+    good = tmp_path / "config.json"
+    good.write_bytes(b"\xef\xbb\xbf" + json.dumps({"hidden_size": 8}).encode())
+    assert read_json_file(str(good), "config.json") == {"hidden_size": 8}
+    bad = tmp_path / "bad.json"
+    bad.write_text("{not json")
+    with pytest.raises(InvalidInputError, match=r"^config\.json is not valid JSON") as caught:
+        read_json_file(str(bad), "config.json")
+    assert caught.value.file == str(bad)
+    with pytest.raises(InvalidInputError, match=r"^cannot read spec: No such file"):
+        read_json_file(str(tmp_path / "missing.json"), "spec")
