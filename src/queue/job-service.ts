@@ -115,7 +115,7 @@ export class JobService {
         if (tomb) return (JSON.parse(tomb) as CancelRecord).view;
         throw new JobNotFoundError(id);
       }
-      return this.view(job, await this.stateOf(job));
+      return this.viewNow(job);
     });
   }
 
@@ -124,7 +124,7 @@ export class JobService {
       const types = opts.state ? BULL_TYPES[opts.state] : (['waiting', 'delayed', 'prioritized', 'active', 'completed', 'failed'] as JobType[]);
       const jobs = (await this.queue.getJobs(types, 0, -1, false)).filter((j): j is Job<DistillJobData, JobResult> => Boolean(j));
       const views: JobView[] = [];
-      for (const job of jobs) views.push(this.view(job, await this.stateOf(job)));
+      for (const job of jobs) views.push(await this.viewNow(job));
       const queuedCancels = opts.state === undefined || opts.state === 'cancelled' ? await this.queuedCancellations() : [];
       const all = [...views, ...queuedCancels]
         .filter((v) => opts.state === undefined || v.state === opts.state)
@@ -202,6 +202,19 @@ export class JobService {
       out.push((JSON.parse(raw) as CancelRecord).view);
     }
     return out;
+  }
+
+  /**
+   * The job's view as one consistent picture. A Job object is a snapshot and its state is read
+   * after it: a job that ended in between would show "completed" with the snapshot's missing
+   * result (seen under load: state completed, result null). An ended job is read again, once
+   * its fields are final.
+   */
+  private async viewNow(job: Job<DistillJobData, JobResult>): Promise<JobView> {
+    const state = await this.stateOf(job);
+    const ended = state === 'completed' || state === 'failed' || state === 'cancelled';
+    const current = ended && !job.finishedOn ? ((await this.queue.getJob(job.id as string)) ?? job) : job;
+    return this.view(current, state);
   }
 
   private async stateOf(job: Job<DistillJobData, JobResult>): Promise<JobState> {
