@@ -25,7 +25,7 @@ from .labels import TeacherHead
 from .modeling import BertConfig, BertForDistillation, task_head_prefixes
 from .tokenization import WordPieceTokenizer
 from .weight_files import find_weights, read_weights
-from .weight_files import load_torch_file  # noqa: F401  (stages.py loads qat/state.pt with it)
+from .weight_files import load_torch_file  # noqa: F401  (re-exported: run_models, state and the tests read weights through checkpoint)
 
 log = logging.getLogger(__name__)
 
