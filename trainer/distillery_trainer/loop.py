@@ -51,6 +51,11 @@ class Runtime:
     def stop_requested(self) -> bool:
         return bool(self._stop is not None and self._stop.requested)
 
+    def record_eval(self, stage: str, step: int, role: str, metrics: Dict[str, float]) -> None:
+        """An evaluation after `step` steps of `stage`: the eval event and the stage history's entry."""
+        self.events.emit("eval", stage=stage, role=role, metrics=metrics, step=step)
+        self.state.history(stage)["eval"].append({"step": step, "role": role, "metrics": metrics})
+
     @property
     def autocast_dtype(self) -> Optional[torch.dtype]:
         return {"bf16": torch.bfloat16, "fp16": torch.float16}.get(self.precision)
@@ -258,8 +263,7 @@ def run_loop(
         if result is None:
             return False
         role, metrics = result
-        rt.events.emit("eval", stage=cfg.stage, role=role, metrics=metrics, step=step)
-        history["eval"].append({"step": step, "role": role, "metrics": metrics})
+        rt.record_eval(cfg.stage, step, role, metrics)
         if best is None:
             return False
         if best.observe(step, metrics):

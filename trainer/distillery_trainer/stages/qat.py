@@ -65,8 +65,7 @@ def run(ctx: RunContext) -> None:
     if fresh:
         start = evaluate_quantized()
         if start is not None:
-            ctx.events.emit("eval", stage=NAME, role=start[0], metrics=start[1], step=0)
-            ctx.state.history(NAME)["eval"].append({"step": 0, "role": start[0], "metrics": start[1]})
+            ctx.rt.record_eval(NAME, 0, *start)
             best.observe(0, start[1])
     done = run_loop(ctx.rt, cfg, features, {"student": student}, step,
                     evaluate=evaluate_quantized, after_step=controller.after_step, on_resume=controller.resume_at, best=best)

@@ -30,8 +30,7 @@ def run(ctx: RunContext) -> None:
         # The teacher came with its head: report its quality once, before distilling from it.
         result = evaluate(ctx, teacher, "teacher")
         if result is not None:
-            ctx.events.emit("eval", stage=NAME, role=result[0], metrics=result[1], step=0)
-            ctx.state.history(NAME)["eval"].append({"step": 0, "role": result[0], "metrics": result[1]})
+            ctx.rt.record_eval(NAME, 0, *result)
     student = run_models.initial_student(ctx)
     setup = run_models.intermediate_setup(ctx, teacher, stage.extra["layer_reduction"])
     features = ctx.data.train_features + augmented_features(ctx)
