@@ -1,99 +1,143 @@
 /**
- * `npm run models:build`: rebuilds the bundled models from nothing but our own code.
+ * `npm run models:build`: rebuilds the bundled models from nothing but our own code and Debian's text.
  *
  *   1. generate the support-chatbot datasets (seeded; tools/datagen)
- *   2. build a WordPiece vocabulary from the generated corpus
- *   3. create a random-initialised teacher per task (Hugging Face layout)
- *   4. per task: fine-tune the teacher, distill a TinyBERT-shaped student (4 x 312, intermediate
- *      1200), QAT, export, evaluate teacher / FP32 / INT8 on the held-out test split
- *   5. publish into a scratch registry, then replace models/<name> with the new version 1 (the
- *      INT8 student, active) and write models/README.md from the manifests
+ *   2. build the pre-training corpus from Debian-shipped English text plus the generated support text
+ *      (trainer/distillery_trainer/datasets/corpus.py)                                       [cached]
+ *   3. build a WordPiece vocabulary from that corpus                                            [cached]
+ *   4. the shared base: a random teacher pre-trained with masked LM on the corpus (mlm_pretrain),
+ *      then the TinyBERT-shaped student general-distilled from it (general_distill)              [cached]
+ *   5. per task: fine-tune the pre-trained teacher, task-distill the general student, QAT, export,
+ *      evaluate teacher / FP32 / INT8 / post-training INT8 on the held-out test split
+ *   6. with --ablation, what each stage added: the same task stages from a random teacher and from a
+ *      random student (scratch registry only)
+ *   7. publish into a scratch registry, then replace models/<name> with the new version 1 (the INT8
+ *      student, active) and write models/build.json and models/README.md
  *
- * Options: --seed N (data and training seed), --only NAME, --quick (tiny shapes, for smoke runs),
- * --prepare-only (stop after steps 1-3: data, vocabulary and teachers, e.g. for examples/),
- * --readme-only (rewrite models/README.md from the bundled manifests and data/, nothing else).
+ * The base is built inside the first task's job (its mlm_pretrain and general_distill stages) and
+ * copied into the cache from that job's work folder; later tasks and later builds start from it.
+ *
+ * Options: --seed N, --only NAME, --quick (tiny shapes, smoke runs), --fresh (ignore the cache),
+ * --ablation, --prepare-only (data, a support-text vocabulary and random teachers for the README's
+ * example jobs; nothing else), --readme-only.
  */
+import { spawn } from 'node:child_process';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { loadConfig } from '../src/config.js';
+import { loadConfig, type PathsConfig, type TrainerConfig } from '../src/config.js';
 import type { Manifest } from '../src/inference/registry/types.js';
 import { runDistillJob } from '../src/training/distill-job.js';
 import { parseJobSpec } from '../src/training/job-spec.js';
-import type { TrainerEvent } from '../src/training/trainer-events.js';
-import { runTrainerProcess } from '../src/training/trainer-runner.js';
+import { runTrainerProcess, TRAINER_PYTHONPATH } from '../src/training/trainer-runner.js';
+import { jobWorkDir } from '../src/training/work-dirs.js';
+import { type BuildRecord, readBuildRecord, writeReadme } from './build/build-record.js';
+import { cacheKey, sha256File, StageCache } from './build/cache.js';
+import { type BasePlan, basePlan, type EncoderShape, type TaskPlan, taskPlans } from './build/plans.js';
+import { StageLog, type StageRecord } from './build/stage-log.js';
 import { generateDatasets } from './datagen/main.js';
-import { type Baseline, firstSentenceBaseline, majorityClassBaseline } from './baselines.js';
-import { renderModelsReadme } from './models-readme.js';
 
-interface TaskPlan {
-  name: string;
-  task: 'classification' | 'qa';
-  train: string;
-  eval: string;
-  teacher: { layers: number; hidden: number; heads: number; intermediate: number; dropout: number };
-  spec: Record<string, unknown>;
+interface BuildContext {
+  seed: number;
+  dataDir: string;
+  trainer: TrainerConfig;
+  /** The scratch registry and work folders of this build. */
+  paths: PathsConfig;
+  fresh: boolean;
+  record: BuildRecord;
 }
 
-const VOCAB_SIZE = 8000;
-const STUDENT = { layers: 4, hidden: 312, heads: 12, intermediate: 1200, ffn_rank: null };
+interface CorpusRecord {
+  sha256: string;
+  seconds: number;
+}
+interface BaseRecord {
+  seconds: Record<string, number>;
+  stages: Record<string, StageRecord>;
+  key_inputs: unknown;
+}
 
-/**
- * Shapes and schedules sized for the 40-minute budget on 2 CPU cores (see models/README.md for
- * the timings they give). The teacher is the largest that trains in that time: 4 x 384 with 12
- * heads, so the TinyBERT-shaped student (4 x 312, 12 heads of 26) groups nothing and is
- * mapped layer to layer.
- */
-function plans(quick: boolean): TaskPlan[] {
-  const teacher = quick ? { layers: 2, hidden: 64, heads: 4, intermediate: 128 } : { layers: 4, hidden: 384, heads: 12, intermediate: 1536 };
-  const student = quick ? { layers: 2, hidden: 48, heads: 4, intermediate: 96, ffn_rank: null } : STUDENT;
-  // QA from a random start underfits in this budget (it learns answer-shaped spans before it
-  // learns to read the question): no dropout and a higher learning rate buy it steps that count.
-  // Measured on the QA teacher, same 7 minutes: lr 3e-4 with dropout 0.1 -> F1 ~10; lr 1e-3
-  // without dropout -> ~35 (lr 2e-3: ~17, batch 16: ~15).
-  const cap = quick ? 20 : null;
-  return [
-    {
-      name: 'support-intent',
-      task: 'classification',
-      train: 'support-intent/train.jsonl',
-      eval: 'support-intent/test.jsonl',
-      teacher: { ...teacher, dropout: 0.1 },
-      spec: {
-        max_length: 64,
-        student: { ...student, dropout: 0.1 },
-        max_steps_per_stage: cap,
-        checkpoint_every: 100,
-        stages: {
-          teacher_finetune: { enabled: true, epochs: 2, batch_size: 32, lr: 3e-4 },
-          task_distill: { epochs: 3, batch_size: 32, lr: 3e-4 },
-          qat: { epochs: 0.5, batch_size: 32, lr: 1e-5, recalibrate_every: 50 },
-        },
-      },
-    },
-    {
-      name: 'support-qa',
-      task: 'qa',
-      train: 'support-qa/train.json',
-      eval: 'support-qa/test.json',
-      teacher: { ...teacher, dropout: 0 },
-      spec: {
-        max_length: 128,
-        doc_stride: 32,
-        max_query_length: 32,
-        // Training on the answer's windows only keeps an epoch within the CPU budget.
-        qa_train_windows: 'answer',
-        student: { ...student, dropout: 0 },
-        max_steps_per_stage: cap,
-        checkpoint_every: 50,
-        stages: {
-          teacher_finetune: { enabled: true, epochs: 3.5, batch_size: 32, lr: 1e-3 },
-          task_distill: { epochs: 4, batch_size: 32, lr: 1e-3 },
-          qat: { epochs: 0.5, batch_size: 32, lr: 1e-5, recalibrate_every: 25 },
-        },
-      },
-    },
-  ];
+const since = (t0: number): number => (Date.now() - t0) / 1000;
+
+function runPythonModule(trainer: TrainerConfig, module: string, args: string[]): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(trainer.python, ['-m', module, ...args], {
+      env: { ...process.env, PYTHONPATH: [TRAINER_PYTHONPATH, process.env.PYTHONPATH].filter(Boolean).join(path.delimiter) },
+      stdio: ['ignore', 'inherit', 'inherit'],
+    });
+    child.on('error', reject);
+    child.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`${module} exited with code ${code}`))));
+  });
+}
+
+/** Sources whose change changes the corpus: the builder and the readers it uses. */
+async function corpusBuilderHash(): Promise<string> {
+  const dir = path.join(TRAINER_PYTHONPATH, 'distillery_trainer', 'datasets');
+  const files = (await fs.readdir(dir)).filter((f) => f.endsWith('.py')).sort();
+  return cacheKey(await Promise.all(files.map(async (f) => [f, await sha256File(path.join(dir, f))])));
+}
+
+async function buildCorpus(ctx: BuildContext, cache: StageCache<CorpusRecord>): Promise<string> {
+  const support = path.join(ctx.dataDir, 'corpus.txt');
+  const key = cacheKey({ support: await sha256File(support), builder: await corpusBuilderHash() });
+  const hit = ctx.fresh ? undefined : await cache.lookup(key);
+  if (hit) {
+    process.stderr.write(`corpus: cached (${hit.dir})\n`);
+    ctx.record.stages.corpus = { seconds: hit.record.seconds, cached: true };
+    return path.join(hit.dir, 'corpus.txt');
+  }
+  const t0 = Date.now();
+  const dir = await cache.prepare(key);
+  process.stderr.write(`corpus: building into ${dir}\n`);
+  await runPythonModule(ctx.trainer, 'distillery_trainer.datasets.corpus', ['--out', dir, '--extra', support]);
+  const file = path.join(dir, 'corpus.txt');
+  const record = { sha256: await sha256File(file), seconds: since(t0) };
+  await cache.commit(key, record);
+  ctx.record.stages.corpus = { seconds: record.seconds, cached: false };
+  return file;
+}
+
+async function buildVocab(ctx: BuildContext, corpus: string, size: number): Promise<string> {
+  const cache = new StageCache<CorpusRecord>(path.join(ctx.dataDir, 'build-cache'), 'vocab');
+  const key = cacheKey({ corpus: await sha256File(corpus), size });
+  const hit = ctx.fresh ? undefined : await cache.lookup(key);
+  if (hit) {
+    ctx.record.stages.vocab = { seconds: hit.record.seconds, cached: true };
+    return path.join(hit.dir, 'vocab.txt');
+  }
+  const t0 = Date.now();
+  const dir = await cache.prepare(key);
+  const vocab = path.join(dir, 'vocab.txt');
+  await runTrainerProcess({ config: ctx.trainer, args: ['build-vocab', '--corpus', corpus, '--size', String(size), '--out', vocab] });
+  const record = { sha256: await sha256File(vocab), seconds: since(t0) };
+  await cache.commit(key, record);
+  ctx.record.stages.vocab = { seconds: record.seconds, cached: false };
+  return vocab;
+}
+
+interface InitModelOptions {
+  out: string;
+  vocab: string;
+  task: 'classification' | 'qa';
+  labels: string[];
+  shape: EncoderShape;
+  dropout: number;
+  seed: number;
+}
+
+async function initModel(trainer: TrainerConfig, o: InitModelOptions): Promise<void> {
+  await fs.rm(o.out, { recursive: true, force: true });
+  const s = o.shape;
+  await runTrainerProcess({
+    config: trainer,
+    args: [
+      'init-model',
+      ...['--out', o.out, '--vocab', o.vocab, '--task', o.task],
+      ...(o.labels.length ? ['--labels', o.labels.join(',')] : []),
+      ...['--layers', String(s.layers), '--hidden', String(s.hidden), '--heads', String(s.heads)],
+      ...['--intermediate', String(s.intermediate), '--dropout', String(o.dropout), '--max-position', '512', '--seed', String(o.seed)],
+    ],
+  });
 }
 
 async function labelsOf(file: string): Promise<string[]> {
@@ -104,39 +148,77 @@ async function labelsOf(file: string): Promise<string[]> {
   return [...labels].sort();
 }
 
-function progressPrinter(name: string): (e: TrainerEvent) => void {
-  let last = 0;
-  return (e) => {
-    if (e.type === 'progress') {
-      if (Date.now() - last < 15_000 && e.step !== e.total) return;
-      last = Date.now();
-      const loss = e.losses.total ?? Object.values(e.losses)[0] ?? NaN;
-      process.stderr.write(
-        `[${name}] ${e.stage} ${e.step}/${e.total} loss ${loss.toFixed(4)} ${e.steps_per_sec.toFixed(2)} it/s eta ${Math.round(e.eta_s)}s\n`,
-      );
-    } else if (e.type === 'eval') {
-      process.stderr.write(`[${name}] eval ${e.stage} ${e.role} ${JSON.stringify(e.metrics)}\n`);
-    } else if (e.type === 'stage') {
-      process.stderr.write(`[${name}] stage ${e.stage} ${e.status}\n`);
-    }
-  };
+/** Where a task job's teacher and student start, and which base stages it must run itself. */
+interface Start {
+  teacher: string;
+  studentInit: { path: string } | 'random';
+  baseStages: BasePlan['stages'] | null;
 }
 
-async function writeReadme(modelDir: string, dataDir: string, buildMinutes: number, only: string | undefined): Promise<void> {
-  const manifests: Manifest[] = [];
-  for (const name of ['support-intent', 'support-qa']) {
-    try {
-      const state = JSON.parse(await fs.readFile(path.join(modelDir, name, 'state.json'), 'utf8')) as { active: number };
-      manifests.push(JSON.parse(await fs.readFile(path.join(modelDir, name, String(state.active), 'manifest.json'), 'utf8')) as Manifest);
-    } catch {
-      // not built yet
-    }
-  }
-  const baselines: Record<string, Baseline> = {
-    'support-intent': await majorityClassBaseline(path.join(dataDir, 'support-intent/test.jsonl')),
-    'support-qa': await firstSentenceBaseline(path.join(dataDir, 'support-qa/test.json')),
+interface JobOptions {
+  plan: TaskPlan;
+  jobId: string;
+  start: Start;
+  base: BasePlan;
+  corpus: string;
+  variant: string;
+  /** Overrides merged into the plan's stages (the ablations switch stages off). */
+  stages?: Record<string, unknown>;
+  notes?: Record<string, unknown>;
+}
+
+async function runTaskJob(ctx: BuildContext, o: JobOptions): Promise<{ manifest: Manifest; log: StageLog }> {
+  const rel = (p: string) => path.relative(ctx.dataDir, p);
+  const planStages = o.plan.spec.stages as Record<string, Record<string, unknown>>;
+  const spec = {
+    type: 'distill',
+    model: o.plan.name,
+    task: o.plan.task,
+    teacher: { path: rel(o.start.teacher) },
+    data: { train: o.plan.train, eval: o.plan.eval, ...(o.start.baseStages ? { unlabeled: rel(o.corpus) } : {}) },
+    seed: ctx.seed,
+    device: 'auto',
+    gate: { max_drop: 0.02, activate: true },
+    notes: { built_by: 'npm run models:build', variant: o.variant, ...o.notes },
+    ...o.plan.spec,
+    student: { ...(o.plan.spec.student as object), init: o.start.studentInit === 'random' ? 'random' : o.start.studentInit },
+    stages: { ...planStages, ...(o.start.baseStages ?? {}), ...o.stages },
   };
-  await fs.writeFile(path.join(modelDir, 'README.md'), renderModelsReadme({ manifests, baselines, buildMinutes, only }));
+  const specDir = path.join(path.dirname(ctx.paths.modelDir), 'specs');
+  await fs.mkdir(specDir, { recursive: true });
+  await fs.writeFile(path.join(specDir, `${o.jobId}.json`), `${JSON.stringify(spec, null, 2)}\n`);
+  const log = new StageLog(`${o.plan.name}:${o.variant}`);
+  const result = await runDistillJob({
+    spec: parseJobSpec(spec),
+    jobId: o.jobId,
+    paths: ctx.paths,
+    trainer: ctx.trainer,
+    includeCheckpoint: false,
+    onEvent: log.onEvent,
+    onPhase: (phase, detail) => process.stderr.write(`[${o.plan.name}:${o.variant}] ${phase}: ${detail}\n`),
+  });
+  process.stderr.write(`[${o.plan.name}:${o.variant}] ${result.gate.reason}\n`);
+  return { manifest: result.manifest, log };
+}
+
+/**
+ * --prepare-only: what the README's example jobs start from, in a minute: the generated data, a
+ * vocabulary of the support text (DATA_DIR/vocab) and a random teacher per task
+ * (DATA_DIR/teachers/<name>). No corpus and no pre-training: those are the full build's.
+ */
+async function prepareExampleInputs(ctx: BuildContext, plans: TaskPlan[], base: BasePlan): Promise<void> {
+  const vocab = path.join(ctx.dataDir, 'vocab', 'vocab.txt');
+  await fs.mkdir(path.dirname(vocab), { recursive: true });
+  await runTrainerProcess({
+    config: ctx.trainer,
+    args: ['build-vocab', '--corpus', path.join(ctx.dataDir, 'corpus.txt'), '--size', '8000', '--out', vocab],
+  });
+  for (const plan of plans) {
+    const out = path.join(ctx.dataDir, 'teachers', plan.name);
+    const labels = plan.task === 'classification' ? await labelsOf(path.join(ctx.dataDir, plan.train)) : [];
+    await initModel(ctx.trainer, { out, vocab, task: plan.task, labels, shape: base.teacher, dropout: plan.teacherDropout, seed: ctx.seed });
+    process.stderr.write(`[${plan.name}] data and teacher ready in ${ctx.dataDir}\n`);
+  }
 }
 
 async function main(): Promise<void> {
@@ -145,119 +227,150 @@ async function main(): Promise<void> {
       seed: { type: 'string', default: '1234' },
       only: { type: 'string' },
       quick: { type: 'boolean', default: false },
+      fresh: { type: 'boolean', default: false },
+      ablation: { type: 'boolean', default: false },
       'prepare-only': { type: 'boolean', default: false },
       'readme-only': { type: 'boolean', default: false },
     },
   });
-  const seed = Number(values.seed);
   const config = loadConfig();
-  const started = Date.now();
-  const dataDir = config.paths.dataDir;
+  const modelDir = config.paths.modelDir;
   if (values['readme-only']) {
-    const previous = /Last build[^:]*: ([0-9.]+) minutes/.exec(await fs.readFile(path.join(config.paths.modelDir, 'README.md'), 'utf8').catch(() => ''));
-    await writeReadme(config.paths.modelDir, dataDir, Number(previous?.[1] ?? NaN), values.only);
+    await writeReadme({ modelDir, dataDir: config.paths.dataDir, record: await readBuildRecord(modelDir) });
     return;
   }
+  const seed = Number(values.seed);
+  const quick = values.quick ?? false;
+  const started = Date.now();
+  const dataDir = config.paths.dataDir;
   const buildDir = path.join(config.paths.workDir, 'build-models');
   await fs.rm(buildDir, { recursive: true, force: true });
-  const scratchRegistry = path.join(buildDir, 'registry');
-  const paths = { ...config.paths, modelDir: scratchRegistry, workDir: path.join(buildDir, 'work') };
+  const ctx: BuildContext = {
+    seed,
+    dataDir,
+    trainer: config.trainer,
+    paths: { ...config.paths, modelDir: path.join(buildDir, 'registry'), workDir: path.join(buildDir, 'work') },
+    fresh: values.fresh ?? false,
+    record: { seed, quick, only: values.only ?? null, started_at: new Date().toISOString(), total_seconds: 0, stages: {}, tasks: {}, cpu: await cpuModel() },
+  };
+  const plans = taskPlans(quick).filter((p) => !values.only || p.name === values.only);
+  if (plans.length === 0) throw new Error(`--only ${values.only}: no such model (support-qa, support-intent)`);
 
+  let t0 = Date.now();
   process.stderr.write(`generating datasets (seed ${seed}) into ${dataDir}\n`);
   await generateDatasets({ outDir: dataDir, seed });
+  ctx.record.stages.datagen = { seconds: since(t0), cached: false };
   const datagen = JSON.parse(await fs.readFile(path.join(dataDir, 'datagen.json'), 'utf8')) as Record<string, unknown>;
+  ctx.record.datagen = { seed: datagen.seed, hash: datagen.hash, generator_version: datagen.generator_version, counts: datagen.counts };
 
-  const vocab = path.join(dataDir, 'vocab', 'vocab.txt');
-  await fs.mkdir(path.dirname(vocab), { recursive: true });
-  await runTrainerProcess({
-    config: config.trainer,
-    args: ['build-vocab', '--corpus', path.join(dataDir, 'corpus.txt'), '--size', String(VOCAB_SIZE), '--out', vocab],
-  });
-
-  const selected = plans(values.quick ?? false).filter((p) => !values.only || p.name === values.only);
-  const built: Manifest[] = [];
-  for (const plan of selected) {
-    const t0 = Date.now();
-    const teacherDir = path.join(dataDir, 'teachers', plan.name);
-    await fs.rm(teacherDir, { recursive: true, force: true });
-    const labels = plan.task === 'classification' ? await labelsOf(path.join(dataDir, plan.train)) : [];
-    const t = plan.teacher;
-    await runTrainerProcess({
-      config: config.trainer,
-      args: [
-        'init-model',
-        '--out',
-        teacherDir,
-        '--vocab',
-        vocab,
-        '--task',
-        plan.task,
-        ...(labels.length ? ['--labels', labels.join(',')] : []),
-        '--layers',
-        String(t.layers),
-        '--hidden',
-        String(t.hidden),
-        '--heads',
-        String(t.heads),
-        '--intermediate',
-        String(t.intermediate),
-        '--dropout',
-        String(t.dropout),
-        '--max-position',
-        '512',
-        '--seed',
-        String(seed),
-      ],
-    });
-    if (values['prepare-only']) {
-      process.stderr.write(`[${plan.name}] data and teacher ready in ${dataDir}\n`);
-      continue;
-    }
-    const spec = {
-      type: 'distill',
-      model: plan.name,
-      task: plan.task,
-      teacher: { path: path.relative(dataDir, teacherDir) },
-      data: { train: plan.train, eval: plan.eval },
-      seed,
-      device: 'auto',
-      gate: { max_drop: 0.02, activate: true },
-      notes: {
-        built_by: 'npm run models:build',
-        datagen: { seed: datagen.seed, hash: datagen.hash, generator_version: datagen.generator_version },
-        teacher_init: { ...t, random_init_seed: seed },
-        vocab_size: VOCAB_SIZE,
-      },
-      ...plan.spec,
-    };
-    await fs.mkdir(path.join(buildDir, 'specs'), { recursive: true });
-    await fs.writeFile(path.join(buildDir, 'specs', `${plan.name}.json`), `${JSON.stringify(spec, null, 2)}\n`);
-    const result = await runDistillJob({
-      spec: parseJobSpec(spec),
-      jobId: `build-${plan.name}-${seed}`,
-      paths,
-      trainer: config.trainer,
-      includeCheckpoint: false,
-      onEvent: progressPrinter(plan.name),
-      onPhase: (phase, detail) => process.stderr.write(`[${plan.name}] ${phase}: ${detail}\n`),
-    });
-    process.stderr.write(`[${plan.name}] ${result.gate.reason} (${((Date.now() - t0) / 60_000).toFixed(1)} min)\n`);
-    if (!result.gate.activated) throw new Error(`${plan.name}: the INT8 student did not pass the quality gate; models/ left unchanged`);
-    built.push(result.manifest);
+  const base = basePlan(quick);
+  if (values['prepare-only']) {
+    await prepareExampleInputs(ctx, plans, base);
+    return;
   }
 
-  if (values['prepare-only']) return;
+  const cacheRoot = path.join(dataDir, 'build-cache');
+  const corpus = await buildCorpus(ctx, new StageCache<CorpusRecord>(cacheRoot, 'corpus'));
+  ctx.record.corpus = JSON.parse(await fs.readFile(path.join(path.dirname(corpus), 'corpus.json'), 'utf8')) as unknown;
+  const vocab = await buildVocab(ctx, corpus, base.vocabSize);
+
+  const baseInputs = { vocab: await sha256File(vocab), corpus: await sha256File(corpus), plan: base, seed };
+  const baseCache = new StageCache<BaseRecord>(cacheRoot, 'base');
+  const baseKey = cacheKey(baseInputs);
+  let baseHit = ctx.fresh ? undefined : await baseCache.lookup(baseKey);
+  const randomTeachers = path.join(buildDir, 'random-teachers');
+  const randomTeacher = async (plan: TaskPlan): Promise<string> => {
+    const out = path.join(randomTeachers, plan.name);
+    const labels = plan.task === 'classification' ? await labelsOf(path.join(dataDir, plan.train)) : [];
+    await initModel(ctx.trainer, { out, vocab, task: plan.task, labels, shape: base.teacher, dropout: plan.teacherDropout, seed });
+    return out;
+  };
+
+  const built: Manifest[] = [];
+  for (const plan of plans) {
+    t0 = Date.now();
+    const jobId = `build-${plan.name}-${seed}`;
+    let start: Start;
+    if (baseHit) {
+      process.stderr.write(`[${plan.name}] starting from the cached base ${baseHit.dir}\n`);
+      start = { teacher: path.join(baseHit.dir, 'teacher'), studentInit: { path: path.join(baseHit.dir, 'general-student') }, baseStages: null };
+    } else {
+      start = { teacher: await randomTeacher(plan), studentInit: 'random', baseStages: base.stages };
+    }
+    const { manifest, log } = await runTaskJob(ctx, {
+      plan,
+      jobId,
+      start,
+      base,
+      corpus,
+      variant: 'shipped',
+      notes: { datagen: ctx.record.datagen, base_key: baseKey, vocab_size: base.vocabSize },
+    });
+    if (!baseHit) {
+      // Keep the base this job built: the pre-trained teacher and the general student.
+      const dir = await baseCache.prepare(baseKey);
+      const stagesDir = path.join(jobWorkDir(ctx.paths, jobId), 'checkpoints');
+      await fs.cp(path.join(stagesDir, 'mlm_pretrain'), path.join(dir, 'teacher'), { recursive: true });
+      await fs.cp(path.join(stagesDir, 'general_distill'), path.join(dir, 'general-student'), { recursive: true });
+      const stages = { mlm_pretrain: log.stages.mlm_pretrain!, general_distill: log.stages.general_distill! };
+      baseHit = await baseCache.commit(baseKey, {
+        seconds: { mlm_pretrain: stages.mlm_pretrain.seconds, general_distill: stages.general_distill.seconds },
+        stages,
+        key_inputs: baseInputs,
+      });
+      ctx.record.stages.base = { seconds: 0, cached: false };
+    } else {
+      ctx.record.stages.base = { seconds: 0, cached: true };
+    }
+    ctx.record.base = baseHit.record;
+    const task: BuildRecord['tasks'][string] = { seconds: since(t0), stages: log.stages, ablation: {} };
+    ctx.record.tasks[plan.name] = task;
+    if (!manifest.gate?.activated) throw new Error(`${plan.name}: the INT8 student did not pass the quality gate; models/ left unchanged`);
+    built.push(manifest);
+
+    if (values.ablation) {
+      // What each stage added: the shipped chain against a random teacher (no pre-training, so no
+      // general student either) and against a random student distilled from the shipped teacher.
+      const finetuned = path.join(jobWorkDir(ctx.paths, jobId), 'checkpoints', 'teacher_finetune');
+      const variants: { variant: string; start: Start; stages?: Record<string, unknown> }[] = [
+        { variant: 'random-teacher', start: { teacher: await randomTeacher(plan), studentInit: 'random', baseStages: null } },
+        {
+          variant: 'random-student',
+          start: { teacher: finetuned, studentInit: 'random', baseStages: null },
+          stages: { teacher_finetune: { ...(plan.spec.stages as Record<string, object>).teacher_finetune, enabled: false } },
+        },
+      ];
+      for (const v of variants) {
+        const a0 = Date.now();
+        const r = await runTaskJob(ctx, { plan, jobId: `${jobId}-${v.variant}`, start: v.start, base, corpus, variant: v.variant, stages: v.stages });
+        task.ablation[v.variant] = { seconds: since(a0), metrics: r.manifest.metrics, stages: r.log.stages };
+      }
+    }
+  }
+
   // Only now, with every model built and gated, replace the bundled ones.
   for (const manifest of built) {
-    const target = path.join(config.paths.modelDir, manifest.model);
+    const target = path.join(modelDir, manifest.model);
     await fs.rm(target, { recursive: true, force: true });
-    await fs.cp(path.join(scratchRegistry, manifest.model), target, { recursive: true });
+    await fs.cp(path.join(ctx.paths.modelDir, manifest.model), target, { recursive: true });
   }
-  await writeReadme(config.paths.modelDir, dataDir, (Date.now() - started) / 60_000, values.only);
-  process.stderr.write(`done in ${((Date.now() - started) / 60_000).toFixed(1)} min\n`);
+  ctx.record.total_seconds = since(started);
+  const previous = values.only ? await readBuildRecord(modelDir).catch(() => undefined) : undefined;
+  const record = previous ? { ...previous, tasks: { ...previous.tasks, ...ctx.record.tasks }, last_partial: ctx.record } : ctx.record;
+  await fs.writeFile(path.join(modelDir, 'build.json'), `${JSON.stringify(record, null, 2)}\n`);
+  await writeReadme({ modelDir, dataDir, record });
+  process.stderr.write(`done in ${(ctx.record.total_seconds / 60).toFixed(1)} min\n`);
+}
+
+async function cpuModel(): Promise<string> {
+  const info = await fs.readFile('/proc/cpuinfo', 'utf8').catch(() => '');
+  const name = /model name\s*:\s*(.+)/.exec(info)?.[1] ?? 'unknown CPU';
+  const flags = /flags\s*:\s*(.+)/.exec(info)?.[1]?.split(' ') ?? [];
+  const isa = ['avx512_vnni', 'avx512f', 'avx2'].filter((f) => flags.includes(f));
+  return `${name} (${isa.join(', ') || 'no AVX2'}), ${info.match(/^processor/gm)?.length ?? '?'} cores`;
 }
 
 main().catch((err: unknown) => {
-  process.stderr.write(`models:build failed: ${err instanceof Error ? err.message : String(err)}\n`);
+  process.stderr.write(`models:build failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
   process.exit(1);
 });

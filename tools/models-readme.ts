@@ -1,69 +1,201 @@
-/** Renders models/README.md from the bundled versions' manifests: what they are, how good, how to rebuild. */
+/**
+ * Renders models/README.md from the bundled versions' manifests and models/build.json: what the
+ * models are and are good for, how good (teacher, students, baselines), what each build stage added,
+ * how long each stage took, and where the pre-training text came from.
+ */
 import type { Manifest, ModelMetrics } from '../src/inference/registry/types.js';
 import type { Baseline } from './baselines.js';
+import type { BuildRecord } from './build/build-record.js';
+import type { StageRecord } from './build/stage-log.js';
 
 export interface ReadmeInput {
   manifests: Manifest[];
   /** Trivial baselines on the same test split, by model name. */
   baselines: Record<string, Baseline>;
-  buildMinutes: number;
-  /** The build rebuilt only this model (its time is not the whole build's). */
-  only?: string;
+  /** models/build.json; absent for models built before it existed. */
+  record: BuildRecord | undefined;
+  /** models/check-set.json (tools/check-set.ts), when it has been scored. */
+  checkSet?: unknown;
 }
 
 const pct = (v: number | undefined): string => (v === undefined ? '-' : (100 * v).toFixed(1));
 const mb = (v: number | undefined): string => (v === undefined ? '-' : (v / 1e6).toFixed(1));
 const ms = (v: number | undefined): string => (v === undefined ? '-' : v.toFixed(2));
 const millions = (v: number | undefined): string => (v === undefined ? '-' : (v / 1e6).toFixed(2));
+const minutes = (s: number | undefined): string => (s === undefined ? '-' : (s / 60).toFixed(1));
 
-function row(role: string, m: ModelMetrics | undefined, task: string): string {
-  if (!m) return `| ${role} | - | - | - | - | - |`;
-  const quality = task === 'qa' ? `${pct(m.exact_match)} / ${pct(m.f1)}` : `${pct(m.accuracy)} / ${pct(m.macro_f1)}`;
-  return `| ${role} | ${quality} | ${millions(m.parameters)} | ${mb(m.file_bytes)} | ${ms(m.latency_ms_b1_128)} |`;
+function quality(m: ModelMetrics | undefined, task: string): string {
+  if (!m) return '-';
+  return task === 'qa' ? `${pct(m.exact_match)} / ${pct(m.f1)}` : `${pct(m.accuracy)} / ${pct(m.macro_f1)}`;
 }
 
-export function renderModelsReadme({ manifests, baselines, buildMinutes, only }: ReadmeInput): string {
-  const sections = manifests.map((m) => {
-    const quality = m.task === 'qa' ? 'EM / F1 (%)' : 'accuracy / macro-F1 (%)';
-    const notes = (m.lineage.notes ?? {}) as { datagen?: { seed?: number; hash?: string }; teacher_init?: Record<string, number> };
-    return [
-      `## ${m.model} (version ${m.version}, ${m.task})`,
-      '',
-      `Held-out test split; latency is ONNX Runtime on this machine's CPU, batch 1, 128 tokens, one thread.`,
-      '',
-      `| model | ${quality} | parameters (M) | file (MB) | latency (ms) |`,
-      '|---|---|---|---|---|',
-      row('teacher (FP32)', m.metrics.teacher, m.task),
-      row('student FP32', m.metrics.student_fp32, m.task),
-      row('student INT8 (served)', m.metrics.student_int8, m.task),
-      ...(baselines[m.model] ? [row(`trivial baseline: ${baselines[m.model]!.name}`, baselines[m.model], m.task)] : []),
-      '',
-      `Gate: ${m.gate?.reason ?? 'n/a'}`,
-      '',
-      `Shapes: \`${JSON.stringify(m.shapes)}\``,
-      '',
-      `Data generator seed ${notes.datagen?.seed ?? '?'}, hash \`${notes.datagen?.hash ?? '?'}\`; teacher initialised at random (${JSON.stringify(notes.teacher_init ?? {})}) and fine-tuned by the trainer. Every hyperparameter is in \`${m.model}/${m.version}/manifest.json\`.`,
-      '',
-    ].join('\n');
-  });
+function row(role: string, m: ModelMetrics | undefined, task: string): string {
+  if (!m) return `| ${role} | - | - | - | - |`;
+  return `| ${role} | ${quality(m, task)} | ${millions(m.parameters)} | ${mb(m.file_bytes)} | ${ms(m.latency_ms_b1_128)} |`;
+}
+
+/** "step: value" pairs of one evaluation metric, the stage's learning curve in one line. */
+function curve(stage: StageRecord | undefined, metric: string, role?: string): string {
+  if (!stage) return '-';
+  const points = stage.evals.filter((e) => (!role || e.role === role) && e.metrics[metric] !== undefined);
+  if (points.length === 0) return '-';
+  const fmt = (v: number) => (Math.abs(v) <= 1 ? (100 * v).toFixed(1) : v.toFixed(2));
+  return points.map((e) => `${e.step}: ${fmt(e.metrics[metric] as number)}`).join(', ');
+}
+
+function learningCurve(m: Manifest, record: BuildRecord | undefined): string[] {
+  const task = record?.tasks[m.model];
+  if (!task) return [];
+  const metric = m.task === 'qa' ? 'f1' : 'accuracy';
+  const lines = [
+    '### What each stage added',
+    '',
+    'Same data, seed and task schedule; only the starting weights differ (`npm run models:build -- --ablation`).',
+    '',
+    `| teacher start | student start | teacher ${metric} (%) | INT8 student ${metric} (%) |`,
+    '|---|---|---|---|',
+  ];
+  const variants: [string, string, Record<string, ModelMetrics> | undefined][] = [
+    ['random', 'random', task.ablation['random-teacher']?.metrics],
+    ['pre-trained (mlm_pretrain)', 'random', task.ablation['random-student']?.metrics],
+    ['pre-trained (mlm_pretrain)', 'general-distilled (served)', m.metrics],
+  ];
+  for (const [teacher, student, metrics] of variants) {
+    const value = (role: string) => pct(metrics?.[role]?.[metric as keyof ModelMetrics]);
+    lines.push(`| ${teacher} | ${student} | ${metrics ? value('teacher') : 'not run'} | ${metrics ? value('student_int8') : 'not run'} |`);
+  }
+  lines.push(
+    '',
+    `Evaluations during the shipped build (step: ${metric} %):`,
+    '',
+    `- teacher_finetune: ${curve(task.stages.teacher_finetune, metric)}`,
+    `- task_distill: ${curve(task.stages.task_distill, metric, 'student')}`,
+    `- qat: ${curve(task.stages.qat, metric, 'student')}`,
+  );
+  for (const [variant, a] of Object.entries(task.ablation)) {
+    lines.push(`- ${variant}: teacher_finetune ${curve(a.stages.teacher_finetune, metric)}; task_distill ${curve(a.stages.task_distill, metric, 'student')}`);
+  }
+  lines.push('');
+  return lines;
+}
+
+function modelSection(m: Manifest, baseline: Baseline | undefined, record: BuildRecord | undefined): string[] {
+  const header = m.task === 'qa' ? 'EM / F1 (%)' : 'accuracy / macro-F1 (%)';
+  return [
+    `## ${m.model} (version ${m.version}, ${m.task})`,
+    '',
+    "Held-out test split (generated passages or phrasings never seen in training); latency is ONNX Runtime on this machine's CPU, batch 1, 128 tokens, one thread.",
+    '',
+    `| model | ${header} | parameters (M) | file (MB) | latency (ms) |`,
+    '|---|---|---|---|---|',
+    row('teacher (FP32)', m.metrics.teacher, m.task),
+    row('student FP32', m.metrics.student_fp32, m.task),
+    row('student INT8, QAT (served)', m.metrics.student_int8, m.task),
+    row('student INT8, post-training (baseline)', m.metrics.student_ptq_int8, m.task),
+    ...(baseline ? [row(`trivial baseline: ${baseline.name}`, baseline, m.task)] : []),
+    '',
+    `Gate: ${m.gate?.reason ?? 'n/a'}`,
+    '',
+    `Shapes: \`${JSON.stringify(m.shapes)}\``,
+    '',
+    ...learningCurve(m, record),
+    `Every hyperparameter is in \`${m.model}/${m.version}/manifest.json\`.`,
+    '',
+  ];
+}
+
+function timeTable(record: BuildRecord): string[] {
+  const lines = ['| stage | minutes | |', '|---|---|---|'];
+  for (const [stage, s] of Object.entries(record.stages)) {
+    if (stage === 'base') continue;
+    lines.push(`| ${stage} | ${minutes(s.seconds)} | ${s.cached ? 'cached (time of the build that made it)' : ''} |`);
+  }
+  const cachedBase = record.stages.base?.cached ? 'cached (time of the build that made it)' : '';
+  for (const [stage, seconds] of Object.entries(record.base?.seconds ?? {})) lines.push(`| base: ${stage} | ${minutes(seconds)} | ${cachedBase} |`);
+  for (const [name, task] of Object.entries(record.tasks)) {
+    for (const [stage, s] of Object.entries(task.stages)) {
+      if (stage === 'mlm_pretrain' || stage === 'general_distill') continue;
+      lines.push(`| ${name}: ${stage} | ${minutes(s.seconds)} | |`);
+    }
+    lines.push(`| ${name}: whole job (with export and evaluation) | ${minutes(task.seconds)} | |`);
+    for (const [variant, a] of Object.entries(task.ablation))
+      lines.push(`| ${name}: ablation ${variant} | ${minutes(a.seconds)} | not part of a plain build |`);
+  }
+  lines.push(`| **total** | **${minutes(record.total_seconds)}** | |`);
+  return lines;
+}
+
+interface CorpusSourceView {
+  name?: string;
+  package?: string;
+  version?: string;
+  license?: string;
+  passages?: number;
+  words?: number;
+  bytes?: number;
+}
+
+function corpusSection(corpus: unknown): string[] {
+  const c = corpus as { sources?: CorpusSourceView[] | Record<string, CorpusSourceView>; passages?: number; words?: number; bytes?: number } | undefined;
+  if (!c?.sources) return [];
+  const sources = Array.isArray(c.sources) ? c.sources : Object.entries(c.sources).map(([name, s]) => ({ name, ...s }));
+  return [
+    '## Pre-training corpus',
+    '',
+    'Built offline by `trainer/distillery_trainer/datasets/corpus.py` from text Debian packages ship, plus the generated support text; its CORPUS.md lists every rule applied.',
+    '',
+    '| source | package (version) | license | passages | words |',
+    '|---|---|---|---|---|',
+    ...sources.map(
+      (s) => `| ${s.name ?? '-'} | ${s.package ?? '-'} ${s.version ? `(${s.version})` : ''} | ${s.license ?? '-'} | ${s.passages ?? '-'} | ${s.words ?? '-'} |`,
+    ),
+    '',
+    `Total: ${c.passages ?? '?'} passages, ${c.words ?? '?'} words, ${mb(c.bytes)} MB.`,
+    '',
+  ];
+}
+
+function baseSection(record: BuildRecord): string[] {
+  const base = record.base;
+  if (!base) return [];
+  return [
+    '## The shared base',
+    '',
+    "One teacher pre-trained with masked LM on the corpus (`mlm_pretrain`), then the student general-distilled from it (`general_distill`, TinyBERT's first stage); both tasks start from these.",
+    '',
+    `- mlm_pretrain, held-out masked-token accuracy (step: %): ${curve(base.stages.mlm_pretrain, 'mlm_accuracy')}`,
+    `- general_distill, evaluations (step: value): ${curve(base.stages.general_distill, 'loss')}`,
+    '',
+  ];
+}
+
+export function renderModelsReadme({ manifests, baselines, record }: ReadmeInput): string {
   return [
     '# Bundled models',
     '',
-    'The models `npm start` serves with nothing to download. Both were built by our own trainer from data our own',
-    'generator writes (tools/datagen): a support-chatbot intent classifier and a help-center QA model. The active',
-    'version of each is the INT8 (QAT, QDQ) TinyBERT-shaped student: 4 layers, hidden 312, intermediate 1200.',
+    'The models `npm start` serves with nothing to download, built by our own trainer from text Debian ships and data our',
+    'own generator writes (tools/datagen): a support-chatbot intent classifier and a help-center QA model. The active version',
+    'of each is the INT8 (QAT, QDQ) TinyBERT-shaped student: 4 layers, hidden 312, intermediate 1200.',
     '',
     '## Rebuild',
     '',
     '```sh',
-    'npm run models:build            # about the time below on a 2-core CPU; same seed, same metrics within noise',
-    'npm run models:build -- --seed 7 --only support-intent',
+    'npm run models:build                       # the whole chain; finished stages are cached under DATA_DIR/build-cache',
+    'npm run models:build -- --only support-intent   # one task, from the cached corpus, vocabulary and base',
+    'npm run models:build -- --ablation         # also the random-start variants for the "what each stage added" tables',
+    'npm run models:check                       # the hand-written check set (below)',
     '```',
     '',
-    only
-      ? `Last build (${only} only): ${buildMinutes.toFixed(1)} minutes.`
-      : `Last build (both models): ${buildMinutes.toFixed(1)} minutes on this 2-core machine.`,
-    '',
-    ...sections,
+    ...(record
+      ? [
+          `Last build: ${minutes(record.total_seconds)} minutes${record.only ? ` (${record.only} only)` : ''} on ${record.cpu}, seed ${record.seed}.`,
+          '',
+          ...timeTable(record),
+          '',
+        ]
+      : []),
+    ...(record ? baseSection(record) : []),
+    ...manifests.flatMap((m) => modelSection(m, baselines[m.model], record)),
+    ...(record ? corpusSection(record.corpus) : []),
   ].join('\n');
 }

@@ -1,0 +1,101 @@
+/**
+ * What `npm run models:build` trains: the shared pre-trained base (teacher pre-trained with masked
+ * LM on the corpus, student general-distilled from it) and, per bundled task, the fine-tune ->
+ * task distillation -> QAT job. Shapes and schedules are sized for the 2.5-hour budget on 2 CPU
+ * cores; the timings they give are in models/README.md.
+ */
+
+export interface EncoderShape {
+  layers: number;
+  hidden: number;
+  heads: number;
+  intermediate: number;
+}
+
+/** The pre-training stages every task's job shares, keyed into the base cache. */
+export interface BasePlan {
+  teacher: EncoderShape;
+  student: EncoderShape & { ffn_rank: null };
+  vocabSize: number;
+  /** Sequence length of pre-training and general distillation (tokens). */
+  maxLength: number;
+  stages: { mlm_pretrain: Record<string, unknown>; general_distill: Record<string, unknown> };
+}
+
+export interface TaskPlan {
+  name: string;
+  task: 'classification' | 'qa';
+  train: string;
+  eval: string;
+  /** Dropout while the teacher fine-tunes (init-model writes it into the teacher's config). */
+  teacherDropout: number;
+  /** Job spec fields besides type/model/task/teacher/data/seed/gate (stages, lengths, student). */
+  spec: Record<string, unknown>;
+}
+
+/** 4 x 384 with 12 heads: the student (4 x 312, 12 heads of 26) maps layer to layer, groups nothing. */
+const TEACHER: EncoderShape = { layers: 4, hidden: 384, heads: 12, intermediate: 1536 };
+const STUDENT = { layers: 4, hidden: 312, heads: 12, intermediate: 1200, ffn_rank: null };
+const QUICK_TEACHER: EncoderShape = { layers: 2, hidden: 64, heads: 4, intermediate: 128 };
+const QUICK_STUDENT = { layers: 2, hidden: 48, heads: 4, intermediate: 96, ffn_rank: null };
+
+export function basePlan(quick: boolean): BasePlan {
+  const cap = quick ? { max_steps_per_stage: 20 } : {};
+  return {
+    teacher: quick ? QUICK_TEACHER : TEACHER,
+    student: quick ? QUICK_STUDENT : STUDENT,
+    vocabSize: quick ? 2000 : 10000,
+    maxLength: 128,
+    stages: {
+      mlm_pretrain: { enabled: true, epochs: quick ? 0.01 : 1, batch_size: 32, lr: 5e-4, warmup_ratio: 0.05, ...cap },
+      general_distill: { enabled: true, epochs: quick ? 0.01 : 0.5, batch_size: 32, lr: 5e-4, ...cap },
+    },
+  };
+}
+
+export function taskPlans(quick: boolean): TaskPlan[] {
+  const student = quick ? QUICK_STUDENT : STUDENT;
+  const cap = quick ? 20 : null;
+  return [
+    {
+      name: 'support-qa',
+      task: 'qa',
+      train: 'support-qa/train.json',
+      eval: 'support-qa/test.json',
+      teacherDropout: 0.1,
+      spec: {
+        max_length: 128,
+        doc_stride: 32,
+        max_query_length: 32,
+        // Training on the answer's windows only keeps an epoch within the CPU budget.
+        qa_train_windows: 'answer',
+        student: { ...student, dropout: 0.1 },
+        max_steps_per_stage: cap,
+        checkpoint_every: 100,
+        stages: {
+          teacher_finetune: { enabled: true, epochs: 2, batch_size: 32, lr: 1e-4 },
+          task_distill: { epochs: 2, batch_size: 32, lr: 1e-4 },
+          qat: { epochs: 0.3, batch_size: 32, lr: 1e-5, recalibrate_every: 25 },
+        },
+      },
+    },
+    {
+      name: 'support-intent',
+      task: 'classification',
+      train: 'support-intent/train.jsonl',
+      eval: 'support-intent/test.jsonl',
+      teacherDropout: 0.1,
+      spec: {
+        max_length: 64,
+        student: { ...student, dropout: 0.1 },
+        max_steps_per_stage: cap,
+        checkpoint_every: 100,
+        stages: {
+          teacher_finetune: { enabled: true, epochs: 3, batch_size: 32, lr: 1e-4 },
+          task_distill: { epochs: 3, batch_size: 32, lr: 1e-4 },
+          qat: { epochs: 0.5, batch_size: 32, lr: 1e-5, recalibrate_every: 50 },
+        },
+      },
+    },
+  ];
+}

@@ -1,0 +1,48 @@
+/**
+ * Follows one trainer run's events: prints progress lines for the person watching the build and
+ * keeps what models/README.md reports per stage (wall seconds, evaluations in step order).
+ */
+import type { TrainerEvent } from '../../src/training/trainer-events.js';
+
+export interface StageRecord {
+  /** Wall-clock seconds from the stage's "started" to its "completed" event. */
+  seconds: number;
+  /** Every evaluation the stage reported, in step order: the learning curve. */
+  evals: { step: number; role: string; metrics: Record<string, number> }[];
+}
+
+export class StageLog {
+  readonly stages: Record<string, StageRecord> = {};
+  private startedAt = new Map<string, number>();
+  private lastPrint = 0;
+
+  constructor(private readonly name: string) {}
+
+  /** The onEvent callback for runDistillJob / runTraining. */
+  readonly onEvent = (e: TrainerEvent): void => {
+    const out = (line: string) => process.stderr.write(`[${this.name}] ${line}\n`);
+    if (e.type === 'stage') {
+      out(`stage ${e.stage} ${e.status}`);
+      if (e.status === 'started') {
+        this.startedAt.set(e.stage, Date.now());
+        this.record(e.stage);
+      } else if (e.status === 'completed') {
+        const t0 = this.startedAt.get(e.stage);
+        if (t0 !== undefined) this.record(e.stage).seconds = (Date.now() - t0) / 1000;
+      }
+    } else if (e.type === 'eval') {
+      this.record(e.stage).evals.push({ step: e.step, role: e.role, metrics: e.metrics });
+      out(`eval ${e.stage} ${e.role} step ${e.step} ${JSON.stringify(e.metrics)}`);
+    } else if (e.type === 'progress') {
+      if (Date.now() - this.lastPrint < 30_000 && e.step !== e.total) return;
+      this.lastPrint = Date.now();
+      const loss = e.losses.total ?? Object.values(e.losses)[0] ?? Number.NaN;
+      out(`${e.stage} ${e.step}/${e.total} loss ${loss.toFixed(4)} ${e.steps_per_sec.toFixed(2)} it/s eta ${Math.round(e.eta_s)}s`);
+    }
+  };
+
+  private record(stage: string): StageRecord {
+    this.stages[stage] ??= { seconds: 0, evals: [] };
+    return this.stages[stage];
+  }
+}
