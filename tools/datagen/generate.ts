@@ -127,11 +127,14 @@ export async function generateDatasets(options: GenerateOptions): Promise<Datase
   const seed = options.seed ?? DEFAULT_SEED;
   const { intents, qa } = buildDatasets(seed);
 
+  // A QA train question can read exactly like an intent test message ("Is there a student
+  // discount?"); held-out text of either task never goes into the corpus.
+  const heldOut = new Set([...intents.test.map((e) => e.text), ...qa.test.map((p) => p.context), ...qa.test.flatMap((p) => p.qas.map((q) => q.question))]);
   const corpus = dedupeLines([
     ...intents.train.map((e) => e.text),
     ...qa.train.map((p) => p.context),
     ...qa.train.flatMap((p) => p.qas.map((q) => q.question)),
-  ]);
+  ]).filter((line) => !heldOut.has(line));
   const contents: Record<string, string> = {
     [FILES.intentTrain]: toJsonl(intents.train.map(({ text, label }) => ({ text, label }))),
     [FILES.intentTest]: toJsonl(intents.test.map(({ text, label }) => ({ text, label }))),
