@@ -77,9 +77,7 @@ describe('help-center building blocks', () => {
         absent: ['Do you ship to Mars?'],
         slots: {},
       },
-      't-1',
-      Rng.fromSeed(1),
-      DEFAULT_QA_OPTIONS,
+      { id: 't-1', rng: Rng.fromSeed(1), qa: { ...DEFAULT_QA_OPTIONS, voiceRate: 0 }, heldOut: false },
     );
     const answerable = passage.qas.filter((q) => !q.is_impossible);
     expect(answerable).toHaveLength(1);
@@ -104,9 +102,7 @@ describe('help-center building blocks', () => {
           absent: [],
           slots: {},
         },
-        't-1',
-        Rng.fromSeed(1),
-        DEFAULT_QA_OPTIONS,
+        { id: 't-1', rng: Rng.fromSeed(1), qa: DEFAULT_QA_OPTIONS, heldOut: false },
       ),
     ).toThrow(/no questions/);
   });
