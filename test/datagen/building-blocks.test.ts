@@ -2,7 +2,9 @@ import { describe, expect, it } from 'vitest';
 import { typo } from '../../tools/datagen/noise.js';
 import { Rng } from '../../tools/datagen/prng.js';
 import { f, p } from '../../tools/datagen/help-center/prose.js';
+import { factKind } from '../../tools/datagen/help-center/fact-kinds.js';
 import { compilePassage, DEFAULT_QA_OPTIONS, verifySquad, type SquadDocument } from '../../tools/datagen/help-center/index.js';
+import { blockLead, customerVoice } from '../../tools/datagen/help-center/styles.js';
 import { brandDomain } from '../../tools/datagen/help-center/shops.js';
 import { consistentSlots, expandAlternations, render } from '../../tools/datagen/template.js';
 
@@ -77,9 +79,7 @@ describe('help-center building blocks', () => {
         absent: ['Do you ship to Mars?'],
         slots: {},
       },
-      't-1',
-      Rng.fromSeed(1),
-      DEFAULT_QA_OPTIONS,
+      { id: 't-1', rng: Rng.fromSeed(1), qa: { ...DEFAULT_QA_OPTIONS, voiceRate: 0 }, heldOut: false },
     );
     const answerable = passage.qas.filter((q) => !q.is_impossible);
     expect(answerable).toHaveLength(1);
@@ -104,9 +104,7 @@ describe('help-center building blocks', () => {
           absent: [],
           slots: {},
         },
-        't-1',
-        Rng.fromSeed(1),
-        DEFAULT_QA_OPTIONS,
+        { id: 't-1', rng: Rng.fromSeed(1), qa: DEFAULT_QA_OPTIONS, heldOut: false },
       ),
     ).toThrow(/no questions/);
   });
@@ -142,5 +140,38 @@ describe('help-center building blocks', () => {
     expect(brandDomain('Café Lumière')).toBe('cafe-lumiere.com');
     expect(brandDomain('Łódka Sailing Supply')).toBe('lodka-sailing-supply.com');
     expect(brandDomain('Juniper & Rye')).toBe('juniper-and-rye.com');
+  });
+});
+
+describe('help-center styles and fact kinds', () => {
+  it('reads fact kinds off the answer text unless the author marked one', () => {
+    expect(factKind(f('a', 'returns@larkspur-home.com'))).toBe('contact');
+    expect(factKind(f('a', '+41 44 123 45 67'))).toBe('contact');
+    expect(factKind(f('a', 'Monday to Friday, 9:00 to 17:00'))).toBe('contact');
+    expect(factKind(f('a', '12,50 €'))).toBe('price');
+    expect(factKind(f('a', 'CHF 4.95'))).toBe('price');
+    expect(factKind(f('a', 'Leopoldstraße 12, 80802 München'))).toBe('place');
+    expect(factKind(f('a', '3 to 5 business days'))).toBe('duration');
+    expect(factKind(f('a', 'click "Forgot password"', 'step'))).toBe('step');
+    expect(factKind(f('a', 'photo ID'))).toBe('other');
+  });
+
+  it('leaves a question alone at rate 0 and changes most at rate 1', () => {
+    const q = 'How long does standard shipping take?';
+    const r = Rng.fromSeed(3);
+    for (let i = 0; i < 20; i++) expect(customerVoice(q, r, 0)).toBe(q);
+    const changed = Array.from({ length: 200 }, () => customerVoice(q, r, 1)).filter((v) => v !== q);
+    expect(changed.length).toBeGreaterThan(150);
+    // Voiced questions keep the original's words; a typo hits one word at most, so one of these survives.
+    expect(changed.every((v) => /standard|shipping/i.test(v))).toBe(true);
+    expect(changed.some((v) => v === v.toLowerCase())).toBe(true);
+  });
+
+  it('heads FAQ blocks with their question and numbers policy sections', () => {
+    const r = Rng.fromSeed(4);
+    expect(blockLead({ style: 'faq', index: 2, heading: 'Who delivers?', rng: r })).toBe('Q: Who delivers? A: ');
+    expect(blockLead({ style: 'faq', index: 0, rng: r })).toBe('');
+    expect(blockLead({ style: 'policy', index: 2, rng: r })).toBe('3. ');
+    expect(blockLead({ style: 'article', index: 1, rng: r })).toBe('');
   });
 });

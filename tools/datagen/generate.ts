@@ -11,13 +11,13 @@
  */
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { generatePassages, toSquad, verifySquad, type Passage, type QaSplits } from './help-center/index.js';
+import { approxTokens, generatePassages, toSquad, verifySquad, type Passage, type QaSplits } from './help-center/index.js';
 import { generateIntents, INTENTS, type IntentExample, type IntentSplits } from './intents/index.js';
 import { Rng } from './prng.js';
 import { dedupeLines, hashSources, toJson, toJsonl, writeOutput } from './writers.js';
 
 /** Bump when the output changes for the same seed on purpose. */
-export const GENERATOR_VERSION = '1.0.0';
+export const GENERATOR_VERSION = '2.0.0';
 export const DEFAULT_SEED = 1234;
 
 export const FILES = {
@@ -51,6 +51,9 @@ export interface DatasetCounts {
     questions_test: number;
     impossible_train: number;
     impossible_test: number;
+    /** Answers that start 128 or more pre-WordPiece tokens into their passage (see approxTokens). */
+    late_answers_train: number;
+    late_answers_test: number;
   };
   corpus_lines: number;
 }
@@ -79,6 +82,11 @@ function perLabel(rows: readonly IntentExample[]): Record<string, number> {
   for (const spec of INTENTS) counts[spec.label] = 0;
   for (const row of rows) counts[row.label] = (counts[row.label] ?? 0) + 1;
   return counts;
+}
+
+/** The document stride matters for these: a 128-token window that starts at the passage misses them. */
+function lateAnswers(passages: readonly Passage[]): number {
+  return passages.reduce((n, p) => n + p.qas.filter((q) => q.answers.some((a) => approxTokens(p.context.slice(0, a.answer_start)) >= 128)).length, 0);
 }
 
 function questionCount(passages: readonly Passage[], impossible: boolean): number {
@@ -127,11 +135,14 @@ export async function generateDatasets(options: GenerateOptions): Promise<Datase
   const seed = options.seed ?? DEFAULT_SEED;
   const { intents, qa } = buildDatasets(seed);
 
+  // A QA train question can read exactly like an intent test message ("Is there a student
+  // discount?"); held-out text of either task never goes into the corpus.
+  const heldOut = new Set([...intents.test.map((e) => e.text), ...qa.test.map((p) => p.context), ...qa.test.flatMap((p) => p.qas.map((q) => q.question))]);
   const corpus = dedupeLines([
     ...intents.train.map((e) => e.text),
     ...qa.train.map((p) => p.context),
     ...qa.train.flatMap((p) => p.qas.map((q) => q.question)),
-  ]);
+  ]).filter((line) => !heldOut.has(line));
   const contents: Record<string, string> = {
     [FILES.intentTrain]: toJsonl(intents.train.map(({ text, label }) => ({ text, label }))),
     [FILES.intentTest]: toJsonl(intents.test.map(({ text, label }) => ({ text, label }))),
@@ -161,6 +172,8 @@ export async function generateDatasets(options: GenerateOptions): Promise<Datase
       questions_test: questionCount(qa.test, false),
       impossible_train: questionCount(qa.train, true),
       impossible_test: questionCount(qa.test, true),
+      late_answers_train: lateAnswers(qa.train),
+      late_answers_test: lateAnswers(qa.test),
     },
     corpus_lines: corpus.length,
   };

@@ -11,6 +11,21 @@ export {
   type DatasetSummary,
   type GenerateOptions,
 } from './generate.js';
-export { generatePassages, TOPICS, toSquad, verifySquad, wordCount, type Passage, type QaSplits, type SquadDocument } from './help-center/index.js';
+export {
+  approxTokens,
+  FACT_KINDS,
+  generatePassages,
+  PASSAGE_STYLES,
+  TOPICS,
+  toSquad,
+  verifySquad,
+  wordCount,
+  type FactKind,
+  type Passage,
+  type PassageStyle,
+  type QaInfo,
+  type QaSplits,
+  type SquadDocument,
+} from './help-center/index.js';
 export { generateIntents, INTENTS, OUT_OF_SCOPE, type IntentExample, type IntentSplits } from './intents/index.js';
 export { Rng } from './prng.js';

@@ -43,7 +43,7 @@ async function main(argv: string[]): Promise<number> {
     [
       `datagen ${summary.generatorVersion} seed ${summary.seed} -> ${summary.outDir} (${summary.elapsedMs} ms)`,
       `  support-intent: ${intent.labels} labels, ${intent.train} train / ${intent.test} test (templates ${intent.templates_train} / ${intent.templates_test})`,
-      `  support-qa: ${qa.passages_train} / ${qa.passages_test} passages, ${qa.questions_train} / ${qa.questions_test} questions (${qa.impossible_train} / ${qa.impossible_test} unanswerable)`,
+      `  support-qa: ${qa.passages_train} / ${qa.passages_test} passages, ${qa.questions_train} / ${qa.questions_test} questions (${qa.impossible_train} / ${qa.impossible_test} unanswerable, ${qa.late_answers_train} / ${qa.late_answers_test} answers past 128 tokens)`,
       `  corpus.txt: ${corpus_lines} lines`,
       `  hash ${summary.hash}`,
       '',

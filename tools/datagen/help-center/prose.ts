@@ -4,16 +4,24 @@
  * answer spans are exact by construction (and verified again before anything is written).
  */
 
+/**
+ * What kind of fact a span is, for coverage and variety checks (not written to the data files).
+ * Most kinds are recognised from the answer text (see fact-kinds.ts); `step` and `condition`
+ * are marked by the topic author, since nothing in the text itself tells them apart.
+ */
+export type FactKind = 'price' | 'duration' | 'place' | 'contact' | 'condition' | 'step' | 'other';
+
 export interface FactMark {
   readonly fact: string;
   readonly text: string;
+  readonly kind?: FactKind;
 }
 
 export type Piece = string | FactMark;
 
 /** Mark `text` as the answer to the questions asked about `fact`. */
-export function f(fact: string, text: string): FactMark {
-  return { fact, text };
+export function f(fact: string, text: string, kind?: FactKind): FactMark {
+  return kind ? { fact, text, kind } : { fact, text };
 }
 
 /** Tagged template: interleaves literal prose with facts and plain values. */

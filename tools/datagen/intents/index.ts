@@ -34,7 +34,7 @@ export interface IntentOptions {
 }
 
 export const DEFAULT_INTENT_OPTIONS: IntentOptions = {
-  trainPerIntent: 340,
+  trainPerIntent: 380,
   testPerIntent: 100,
   heldOutFraction: 0.25,
   contextRate: 0.15,
