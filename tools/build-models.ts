@@ -7,7 +7,8 @@
  *   4. per task: fine-tune the teacher, distill a TinyBERT-shaped student (4 x 312, intermediate
  *      1200), QAT, export, evaluate teacher / FP32 / INT8 on the held-out test split
  *   5. publish into a scratch registry, then replace models/<name> with the new version 1 (the
- *      INT8 student, active) and write models/README.md from the manifests
+ *      INT8 student, active), score them on the hand-written check set (tools/check-set.ts) and
+ *      write models/README.md from the manifests and those scores
  *
  * Options: --seed N (data and training seed), --only NAME, --quick (tiny shapes, for smoke runs),
  * --prepare-only (stop after steps 1-3: data, vocabulary and teachers, e.g. for examples/),
@@ -24,6 +25,7 @@ import type { TrainerEvent } from '../src/training/trainer-events.js';
 import { runTrainerProcess } from '../src/training/trainer-runner.js';
 import { generateDatasets } from './datagen/main.js';
 import { type Baseline, firstSentenceBaseline, majorityClassBaseline } from './baselines.js';
+import { readCurrentCheckSetResults, scoreCheckSet, writeCheckSetResults } from './check-set/score.js';
 import { renderModelsReadme } from './models-readme.js';
 
 interface TaskPlan {
@@ -136,7 +138,9 @@ async function writeReadme(modelDir: string, dataDir: string, buildMinutes: numb
     'support-intent': await majorityClassBaseline(path.join(dataDir, 'support-intent/test.jsonl')),
     'support-qa': await firstSentenceBaseline(path.join(dataDir, 'support-qa/test.json')),
   };
-  await fs.writeFile(path.join(modelDir, 'README.md'), renderModelsReadme({ manifests, baselines, buildMinutes, only }));
+  // The check set's numbers only while they are of these very models (a rebuild rescores them).
+  const checkSet = await readCurrentCheckSetResults(modelDir, manifests);
+  await fs.writeFile(path.join(modelDir, 'README.md'), renderModelsReadme({ manifests, baselines, buildMinutes, only, ...(checkSet ? { checkSet } : {}) }));
 }
 
 async function main(): Promise<void> {
@@ -253,6 +257,7 @@ async function main(): Promise<void> {
     await fs.rm(target, { recursive: true, force: true });
     await fs.cp(path.join(scratchRegistry, manifest.model), target, { recursive: true });
   }
+  await writeCheckSetResults(config.paths.modelDir, await scoreCheckSet({ modelDir: config.paths.modelDir }));
   await writeReadme(config.paths.modelDir, dataDir, (Date.now() - started) / 60_000, values.only);
   process.stderr.write(`done in ${((Date.now() - started) / 60_000).toFixed(1)} min\n`);
 }
