@@ -12,7 +12,8 @@
  *   6. with --ablation, what each stage added: the same task stages from a random teacher and from a
  *      random student (scratch registry only)
  *   7. publish into a scratch registry, then replace models/<name> with the new version 1 (the INT8
- *      student, active) and write models/build.json and models/README.md
+ *      student, active), score them on the hand-written check set (tools/check-set.ts) and write
+ *      models/build.json and models/README.md
  *
  * The base is built inside the first task's job (its mlm_pretrain and general_distill stages) and
  * copied into the cache from that job's work folder; later tasks and later builds start from it.
@@ -32,6 +33,7 @@ import { parseJobSpec } from '../src/training/job-spec.js';
 import { runTrainerProcess, TRAINER_PYTHONPATH } from '../src/training/trainer-runner.js';
 import { jobWorkDir } from '../src/training/work-dirs.js';
 import { type BuildRecord, readBuildRecord, writeReadme } from './build/build-record.js';
+import { scoreCheckSet, writeCheckSetResults } from './check-set/score.js';
 import { cacheKey, sha256File, StageCache } from './build/cache.js';
 import { type BasePlan, basePlan, type EncoderShape, type TaskPlan, taskPlans } from './build/plans.js';
 import { StageLog, type StageRecord } from './build/stage-log.js';
@@ -354,6 +356,7 @@ async function main(): Promise<void> {
     await fs.rm(target, { recursive: true, force: true });
     await fs.cp(path.join(ctx.paths.modelDir, manifest.model), target, { recursive: true });
   }
+  await writeCheckSetResults(modelDir, await scoreCheckSet({ modelDir }));
   ctx.record.total_seconds = since(started);
   const previous = values.only ? await readBuildRecord(modelDir).catch(() => undefined) : undefined;
   const record = previous ? { ...previous, tasks: { ...previous.tasks, ...ctx.record.tasks }, last_partial: ctx.record } : ctx.record;

@@ -5,6 +5,7 @@
  */
 import type { Manifest, ModelMetrics } from '../src/inference/registry/types.js';
 import type { Baseline } from './baselines.js';
+import type { CheckSetResults, QaItem } from './check-set/score.js';
 import type { BuildRecord } from './build/build-record.js';
 import type { StageRecord } from './build/stage-log.js';
 
@@ -14,8 +15,8 @@ export interface ReadmeInput {
   baselines: Record<string, Baseline>;
   /** models/build.json; absent for models built before it existed. */
   record: BuildRecord | undefined;
-  /** models/check-set.json (tools/check-set.ts), when it has been scored. */
-  checkSet?: unknown;
+  /** The hand-written check set's results for these very models (tools/check-set), if scored. */
+  checkSet?: CheckSetResults;
 }
 
 const pct = (v: number | undefined): string => (v === undefined ? '-' : (100 * v).toFixed(1));
@@ -169,7 +170,7 @@ function baseSection(record: BuildRecord): string[] {
   ];
 }
 
-export function renderModelsReadme({ manifests, baselines, record }: ReadmeInput): string {
+export function renderModelsReadme({ manifests, baselines, record, checkSet }: ReadmeInput): string {
   return [
     '# Bundled models',
     '',
@@ -196,6 +197,69 @@ export function renderModelsReadme({ manifests, baselines, record }: ReadmeInput
       : []),
     ...(record ? baseSection(record) : []),
     ...manifests.flatMap((m) => modelSection(m, baselines[m.model], record)),
+    ...(checkSet ? [renderCheckSetSection(checkSet)] : []),
     ...(record ? corpusSection(record.corpus) : []),
   ].join('\n');
+}
+
+export const CHECK_SET_HEADING = '## Hand-written check set';
+
+/** A markdown table cell: one line, pipes escaped. */
+const cell = (text: string): string => text.replace(/\s+/g, ' ').replace(/\|/g, '\\|');
+const share = (fraction: number, of: number): string => `${pct(fraction)} (${Math.round(fraction * of)}/${of})`;
+
+/** `count` items spread evenly over `items` (first, ..., near last), so examples come from every passage. */
+function spread<T>(items: readonly T[], count: number): T[] {
+  if (items.length <= count) return [...items];
+  return Array.from({ length: count }, (_, i) => items[Math.floor((i * items.length) / count)]!);
+}
+
+/** The README section for check-set.json: what was scored, the numbers, errors per intent, example rows. */
+export function renderCheckSetSection(r: CheckSetResults): string {
+  const { fixture: f, qa, intent } = r;
+  const far = qa.beyond_first_128_tokens;
+  const perIntent = Object.entries(intent.per_intent)
+    .sort(([a, x], [b, y]) => x.correct / x.count - y.correct / y.count || a.localeCompare(b))
+    .map(([label, { count, correct }]) => `${label} ${correct}/${count}`)
+    .join(', ');
+  const example = (i: QaItem): string => `| ${cell(i.question)} | ${cell(i.gold ?? '(no answer)')} | ${cell(i.predicted || '(no answer)')} |`;
+  return [
+    CHECK_SET_HEADING,
+    '',
+    `Text written by hand for this check, not by the generator the models were trained on (\`test/fixtures/check-set/\`, see its README): ${f.passages} help-center passages in varied styles with ${f.questions} questions (${f.unanswerable} unanswerable, ${far.questions} answered past the first 128 tokens), and ${f.utterances} chatbot utterances over ${f.intents} intents. Scored through the serving code with the API's defaults (top_k 1, max_answer_length 30) by \`npm run models:check\`; every answer is in \`check-set.json\`. Versions: support-qa ${r.models['support-qa'].version}, support-intent ${r.models['support-intent'].version}; scored ${r.scored_at.slice(0, 10)}.`,
+    '',
+    '| model | measure (%) | all | answer past the first 128 tokens |',
+    '|---|---|---|---|',
+    `| support-qa | gold answer inside the top answer | ${share(qa.gold_in_top_answer, qa.answerable)} | ${share(far.gold_in_top_answer, far.answerable)} |`,
+    `| support-qa | exact match / F1 (SQuAD) | ${pct(qa.exact_match)} / ${pct(qa.f1)} | ${pct(far.exact_match)} / ${pct(far.f1)} |`,
+    `| support-intent | accuracy / macro-F1 | ${pct(intent.accuracy)} / ${pct(intent.macro_f1)} | - |`,
+    '',
+    `Unanswerable questions answered with "no answer": ${qa.unanswerable_correct} of ${f.unanswerable}; "no answer" given ${qa.no_answer_returned} times in all.`,
+    '',
+    `Intents, right / utterances: ${perIntent}.`,
+    '',
+    'QA examples (spread over the passages):',
+    '',
+    '| question | gold | predicted |',
+    '|---|---|---|',
+    ...spread(qa.items, 8).map(example),
+    '',
+    'Intent errors (first of each gold intent, at most 6):',
+    '',
+    '| utterance | gold | predicted |',
+    '|---|---|---|',
+    ...intent.errors
+      .filter((e, i, all) => all.findIndex((o) => o.gold === e.gold) === i)
+      .slice(0, 6)
+      .map((e) => `| ${cell(e.text)} | ${e.gold} | ${e.predicted} |`),
+    '',
+  ].join('\n');
+}
+
+/** `readme` with its check-set section replaced by `section` (or `section` appended when it has none). */
+export function spliceCheckSetSection(readme: string, section: string): string {
+  const start = readme.indexOf(`\n${CHECK_SET_HEADING}\n`);
+  if (start < 0) return `${readme.replace(/\n*$/, '\n')}\n${section}`;
+  const next = readme.indexOf('\n## ', start + 1);
+  return `${readme.slice(0, start + 1)}${section}${next < 0 ? '' : readme.slice(next)}`;
 }

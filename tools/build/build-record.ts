@@ -7,6 +7,7 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import type { Manifest, ModelMetrics } from '../../src/inference/registry/types.js';
 import { type Baseline, firstSentenceBaseline, majorityClassBaseline } from '../baselines.js';
+import { readCurrentCheckSetResults } from '../check-set/score.js';
 import { renderModelsReadme } from '../models-readme.js';
 import type { StageRecord } from './stage-log.js';
 
@@ -67,12 +68,8 @@ export async function writeReadme(o: { modelDir: string; dataDir: string; record
     const baseline = await compute().catch(() => undefined);
     if (baseline) baselines[name] = baseline;
   }
-  const checkSet = await fs
-    .readFile(path.join(o.modelDir, 'check-set.json'), 'utf8')
-    .then((t) => JSON.parse(t) as unknown)
-    .catch(() => undefined);
-  await fs.writeFile(
-    path.join(o.modelDir, 'README.md'),
-    renderModelsReadme({ manifests: await activeManifests(o.modelDir), baselines, record: o.record, checkSet }),
-  );
+  const manifests = await activeManifests(o.modelDir);
+  // The check set's numbers only while they are of these very models (a rebuild rescores them).
+  const checkSet = await readCurrentCheckSetResults(o.modelDir, manifests);
+  await fs.writeFile(path.join(o.modelDir, 'README.md'), renderModelsReadme({ manifests, baselines, record: o.record, ...(checkSet ? { checkSet } : {}) }));
 }
