@@ -265,10 +265,10 @@ export const JobSpecSchema = Type.Object(
     max_length: Type.Optional(Type.Integer({ minimum: 16, maximum: 512, description: 'default 128 (classification) or 384 (qa)' })),
     doc_stride: Type.Integer({ minimum: 8, maximum: 512, default: 128 }),
     max_query_length: Type.Integer({ minimum: 4, maximum: 256, default: 64 }),
-    qa_train_windows: Type.Union([Type.Literal('all'), Type.Literal('answer')], {
+    qa_train_windows: Type.Union([Type.Literal('all'), Type.Literal('answer'), Type.Literal('answer_and_one_other')], {
       default: 'all',
       description:
-        'QA training windows: all, or answer (only windows holding the answer, plus the first window of unanswerable questions; saves CPU time on long contexts)',
+        'QA training windows: all; answer (only windows holding the answer, plus the first window of unanswerable questions; saves CPU time on long contexts); answer_and_one_other (those, plus one other window per answerable question as a no-answer example, so the model learns to reject the windows of a long context that lack the answer)',
     }),
     student: StudentShape,
     stages: Type.Object(

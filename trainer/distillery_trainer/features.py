@@ -8,6 +8,8 @@ tokens clamped to half a window.
 
 from __future__ import annotations
 
+import zlib
+
 from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Sequence, Tuple
 
@@ -111,10 +113,14 @@ def qa_features(
     doc_stride: int,
     max_query_length: int,
     only_answer_windows: bool = False,
+    other_windows: int = 0,
 ) -> List[Feature]:
     """`only_answer_windows`: keep the windows holding the answer (and the first window of an
     unanswerable question), dropping the answerable question's other windows, which cost most of a
-    long-context epoch and teach little beyond what unanswerable questions teach."""
+    long-context epoch. `other_windows` keeps that many of those dropped windows per answerable
+    question as no-answer examples (target [CLS]): serving scores every window of a long context,
+    and a model that never saw a window without the answer is as sure of a span there. Which ones
+    is a hash of the question and context, so the choice is the same on every run."""
     features = []
     for i, ex in enumerate(examples):
         question = tokenizer.tokenize(ex.question)[: max_query_tokens(max_length, max_query_length)]
@@ -124,12 +130,19 @@ def qa_features(
             answer = ex.answers[0]
             span = answer_token_span(context, answer.start, answer.start + len(answer.text))
         offset = len(question) + 2
-        for first, count in plan_windows(len(question), len(context), max_length, doc_stride):
+        windows = plan_windows(len(question), len(context), max_length, doc_stride)
+        holds = [span is not None and first <= span[0] and span[1] < first + count for first, count in windows]
+        others = [w for w, held in enumerate(holds) if not held]
+        kept_others = set()
+        if span is not None and other_windows > 0 and others:
+            pick = zlib.crc32(f"{ex.question}\x00{ex.context}".encode("utf-8"))
+            kept_others = {others[(pick + k) % len(others)] for k in range(min(other_windows, len(others)))}
+        for w, (first, count) in enumerate(windows):
             enc = tokenizer.build_encoding(question, context[first : first + count])
             start = end = 0
-            if span is not None and first <= span[0] and span[1] < first + count:
+            if holds[w]:
                 start, end = span[0] - first + offset, span[1] - first + offset
-            elif only_answer_windows and (span is not None or first > 0):
+            elif only_answer_windows and (span is not None or first > 0) and w not in kept_others:
                 continue
             features.append(
                 Feature(

@@ -202,9 +202,14 @@ def _positive_number(r: "_Reader", key: str) -> float:
     return value
 
 
+# Which QA training windows a long context gives (features.qa_features): every one, the answer's
+# (plus an unanswerable question's first), or the answer's and one other as a no-answer example.
+QA_TRAIN_WINDOWS = ("all", "answer", "answer_and_one_other")
+
+
 def _qa_train_windows(value: str, file: str) -> str:
-    if value not in ("all", "answer"):
-        raise InvalidInputError(f"spec field qa_train_windows must be all or answer, got {value!r}", file=file)
+    if value not in QA_TRAIN_WINDOWS:
+        raise InvalidInputError(f"spec field qa_train_windows must be one of {', '.join(QA_TRAIN_WINDOWS)}, got {value!r}", file=file)
     return value
 
 

@@ -72,5 +72,6 @@ def task_features(spec: Spec, tokenizer: WordPieceTokenizer, examples: Sequence,
         return feats.classification_features(tokenizer, examples, label_to_id, spec.max_length)
     return feats.qa_features(
         tokenizer, examples, spec.max_length, spec.doc_stride, spec.max_query_length,
-        only_answer_windows=training and spec.qa_train_windows == "answer",
+        only_answer_windows=training and spec.qa_train_windows != "all",
+        other_windows=1 if training and spec.qa_train_windows == "answer_and_one_other" else 0,
     )

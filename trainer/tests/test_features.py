@@ -46,6 +46,22 @@ def test_answer_windows_only_keeps_the_answer_and_the_first_unanswerable_window(
     assert len(by_example[1]) == 1 and (by_example[1][0].start_position, by_example[1][0].end_position) == (0, 0)
 
 
+def test_one_other_window_adds_a_fixed_no_answer_window_per_answerable_question(tokenizer):
+    context = " ".join(f"w{i}" for i in range(60))
+    answerable = QaExample("q1", "where", context, [QaAnswer("w45 w46", context.index("w45 w46"))])
+    impossible = QaExample("q2", "who", context, [], is_impossible=True)
+    args = dict(max_length=32, doc_stride=8, max_query_length=8, only_answer_windows=True)
+    answer_only = qa_features(tokenizer, [answerable, impossible], **args)
+    with_other = qa_features(tokenizer, [answerable, impossible], **args, other_windows=1)
+    assert len(with_other) == len(answer_only) + 1
+    extra = [f for f in with_other if f.example_index == 0 and f.start_position == 0]
+    assert len(extra) == 1 and extra[0].end_position == 0
+    # The unanswerable question still gives its first window only.
+    assert len([f for f in with_other if f.example_index == 1]) == 1
+    again = qa_features(tokenizer, [answerable, impossible], **args, other_windows=1)
+    assert [f.input_ids for f in again] == [f.input_ids for f in with_other]
+
+
 def test_unanswerable_points_at_cls(tokenizer):
     ex = QaExample("q2", "who", "nobody here at all", [], is_impossible=True)
     (f,) = qa_features(tokenizer, [ex], max_length=32, doc_stride=8, max_query_length=8)
