@@ -4,13 +4,15 @@
 # /usr/bin/python3, pytest and flake8 (the trainer's tests and lint), WordNet (offline synonyms for augmentation), promtool (metrics and
 # rule checks) and redis-server (job tests), and the packages whose manual pages make the
 # man-page dataset (PACKAGES in trainer/distillery_trainer/datasets/manpages.py; a test keeps the
-# two lists in step). Idempotent: does nothing when all are present.
+# two lists in step), and the packages whose text makes the pre-training corpus (CORPUS_PACKAGES in
+# trainer/distillery_trainer/datasets/corpus.py, the man pages aside; a test keeps them in step too). Idempotent: does nothing when all are present.
 set -euo pipefail
 packages=(libopenblas0-pthread python3-torch python3-onnx python3-pytest python3-flake8 python3-numpy wordnet prometheus redis-server)
 manpage_packages=(manpages manpages-dev coreutils util-linux mount procps findutils grep sed tar gzip diffutils bash passwd login
   dpkg apt debianutils debconf e2fsprogs iproute2 net-tools man-db groff-base psmisc less hostname ncurses-bin libpam-modules
   libpam-runtime openssh-client systemd openssl git-man perl)
-packages+=("${manpage_packages[@]}")
+corpus_packages=(wordnet-base dict-gcide dict-foldoc python3.11-doc debian-reference-en debian-handbook)
+packages+=("${manpage_packages[@]}" "${corpus_packages[@]}")
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
