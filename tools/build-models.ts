@@ -35,6 +35,7 @@ import { jobWorkDir } from '../src/training/work-dirs.js';
 import { type BuildRecord, readBuildRecord, writeReadme } from './build/build-record.js';
 import { scoreCheckSet, writeCheckSetResults } from './check-set/score.js';
 import { cacheKey, sha256File, StageCache } from './build/cache.js';
+import { cpuInfo } from './build/cpu.js';
 import { type BasePlan, basePlan, type EncoderShape, type TaskPlan, taskPlans } from './build/plans.js';
 import { StageLog, type StageRecord } from './build/stage-log.js';
 import { generateDatasets } from './datagen/main.js';
@@ -46,6 +47,8 @@ interface BuildContext {
   /** The scratch registry and work folders of this build. */
   paths: PathsConfig;
   fresh: boolean;
+  /** Training precision: bf16 autocast where the CPU has native bf16 (cpu.ts), else fp32. */
+  precision: 'bf16' | 'fp32';
   record: BuildRecord;
 }
 
@@ -180,6 +183,7 @@ async function runTaskJob(ctx: BuildContext, o: JobOptions): Promise<{ manifest:
     data: { train: o.plan.train, eval: o.plan.eval, ...(o.start.baseStages ? { unlabeled: rel(o.corpus) } : {}) },
     seed: ctx.seed,
     device: 'auto',
+    precision: ctx.precision,
     gate: { max_drop: 0.02, activate: true },
     notes: { built_by: 'npm run models:build', variant: o.variant, ...o.notes },
     ...o.plan.spec,
@@ -246,6 +250,7 @@ async function main(): Promise<void> {
   const started = Date.now();
   const dataDir = config.paths.dataDir;
   const buildDir = path.join(config.paths.workDir, 'build-models');
+  const cpu = await cpuInfo();
   await fs.rm(buildDir, { recursive: true, force: true });
   const ctx: BuildContext = {
     seed,
@@ -253,7 +258,18 @@ async function main(): Promise<void> {
     trainer: config.trainer,
     paths: { ...config.paths, modelDir: path.join(buildDir, 'registry'), workDir: path.join(buildDir, 'work') },
     fresh: values.fresh ?? false,
-    record: { seed, quick, only: values.only ?? null, started_at: new Date().toISOString(), total_seconds: 0, stages: {}, tasks: {}, cpu: await cpuModel() },
+    precision: cpu.bf16 ? 'bf16' : 'fp32',
+    record: {
+      seed,
+      quick,
+      only: values.only ?? null,
+      started_at: new Date().toISOString(),
+      total_seconds: 0,
+      stages: {},
+      tasks: {},
+      cpu: cpu.description,
+      precision: cpu.bf16 ? 'bf16' : 'fp32',
+    },
   };
   const plans = taskPlans(quick).filter((p) => !values.only || p.name === values.only);
   if (plans.length === 0) throw new Error(`--only ${values.only}: no such model (support-qa, support-intent)`);
@@ -276,7 +292,7 @@ async function main(): Promise<void> {
   ctx.record.corpus = JSON.parse(await fs.readFile(path.join(path.dirname(corpus), 'corpus.json'), 'utf8')) as unknown;
   const vocab = await buildVocab(ctx, corpus, base.vocabSize);
 
-  const baseInputs = { vocab: await sha256File(vocab), corpus: await sha256File(corpus), plan: base, seed };
+  const baseInputs = { vocab: await sha256File(vocab), corpus: await sha256File(corpus), plan: base, seed, precision: ctx.precision };
   const baseCache = new StageCache<BaseRecord>(cacheRoot, 'base');
   const baseKey = cacheKey(baseInputs);
   let baseHit = ctx.fresh ? undefined : await baseCache.lookup(baseKey);
@@ -363,14 +379,6 @@ async function main(): Promise<void> {
   await fs.writeFile(path.join(modelDir, 'build.json'), `${JSON.stringify(record, null, 2)}\n`);
   await writeReadme({ modelDir, dataDir, record });
   process.stderr.write(`done in ${(ctx.record.total_seconds / 60).toFixed(1)} min\n`);
-}
-
-async function cpuModel(): Promise<string> {
-  const info = await fs.readFile('/proc/cpuinfo', 'utf8').catch(() => '');
-  const name = /model name\s*:\s*(.+)/.exec(info)?.[1] ?? 'unknown CPU';
-  const flags = /flags\s*:\s*(.+)/.exec(info)?.[1]?.split(' ') ?? [];
-  const isa = ['avx512_vnni', 'avx512f', 'avx2'].filter((f) => flags.includes(f));
-  return `${name} (${isa.join(', ') || 'no AVX2'}), ${info.match(/^processor/gm)?.length ?? '?'} cores`;
 }
 
 main().catch((err: unknown) => {

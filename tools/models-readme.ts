@@ -189,7 +189,7 @@ export function renderModelsReadme({ manifests, baselines, record, checkSet }: R
     '',
     ...(record
       ? [
-          `Last build: ${minutes(record.total_seconds)} minutes${record.only ? ` (${record.only} only)` : ''} on ${record.cpu}, seed ${record.seed}.`,
+          `Last build: ${minutes(record.total_seconds)} minutes${record.only ? ` (${record.only} only)` : ''} on ${record.cpu}, seed ${record.seed}, training precision ${record.precision}.`,
           '',
           ...timeTable(record),
           '',

@@ -19,6 +19,8 @@ export interface BuildRecord {
   total_seconds: number;
   /** The CPU the build ran on, with the vector extensions that decide INT8 speed. */
   cpu: string;
+  /** Training precision of the build's jobs (bf16 autocast on a CPU with native bf16). */
+  precision: 'bf16' | 'fp32';
   /** Shared stages: wall seconds, and whether the cache supplied them. */
   stages: Record<string, { seconds: number; cached: boolean }>;
   datagen?: Record<string, unknown>;
