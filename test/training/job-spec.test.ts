@@ -309,7 +309,7 @@ describe('job spec', () => {
     expect(queued.stages.general_distill.temperature).toBe(5);
   });
 
-  it('mlm_pretrain: off by default, BERT\'s masking, max_length the job\'s unless given, a fractional epoch and a step cap', async () => {
+  it("mlm_pretrain: off by default, BERT's masking, max_length the job's unless given, a fractional epoch and a step cap", async () => {
     expect(parseJobSpec(baseSpec()).stages.mlm_pretrain).toEqual({
       enabled: false,
       epochs: 1,
@@ -324,7 +324,10 @@ describe('job spec', () => {
     const resolved = await resolveJobSpec(parseJobSpec({ ...on, stages: { mlm_pretrain: { enabled: true, epochs: 0.3 } } }), { paths, jobId: 'j1' });
     expect(resolved.stages.mlm_pretrain).toMatchObject({ enabled: true, epochs: 0.3, max_length: 128, mask_prob: 0.15 });
     const capped = await resolveJobSpec(
-      parseJobSpec({ ...on, stages: { mlm_pretrain: { enabled: true, max_length: 256, max_steps: 4000 }, general_distill: { enabled: true, max_steps: 9000 } } }),
+      parseJobSpec({
+        ...on,
+        stages: { mlm_pretrain: { enabled: true, max_length: 256, max_steps: 4000 }, general_distill: { enabled: true, max_steps: 9000 } },
+      }),
       { paths, jobId: 'j1' },
     );
     expect(capped.stages.mlm_pretrain).toMatchObject({ max_length: 256, max_steps: 4000 });
@@ -342,7 +345,7 @@ describe('job spec', () => {
     expect(check.stdout.trim()).toBe('256 4000 9000');
   });
 
-  it('mlm_pretrain is refused without data.unlabeled, without teacher fine-tuning, or longer than the teacher\'s positions', async () => {
+  it("mlm_pretrain is refused without data.unlabeled, without teacher fine-tuning, or longer than the teacher's positions", async () => {
     const noText = await issuesOf({ ...baseSpec(), stages: { mlm_pretrain: { enabled: true } } });
     expect(noText.find((i) => i.path === '/data/unlabeled')?.message).toMatch(/stages\.mlm_pretrain is enabled but data\.unlabeled is not set/);
     const on = { ...baseSpec(), data: { ...baseSpec().data, unlabeled: 'train.jsonl' } };
