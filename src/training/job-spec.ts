@@ -38,6 +38,42 @@ const LayerReduction = Type.Union([Type.Literal('sum'), Type.Literal('mean')], {
     'how the per-layer hidden and attention losses combine over the mapped layers: sum (the published TinyBERT code) or mean (divided by the student layer count, so the 0.1 weights act 4 times weaker on a 4-layer student)',
 });
 
+const StageMaxSteps = Type.Union([Type.Null(), Type.Integer({ minimum: 1 })], {
+  default: null,
+  description: 'stop the stage after this many optimizer steps (a time budget on a large corpus); null: epochs decide. max_steps_per_stage caps it further',
+});
+
+/**
+ * Masked-LM pre-training of the teacher checkpoint as given (e.g. random weights from `trainer
+ * init-model`) on data.unlabeled, before teacher_finetune and general_distill, which start from
+ * its result. BERT's objective without next-sentence prediction: 15 % of the word pieces chosen,
+ * 80/10/10 replaced by [MASK], a random token or themselves; lr 1e-4 is BERT's pre-training rate.
+ */
+const MlmPretrain = Type.Object(
+  {
+    enabled: Type.Boolean({ default: false, description: 'needs data.unlabeled and stages.teacher_finetune enabled' }),
+    epochs: Type.Number({ minimum: 0.01, maximum: 100, default: 1 }),
+    batch_size: Type.Integer({ minimum: 1, maximum: 4096, default: 32 }),
+    lr: Type.Number({ exclusiveMinimum: 0, maximum: 1, default: 1e-4 }),
+    warmup_ratio: Type.Number({ minimum: 0, maximum: 1, default: 0.05 }),
+    mask_prob: Type.Number({
+      exclusiveMinimum: 0,
+      exclusiveMaximum: 1,
+      default: 0.15,
+      description: "share of word pieces chosen for prediction (BERT's 0.15)",
+    }),
+    max_length: Type.Optional(Type.Integer({ minimum: 16, maximum: 512, description: "tokens per packed training sequence; default: the job's max_length" })),
+    max_steps: StageMaxSteps,
+    evaluations: Type.Integer({
+      minimum: 1,
+      maximum: 1000,
+      default: 5,
+      description: 'held-out evaluations (masked-token accuracy, loss, perplexity) at least, spread over the stage; one per epoch at least',
+    }),
+  },
+  { additionalProperties: false, default: {} },
+);
+
 const GeneralDistill = Type.Object(
   {
     enabled: Type.Boolean({ default: false, description: 'needs data.unlabeled' }),
@@ -45,6 +81,7 @@ const GeneralDistill = Type.Object(
     batch_size: Type.Integer({ minimum: 1, maximum: 4096, default: 256 }),
     lr: Type.Number({ exclusiveMinimum: 0, maximum: 1, default: 3e-5 }),
     layer_reduction: LayerReduction,
+    max_steps: StageMaxSteps,
   },
   { additionalProperties: false, default: {} },
 );
@@ -273,6 +310,7 @@ export const JobSpecSchema = Type.Object(
     student: StudentShape,
     stages: Type.Object(
       {
+        mlm_pretrain: MlmPretrain,
         teacher_finetune: TeacherFinetune,
         general_distill: GeneralDistill,
         augment: Augment,

@@ -30,8 +30,11 @@ export interface ResolvedSpec {
   general_teacher_finetuned: boolean;
   /** augment's masked LM; null: the teacher's MLM head, where it has one. */
   mlm_model_path: string | null;
-  /** The job spec's stages, task_distill's "auto" lr resolved. */
-  stages: Omit<JobSpec['stages'], 'task_distill'> & { task_distill: JobSpec['stages']['task_distill'] & { lr: number } };
+  /** The job spec's stages, task_distill's "auto" lr and mlm_pretrain's max_length resolved. */
+  stages: Omit<JobSpec['stages'], 'task_distill' | 'mlm_pretrain'> & {
+    task_distill: JobSpec['stages']['task_distill'] & { lr: number };
+    mlm_pretrain: JobSpec['stages']['mlm_pretrain'] & { max_length: number };
+  };
   device: JobSpec['device'];
   precision: JobSpec['precision'];
   seed: number;
@@ -170,6 +173,21 @@ export async function resolveJobSpec(spec: JobSpec, { paths, jobId }: ResolveOpt
   if (spec.stages.general_distill.enabled && spec.data.unlabeled === undefined) {
     issues.push({ path: '/data/unlabeled', message: 'stages.general_distill is enabled but data.unlabeled is not set' });
   }
+  const mlm = spec.stages.mlm_pretrain;
+  if (mlm.enabled && spec.data.unlabeled === undefined) {
+    issues.push({
+      path: '/data/unlabeled',
+      message: 'stages.mlm_pretrain is enabled but data.unlabeled is not set: give a text file (one passage a line) to pre-train on',
+    });
+  }
+  // The pre-trained teacher has no task head: without fine-tuning it could not teach the task.
+  if (mlm.enabled && spec.stages.teacher_finetune.enabled === false) {
+    issues.push({
+      path: '/stages/mlm_pretrain/enabled',
+      message:
+        'the pre-trained teacher has no task head, so stages.teacher_finetune must be enabled ("auto" or true) with mlm_pretrain; enable it or disable mlm_pretrain',
+    });
+  }
   const rollout = spec.gate.rollout;
   if (rollout?.mode === 'canary' && (rollout.weight === undefined || rollout.sample !== undefined)) {
     issues.push({ path: '/gate/rollout', message: 'a canary takes a weight (0 < weight < 1) and no sample' });
@@ -214,6 +232,12 @@ export async function resolveJobSpec(spec: JobSpec, { paths, jobId }: ResolveOpt
     student = resolveStudent({ student: spec.student, teacher: teacher.shape, init, initShape, issues });
     if (maxLength > teacher.shape.maxPositions) {
       issues.push({ path: '/max_length', message: `max_length ${maxLength} exceeds the teacher's ${teacher.shape.maxPositions} positions` });
+    }
+    if (mlm.enabled && mlm.max_length !== undefined && mlm.max_length > teacher.shape.maxPositions) {
+      issues.push({
+        path: '/stages/mlm_pretrain/max_length',
+        message: `max_length ${mlm.max_length} exceeds the teacher's ${teacher.shape.maxPositions} positions`,
+      });
     }
     for (const [field, other] of [
       ['/general_teacher', generalTeacher],
@@ -262,7 +286,11 @@ export async function resolveJobSpec(spec: JobSpec, { paths, jobId }: ResolveOpt
     max_query_length: spec.max_query_length,
     qa_train_windows: spec.qa_train_windows,
     student: student as ResolvedStudent,
-    stages: { ...spec.stages, task_distill: { ...spec.stages.task_distill, lr: taskDistillLr(spec, (student as ResolvedStudent).init) } },
+    stages: {
+      ...spec.stages,
+      mlm_pretrain: { ...mlm, max_length: mlm.max_length ?? maxLength },
+      task_distill: { ...spec.stages.task_distill, lr: taskDistillLr(spec, (student as ResolvedStudent).init) },
+    },
     device: spec.device,
     precision: spec.precision,
     seed: spec.seed,

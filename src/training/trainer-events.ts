@@ -3,7 +3,7 @@
  * that turns one line into one typed event.
  */
 
-export type StageName = 'teacher_finetune' | 'general_distill' | 'augment' | 'task_distill' | 'qat' | 'export';
+export type StageName = 'mlm_pretrain' | 'teacher_finetune' | 'general_distill' | 'augment' | 'task_distill' | 'qat' | 'export';
 
 export interface StartEvent {
   type: 'start';

@@ -94,7 +94,7 @@ describe('job spec', () => {
     expect(spec.student).toEqual({ layers: 'auto', hidden: 'auto', heads: 'auto', intermediate: 'auto', ffn_rank: null, dropout: 0.1, init: 'random' });
     expect(spec.stages.task_distill.temperature).toBe(2);
     expect(spec.stages.task_distill.weights).toBe('dynamic');
-    expect(spec.stages.general_distill).toEqual({ enabled: false, batch_size: 256, lr: 3e-5, epochs: 3, layer_reduction: 'sum' });
+    expect(spec.stages.general_distill).toEqual({ enabled: false, batch_size: 256, lr: 3e-5, epochs: 3, layer_reduction: 'sum', max_steps: null });
     expect(spec.stages.qat.recalibrate_every).toBe(1000);
     expect(spec.gate).toEqual({ max_drop: 0.02, activate: true });
   });
@@ -304,8 +304,59 @@ describe('job spec', () => {
       batch_size: 256,
       lr: 3e-5,
       layer_reduction: 'sum',
+      max_steps: null,
     });
     expect(queued.stages.general_distill.temperature).toBe(5);
+  });
+
+  it("mlm_pretrain: off by default, BERT's masking, max_length the job's unless given, a fractional epoch and a step cap", async () => {
+    expect(parseJobSpec(baseSpec()).stages.mlm_pretrain).toEqual({
+      enabled: false,
+      epochs: 1,
+      batch_size: 32,
+      lr: 1e-4,
+      warmup_ratio: 0.05,
+      mask_prob: 0.15,
+      max_steps: null,
+      evaluations: 5,
+    });
+    const on = { ...baseSpec(), data: { ...baseSpec().data, unlabeled: 'train.jsonl' } };
+    const resolved = await resolveJobSpec(parseJobSpec({ ...on, stages: { mlm_pretrain: { enabled: true, epochs: 0.3 } } }), { paths, jobId: 'j1' });
+    expect(resolved.stages.mlm_pretrain).toMatchObject({ enabled: true, epochs: 0.3, max_length: 128, mask_prob: 0.15 });
+    const capped = await resolveJobSpec(
+      parseJobSpec({
+        ...on,
+        stages: { mlm_pretrain: { enabled: true, max_length: 256, max_steps: 4000 }, general_distill: { enabled: true, max_steps: 9000 } },
+      }),
+      { paths, jobId: 'j1' },
+    );
+    expect(capped.stages.mlm_pretrain).toMatchObject({ max_length: 256, max_steps: 4000 });
+    expect(capped.stages.general_distill.max_steps).toBe(9000);
+    // What the resolver hands over, the trainer reads without a default of its own.
+    const check = spawnSync(
+      '/usr/bin/python3',
+      [
+        '-c',
+        'import json, sys; from distillery_trainer.spec import parse_spec; s = parse_spec(json.load(sys.stdin)).stages; print(s["mlm_pretrain"].extra["max_length"], s["mlm_pretrain"].max_steps, s["general_distill"].max_steps)',
+      ],
+      { input: JSON.stringify(capped), env: { ...process.env, PYTHONPATH: TRAINER_PYTHONPATH }, encoding: 'utf8' },
+    );
+    expect(check.stderr).toBe('');
+    expect(check.stdout.trim()).toBe('256 4000 9000');
+  });
+
+  it("mlm_pretrain is refused without data.unlabeled, without teacher fine-tuning, or longer than the teacher's positions", async () => {
+    const noText = await issuesOf({ ...baseSpec(), stages: { mlm_pretrain: { enabled: true } } });
+    expect(noText.find((i) => i.path === '/data/unlabeled')?.message).toMatch(/stages\.mlm_pretrain is enabled but data\.unlabeled is not set/);
+    const on = { ...baseSpec(), data: { ...baseSpec().data, unlabeled: 'train.jsonl' } };
+    const noFinetune = await issuesOf({ ...on, stages: { mlm_pretrain: { enabled: true }, teacher_finetune: { enabled: false } } });
+    expect(noFinetune).toEqual([{ path: '/stages/mlm_pretrain/enabled', message: expect.stringMatching(/teacher_finetune must be enabled/) }]);
+    expect(await issuesOf({ ...on, stages: { mlm_pretrain: { enabled: true }, teacher_finetune: { enabled: 'auto' } } })).toEqual([]);
+    await writeTeacher('teacher-128', ['model.safetensors', 'vocab.txt'], {}, { ...BERT_BASE, max_position_embeddings: 128 });
+    const tooLong = await issuesOf({ ...on, teacher: { path: 'teacher-128' }, stages: { mlm_pretrain: { enabled: true, max_length: 256 } } });
+    expect(tooLong).toEqual([{ path: '/stages/mlm_pretrain/max_length', message: "max_length 256 exceeds the teacher's 128 positions" }]);
+    const badMask = await issuesOf({ ...on, stages: { mlm_pretrain: { enabled: true, mask_prob: 1 } } });
+    expect(badMask.map((i) => i.path)).toEqual(['/stages/mlm_pretrain/mask_prob']);
   });
 
   it('refuses head counts the teacher cannot be grouped into', async () => {

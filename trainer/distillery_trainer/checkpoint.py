@@ -258,7 +258,7 @@ def save_checkpoint(model: BertForDistillation, tokenizer: WordPieceTokenizer, d
     teacher_finetune "auto" sees it as untrained."""
     os.makedirs(directory, exist_ok=True)
     with open(os.path.join(directory, "config.json"), "w", encoding="utf-8") as f:
-        json.dump(model.config.to_hf_dict(model.task), f, indent=2, ensure_ascii=False)
+        json.dump(model.config.to_hf_dict(model.task, masked_lm=model.cls is not None), f, indent=2, ensure_ascii=False)
     tokenizer.save(directory)
     tensors = model_tensors(model)
     if not with_task_head:

@@ -52,9 +52,10 @@ class RunContext:
         return bool(finished) and finished["status"] == "completed"
 
     def loop_config(self, stage: StageSpec) -> LoopConfig:
+        caps = [c for c in (stage.max_steps, self.spec.max_steps_per_stage) if c is not None]
         return LoopConfig(
             stage=stage.name, epochs=stage.epochs, batch_size=stage.batch_size, lr=stage.lr,
-            warmup_ratio=stage.warmup_ratio, max_steps=self.spec.max_steps_per_stage,
+            warmup_ratio=stage.warmup_ratio, max_steps=min(caps) if caps else None,
             checkpoint_every=self.spec.checkpoint_every, eval_every_epoch=self.spec.eval_every_epoch,
             task=self.spec.task, pad_id=self.tokenizer.pad_id,
         )

@@ -31,7 +31,7 @@ from .state import RunState
 
 log = logging.getLogger(__name__)
 
-STAGE_SEEDS = {"teacher_finetune": 1, "general_distill": 2, "augment": 3, "task_distill": 4, "qat": 5, "export": 6}
+STAGE_SEEDS = {"mlm_pretrain": 7, "teacher_finetune": 1, "general_distill": 2, "augment": 3, "task_distill": 4, "qat": 5, "export": 6}
 MAX_GRAD_NORM = 1.0
 
 
@@ -196,22 +196,25 @@ def run_loop(
     after_step: Optional[Callable[[int], None]] = None,
     on_resume: Optional[Callable[[int], None]] = None,
     best: Optional[BestCheckpoint] = None,
+    evaluations: int = 1,
 ) -> int:
     """Trains `modules` with step_fn's loss; returns the number of steps of the stage.
 
     after_step(step) runs after each optimizer step (1-based); on_resume(step) once, when the
     stage resumes from a progress checkpoint taken after `step` steps. best: tracks evaluate()'s
     results (evaluations at least best.min_evaluations times), is kept in the progress
-    checkpoint, and ends the stage early when best.should_stop."""
+    checkpoint, and ends the stage early when best.should_stop. evaluations: how many times at
+    least evaluate() runs over the stage (eval_interval), when no `best` says it."""
     if not features:
         raise InvalidInputError(f"stage {cfg.stage} has no training examples")
     per_epoch, total = total_steps(len(features), cfg)
-    interval = eval_interval(per_epoch, total, best.min_evaluations if best is not None else 1)
+    interval = eval_interval(per_epoch, total, best.min_evaluations if best is not None else evaluations)
 
     def eval_due(at: int) -> bool:
         return at == total or (cfg.eval_every_epoch and at % interval == 0)
 
-    lengths = [len(f.input_ids) for f in features]
+    # A lazy corpus view (text_corpus) knows its lengths without building every feature.
+    lengths = features.lengths() if hasattr(features, "lengths") else [len(f.input_ids) for f in features]
     warmup = int(cfg.warmup_ratio * total)
     optimizer = _optimizer(modules, cfg)
     scaler = rt.grad_scaler()

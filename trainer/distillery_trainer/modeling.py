@@ -67,8 +67,10 @@ class BertConfig:
     def labels(self) -> List[str]:
         return [self.id2label[i] for i in sorted(self.id2label)]
 
-    def to_hf_dict(self, task: str) -> Dict[str, Any]:
-        arch = {"classification": "BertForSequenceClassification", "qa": "BertForQuestionAnswering"}.get(task, "BertModel")
+    def to_hf_dict(self, task: str, *, masked_lm: bool = False) -> Dict[str, Any]:
+        """transformers' config.json; an encoder with an MLM head (masked_lm) is a BertForMaskedLM."""
+        encoder = "BertForMaskedLM" if masked_lm else "BertModel"
+        arch = {"classification": "BertForSequenceClassification", "qa": "BertForQuestionAnswering"}.get(task, encoder)
         out: Dict[str, Any] = {
             "architectures": [arch],
             "model_type": "bert",
@@ -297,7 +299,7 @@ class BertPredictionHeadTransform(nn.Module):
 
 
 class BertLMPredictionHead(nn.Module):
-    """cls.predictions.*: only used to propose replacement words for augmentation."""
+    """cls.predictions.*: trained by mlm_pretrain, used by augment to propose replacement words."""
 
     def __init__(self, config: BertConfig) -> None:
         super().__init__()

@@ -16,6 +16,7 @@ from .context import RunContext
 from .features import collate
 from .modeling import BertForDistillation
 from .ptq import post_training_quantize
+from .spec import STAGES
 from .quantization import calibration_batches
 from .state import write_json_atomic
 
@@ -158,7 +159,7 @@ def write_outputs(p: RunContext) -> None:
         "stages": {
             name: {**(p.state.finished(name) or {"status": "completed" if name == "export" else None}),
                    **p.state.data["history"].get(name, {})}
-            for name in ("teacher_finetune", "general_distill", "augment", "task_distill", "qat", "export")
+            for name in STAGES
         },
         "files": {name: os.path.getsize(os.path.join(out, name)) for name in sorted(os.listdir(out)) if os.path.isfile(os.path.join(out, name))},
     }

@@ -36,13 +36,33 @@ def on_device(ctx: RunContext, model: BertForDistillation) -> BertForDistillatio
     return model.to(ctx.rt.device)
 
 
+def base_teacher_checkpoint(ctx: RunContext) -> Checkpoint:
+    """The teacher before fine-tuning: this work dir's mlm_pretrain result when that stage
+    completed, else the teacher checkpoint as given."""
+    if ctx.completed("mlm_pretrain"):
+        return ckpt_io.read_checkpoint(ctx.state.stage_dir("mlm_pretrain"))
+    return ctx.teacher_ckpt
+
+
+def mlm_teacher(ctx: RunContext) -> BertForDistillation:
+    """The teacher checkpoint as an encoder with its masked-LM head (cls.predictions.*), for
+    mlm_pretrain; a checkpoint without one gets a fresh head (BERT's initialization, seeded),
+    its decoder tied to the word embeddings as in BERT (modeling.BertForDistillation.mlm_logits)."""
+    ckpt = ctx.teacher_ckpt
+    torch.manual_seed(ctx.spec.seed)
+    model = BertForDistillation(BertConfig(**{**ckpt.config.__dict__}), "encoder", with_mlm_head=True)
+    absent = ckpt_io.load_weights(model, ckpt.tensors, ckpt.weights_file, optional_prefixes=("cls.", ckpt_io.POOLER_PREFIX))
+    ctx.state.history("mlm_pretrain")["mlm_head"] = "fresh" if any(n.startswith("cls.") for n in absent) else "from the teacher"
+    return on_device(ctx, model)
+
+
 def teacher(ctx: RunContext) -> BertForDistillation:
     """The task teacher: fine-tuned in this work dir, or the given checkpoint with its head."""
     if "teacher" not in ctx.models:
         if ctx.completed("teacher_finetune"):
             ckpt = ckpt_io.read_checkpoint(ctx.state.stage_dir("teacher_finetune"))
         else:
-            ckpt = ctx.teacher_ckpt
+            ckpt = base_teacher_checkpoint(ctx)
             if not ckpt.has_task_head(ctx.spec.task):
                 raise InvalidInputError(
                     "teacher checkpoint has no task head and was not fine-tuned", file=ckpt.weights_file, tensor=TASK_HEAD_TENSORS[ctx.spec.task]
@@ -62,7 +82,7 @@ def initial_student(ctx: RunContext, task: Optional[str] = None) -> BertForDisti
         ckpt_io.load_weights(model, general.tensors, general.weights_file, optional_prefixes=OPTIONAL_PREFIXES)
         ctx.state.history("task_distill")["init"] = "general_distill"
     else:
-        described = apply_init(model, ctx.spec.student, ctx.teacher_ckpt)
+        described = apply_init(model, ctx.spec.student, base_teacher_checkpoint(ctx))
         ctx.state.history("general_distill" if task == "encoder" else "task_distill")["init"] = described
     return on_device(ctx, model)
 
@@ -108,14 +128,14 @@ def intermediate_setup(ctx: RunContext, teacher: BertForDistillation, layer_redu
 def general_teacher_checkpoint(ctx: RunContext) -> Checkpoint:
     """general_distill's teacher: spec general_teacher_path (checked against the student and the
     teacher's vocabulary), or this run's fine-tuned teacher (general_teacher_finetuned), else the
-    teacher checkpoint as given."""
+    teacher before fine-tuning (base_teacher_checkpoint: mlm_pretrain's result when it ran)."""
     path = ctx.spec.general_teacher_path
     if ctx.spec.general_teacher_finetuned:
         if not ctx.completed("teacher_finetune"):
             raise InvalidInputError("general_teacher is finetuned_teacher but teacher_finetune did not run: enable it, or give a general_teacher checkpoint")
         return ckpt_io.read_checkpoint(ctx.state.stage_dir("teacher_finetune"))
     if path is None:
-        return ctx.teacher_ckpt
+        return base_teacher_checkpoint(ctx)
     general = ckpt_io.read_checkpoint(path)
     check_same_vocabulary(ctx.teacher_ckpt, general, "general teacher")
     layer_mapping(ctx.spec.student.layers, general.config.num_hidden_layers)
@@ -130,10 +150,12 @@ def general_teacher_checkpoint(ctx: RunContext) -> Checkpoint:
 
 def mlm_checkpoint(ctx: RunContext) -> Optional[Checkpoint]:
     """augment's masked LM: spec mlm_model_path (it must have an MLM head and the teacher's
-    vocabulary), else the teacher when it has an MLM head, else None."""
+    vocabulary), else the teacher before fine-tuning (mlm_pretrain's result when it ran) when it
+    has an MLM head, else None."""
     path = ctx.spec.mlm_model_path
     if path is None:
-        return ctx.teacher_ckpt if ctx.teacher_ckpt.has_mlm_head else None
+        base = base_teacher_checkpoint(ctx)
+        return base if base.has_mlm_head else None
     model = ckpt_io.read_checkpoint(path)
     check_same_vocabulary(ctx.teacher_ckpt, model, "mlm_model")
     if not model.has_mlm_head:

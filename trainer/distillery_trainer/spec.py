@@ -13,7 +13,7 @@ from typing import Any, Dict, List, Optional, Union
 from .errors import InvalidInputError
 from .json_files import read_json_file
 
-STAGES = ("teacher_finetune", "general_distill", "augment", "task_distill", "qat", "export")
+STAGES = ("mlm_pretrain", "teacher_finetune", "general_distill", "augment", "task_distill", "qat", "export")
 
 
 class _Reader:
@@ -69,7 +69,7 @@ class StudentShape:
 
 # The stages whose job-spec schema has a warm-up ratio, and those with a distillation temperature
 # (the stages with a prediction-layer loss: general distillation has none).
-WARMUP_STAGES = ("teacher_finetune", "task_distill")
+WARMUP_STAGES = ("mlm_pretrain", "teacher_finetune", "task_distill")
 TEMPERATURE_STAGES = ("task_distill", "qat")
 
 
@@ -93,6 +93,9 @@ class StageSpec:
     lr: float = 5e-5
     warmup_ratio: float = 0.1
     temperature: float = 1.0
+    # The stage's own step cap (mlm_pretrain, general_distill); None: epochs decide. The job's
+    # max_steps_per_stage caps it further.
+    max_steps: Optional[int] = None
     extra: Dict[str, Any] = field(default_factory=dict)
 
 
@@ -179,8 +182,16 @@ def _stage(r: _Reader, name: str) -> StageSpec:
             "early_stopping_patience": s.positive("early_stopping_patience") if patience is not None else None,
             "layer_reduction": _layer_reduction(s, name),
         }
+    if name in ("mlm_pretrain", "general_distill"):
+        max_steps = s.get("max_steps", (int,), nullable=True)
+        spec.max_steps = s.positive("max_steps") if max_steps is not None else None
     if name == "general_distill":
         spec.extra = {"layer_reduction": _layer_reduction(s, name)}
+    if name == "mlm_pretrain":
+        mask_prob = s.number("mask_prob")
+        if not 0.0 < mask_prob < 1.0:
+            raise s._bad("mask_prob", f"must be between 0 and 1 (BERT: 0.15), got {mask_prob}")
+        spec.extra = {"mask_prob": mask_prob, "max_length": s.positive("max_length"), "evaluations": s.positive("evaluations")}
     if name == "qat":
         spec.extra = {"recalibrate_every": s.positive("recalibrate_every"), "observer": s.get("observer", (str,))}
         if spec.extra["observer"] not in ("minmax", "moving_average"):
@@ -255,7 +266,7 @@ def parse_spec(raw: Dict[str, Any], file: str = "spec") -> Spec:
         raise InvalidInputError(f"spec field device must be auto/cuda/cpu, got {device!r}", file=file)
     if precision not in ("fp32", "bf16", "fp16"):
         raise InvalidInputError(f"spec field precision must be fp32/bf16/fp16, got {precision!r}", file=file)
-    return Spec(
+    spec = Spec(
         raw=raw,
         job_id=r.get("job_id", (str,)),
         model=r.get("model", (str,)),
@@ -291,3 +302,19 @@ def parse_spec(raw: Dict[str, Any], file: str = "spec") -> Spec:
         max_steps_per_stage=max_steps,
         eval_every_epoch=r.get("eval_every_epoch", (bool,)),
     )
+    _check_mlm_pretrain(spec, file)
+    return spec
+
+
+def _check_mlm_pretrain(spec: Spec, file: str) -> None:
+    """mlm_pretrain's needs across fields (the TypeScript resolver checks the same)."""
+    stage = spec.stages["mlm_pretrain"]
+    if not stage.enabled:
+        return
+    if spec.unlabeled is None:
+        raise InvalidInputError("spec field stages.mlm_pretrain is enabled but data.unlabeled is null: give a text file (one passage a line) to pre-train on", file=file)
+    if spec.stages["teacher_finetune"].enabled is False:
+        raise InvalidInputError(
+            "spec field stages.mlm_pretrain is enabled but stages.teacher_finetune is disabled: the pre-trained teacher has no task head, "
+            "so enable teacher_finetune (true or 'auto') or disable mlm_pretrain", file=file,
+        )

@@ -129,8 +129,12 @@ BASE_SPEC: Dict[str, Any] = {
     "general_teacher_finetuned": False,
     "mlm_model_path": None,
     "stages": {
+        "mlm_pretrain": {
+            "enabled": False, "epochs": 1, "batch_size": 8, "lr": 1e-3, "warmup_ratio": 0.1, "mask_prob": 0.15,
+            "max_length": 32, "max_steps": None, "evaluations": 2,
+        },
         "teacher_finetune": {"enabled": True, "epochs": 6, "batch_size": 16, "lr": 2e-3, "warmup_ratio": 0.1},
-        "general_distill": {"enabled": True, "epochs": 1, "batch_size": 16, "lr": 1e-3, "layer_reduction": "sum"},
+        "general_distill": {"enabled": True, "epochs": 1, "batch_size": 16, "lr": 1e-3, "layer_reduction": "sum", "max_steps": None},
         "augment": {"enabled": True, "methods": ["wordnet", "mlm"], "copies": 1, "replace_prob": 0.3, "max_examples": 40},
         "task_distill": {
             "enabled": True, "epochs": 6, "batch_size": 16, "lr": 2e-3, "warmup_ratio": 0.1, "temperature": 2,

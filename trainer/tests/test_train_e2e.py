@@ -154,7 +154,7 @@ def _short_run_spec(make_spec, max_steps_per_stage):
     return make_spec(
         stages={
             **json.loads(json.dumps(__import__("conftest").BASE_SPEC["stages"])),
-            "general_distill": {"enabled": False, "epochs": 1, "batch_size": 16, "lr": 1e-3, "layer_reduction": "sum"},
+            "general_distill": {"enabled": False, "epochs": 1, "batch_size": 16, "lr": 1e-3, "layer_reduction": "sum", "max_steps": None},
             "augment": {"enabled": False, "methods": ["wordnet"], "copies": 1, "replace_prob": 0.3, "max_examples": 10},
         },
         max_steps_per_stage=max_steps_per_stage,

@@ -8,11 +8,11 @@ import torch
 from .. import checkpoint as ckpt_io
 from .. import data as data_io
 from .. import distill_steps as steps
-from .. import features as feats
 from .. import run_models
 from ..context import RunContext
 from ..errors import InvalidInputError
 from ..loop import run_loop
+from ..text_corpus import LineFeatures, TokenisedLines
 
 NAME = "general_distill"
 
@@ -30,8 +30,9 @@ def run(ctx: RunContext) -> None:
     teacher = run_models.on_device(ctx, ckpt_io.build_from_checkpoint(run_models.general_teacher_checkpoint(ctx), "encoder")).eval()
     student = run_models.initial_student(ctx, "encoder")
     setup = run_models.intermediate_setup(ctx, teacher, stage.extra["layer_reduction"])
-    texts = data_io.load_unlabeled(ctx.spec.unlabeled)
-    features = feats.text_features(ctx.tokenizer, texts, ctx.spec.max_length)
+    # Tokenised once into a flat array; features are built per batch (text_corpus), so a corpus
+    # of hundreds of thousands of lines costs tens of MB, not gigabytes.
+    features = LineFeatures(TokenisedLines(ctx.tokenizer, data_io.load_unlabeled(ctx.spec.unlabeled)), ctx.spec.max_length)
 
     def step(batch, epoch):
         with ctx.rt.autocast():

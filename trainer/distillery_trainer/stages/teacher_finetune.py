@@ -18,18 +18,20 @@ NAME = "teacher_finetune"
 
 def run(ctx: RunContext) -> None:
     stage = ctx.spec.stages[NAME]
-    has_head = ctx.teacher_ckpt.has_task_head(ctx.spec.task)
+    # After mlm_pretrain, the pre-trained teacher (saved without a task head, so "auto" tunes it).
+    base = run_models.base_teacher_checkpoint(ctx)
+    has_head = base.has_task_head(ctx.spec.task)
     if stage.enabled is False or (stage.enabled == "auto" and has_head):
         if not has_head:
             raise InvalidInputError(
                 "teacher checkpoint has no task head and teacher_finetune is disabled",
-                file=ctx.teacher_ckpt.weights_file, tensor=run_models.TASK_HEAD_TENSORS[ctx.spec.task],
+                file=base.weights_file, tensor=run_models.TASK_HEAD_TENSORS[ctx.spec.task],
             )
         ctx.skip(NAME, "disabled" if stage.enabled is False else "teacher already has a task head")
         return
     ctx.start(NAME)
     torch.manual_seed(ctx.spec.seed)
-    model = run_models.on_device(ctx, ckpt_io.build_from_checkpoint(ctx.teacher_ckpt, ctx.spec.task, id2label=ctx.data.id2label))
+    model = run_models.on_device(ctx, ckpt_io.build_from_checkpoint(base, ctx.spec.task, id2label=ctx.data.id2label))
 
     def step(batch, epoch):
         with ctx.rt.autocast():
