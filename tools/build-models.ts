@@ -296,7 +296,8 @@ async function main(): Promise<void> {
   const baseCache = new StageCache<BaseRecord>(cacheRoot, 'base');
   const baseKey = cacheKey(baseInputs);
   let baseHit = ctx.fresh ? undefined : await baseCache.lookup(baseKey);
-  const randomTeachers = path.join(buildDir, 'random-teachers');
+  // Under DATA_DIR: job specs may only name teachers there.
+  const randomTeachers = path.join(dataDir, 'teachers', 'random');
   const randomTeacher = async (plan: TaskPlan): Promise<string> => {
     const out = path.join(randomTeachers, plan.name);
     const labels = plan.task === 'classification' ? await labelsOf(path.join(dataDir, plan.train)) : [];

@@ -164,8 +164,9 @@ function baseSection(record: BuildRecord): string[] {
     '',
     "One teacher pre-trained with masked LM on the corpus (`mlm_pretrain`), then the student general-distilled from it (`general_distill`, TinyBERT's first stage); both tasks start from these.",
     '',
-    `- mlm_pretrain, held-out masked-token accuracy (step: %): ${curve(base.stages.mlm_pretrain, 'mlm_accuracy')}`,
-    `- general_distill, evaluations (step: value): ${curve(base.stages.general_distill, 'loss')}`,
+    `- mlm_pretrain, held-out masked-token accuracy (step: %): ${curve(base.stages.mlm_pretrain, 'masked_accuracy', 'teacher_mlm')}`,
+    `- mlm_pretrain, held-out perplexity (step: value): ${curve(base.stages.mlm_pretrain, 'perplexity', 'teacher_mlm')}`,
+    `- general_distill, losses at its last step: ${JSON.stringify(base.stages.general_distill?.last_losses ?? {})}`,
     '',
   ];
 }

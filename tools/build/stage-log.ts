@@ -9,6 +9,8 @@ export interface StageRecord {
   seconds: number;
   /** Every evaluation the stage reported, in step order: the learning curve. */
   evals: { step: number; role: string; metrics: Record<string, number> }[];
+  /** The losses of the stage's last progress report (stages without evaluations have only these). */
+  last_losses?: Record<string, number>;
 }
 
 export class StageLog {
@@ -34,6 +36,7 @@ export class StageLog {
       this.record(e.stage).evals.push({ step: e.step, role: e.role, metrics: e.metrics });
       out(`eval ${e.stage} ${e.role} step ${e.step} ${JSON.stringify(e.metrics)}`);
     } else if (e.type === 'progress') {
+      this.record(e.stage).last_losses = e.losses;
       if (Date.now() - this.lastPrint < 30_000 && e.step !== e.total) return;
       this.lastPrint = Date.now();
       const loss = e.losses.total ?? Object.values(e.losses)[0] ?? Number.NaN;

@@ -31,6 +31,8 @@ class Feature:
     # qa: first token of the context window and its length, for span decoding in eval.
     context_offset: int = 0
     context_count: int = 0
+    # qa: the window's first token as a position in the whole context's tokens.
+    window_start: int = 0
 
 
 def truncate_pair(first: List[Token], second: Optional[List[Token]], budget: int) -> Tuple[List[Token], Optional[List[Token]]]:
@@ -153,6 +155,7 @@ def qa_features(
                     example_index=i,
                     context_offset=offset,
                     context_count=count,
+                    window_start=first,
                 )
             )
     return features

@@ -380,7 +380,9 @@ class BertForDistillation(nn.Module):
         if self.cls is None:
             raise RuntimeError("model has no MLM head")
         transform = self.cls.predictions.transform
-        x = transform.LayerNorm(F.gelu(transform.dense(sequence_output)))
+        # Under CPU bf16 autocast (PyTorch 1.13) layer_norm is not cast to fp32 and refuses a bf16
+        # input with fp32 weights; the encoder's norms get fp32 from their residual sum, this one not.
+        x = transform.LayerNorm(F.gelu(transform.dense(sequence_output)).float())
         return F.linear(x, self.bert.embeddings.word_embeddings.weight, self.cls.predictions.bias)
 
     def encoder_parameter_count(self) -> int:
