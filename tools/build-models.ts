@@ -339,7 +339,7 @@ async function main(): Promise<void> {
       });
       ctx.record.stages.base = { seconds: 0, cached: false };
     } else {
-      ctx.record.stages.base = { seconds: 0, cached: true };
+      ctx.record.stages.base ??= { seconds: 0, cached: true };
     }
     ctx.record.base = baseHit.record;
     const task: BuildRecord['tasks'][string] = { seconds: since(t0), stages: log.stages, ablation: {} };

@@ -118,7 +118,7 @@ function timeTable(record: BuildRecord): string[] {
       if (stage === 'mlm_pretrain' || stage === 'general_distill') continue;
       lines.push(`| ${name}: ${stage} | ${minutes(s.seconds)} | |`);
     }
-    lines.push(`| ${name}: whole job (with export and evaluation) | ${minutes(task.seconds)} | |`);
+    lines.push(`| ${name}: whole job (with export, evaluation and, in the job that built it, the base) | ${minutes(task.seconds)} | |`);
     for (const [variant, a] of Object.entries(task.ablation))
       lines.push(`| ${name}: ablation ${variant} | ${minutes(a.seconds)} | not part of a plain build |`);
   }
