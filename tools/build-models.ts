@@ -57,6 +57,8 @@ interface CorpusRecord {
   seconds: number;
 }
 interface BaseRecord {
+  /** Where the base was trained: a GPU-trained base is an option the README must name as such. */
+  device: string;
   seconds: Record<string, number>;
   stages: Record<string, StageRecord>;
   key_inputs: unknown;
@@ -335,6 +337,7 @@ async function main(): Promise<void> {
       baseHit = await baseCache.commit(baseKey, {
         seconds: { mlm_pretrain: stages.mlm_pretrain.seconds, general_distill: stages.general_distill.seconds },
         stages,
+        device: log.device ?? 'unknown',
         key_inputs: baseInputs,
       });
       ctx.record.stages.base = { seconds: 0, cached: false };

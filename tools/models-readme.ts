@@ -164,6 +164,8 @@ function baseSection(record: BuildRecord): string[] {
     '',
     "One teacher pre-trained with masked LM on the corpus (`mlm_pretrain`), then the student general-distilled from it (`general_distill`, TinyBERT's first stage); both tasks start from these.",
     '',
+    `Trained on: ${base.device ?? 'cpu'}${base.device && !base.device.startsWith('cpu') ? ' (a GPU-trained base: an option, not the default CPU build)' : ''}.`,
+    '',
     `- mlm_pretrain, held-out masked-token accuracy (step: %): ${curve(base.stages.mlm_pretrain, 'masked_accuracy', 'teacher_mlm')}`,
     `- mlm_pretrain, held-out perplexity (step: value): ${curve(base.stages.mlm_pretrain, 'perplexity', 'teacher_mlm')}`,
     `- general_distill, losses at its last step: ${JSON.stringify(base.stages.general_distill?.last_losses ?? {})}`,

@@ -27,7 +27,7 @@ export interface BuildRecord {
   /** The corpus builder's corpus.json (sources, licenses, sizes). */
   corpus?: unknown;
   /** The base's record: seconds and evaluations of mlm_pretrain and general_distill. */
-  base?: { seconds: Record<string, number>; stages: Record<string, StageRecord> };
+  base?: { device?: string; seconds: Record<string, number>; stages: Record<string, StageRecord> };
   tasks: Record<
     string,
     {

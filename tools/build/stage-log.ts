@@ -15,6 +15,8 @@ export interface StageRecord {
 
 export class StageLog {
   readonly stages: Record<string, StageRecord> = {};
+  /** Where the trainer ran ("cpu", "cuda:0") and in which precision, from its start event. */
+  device: string | undefined;
   private startedAt = new Map<string, number>();
   private lastPrint = 0;
 
@@ -23,7 +25,10 @@ export class StageLog {
   /** The onEvent callback for runDistillJob / runTraining. */
   readonly onEvent = (e: TrainerEvent): void => {
     const out = (line: string) => process.stderr.write(`[${this.name}] ${line}\n`);
-    if (e.type === 'stage') {
+    if (e.type === 'start') {
+      this.device = `${e.device} (${e.precision})`;
+      out(`trainer on ${this.device}`);
+    } else if (e.type === 'stage') {
       out(`stage ${e.stage} ${e.status}`);
       if (e.status === 'started') {
         this.startedAt.set(e.stage, Date.now());
