@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from typing import Callable, Dict, Iterable, Iterator, List, Optional, Sequence, Tuple
 
 from ..errors import InvalidInputError
+from . import write_manifest
 from . import corpus_sources as readers
 from .corpus_clean import MIN_WORDS, Deduplicator, clean_segments, normalise, pack
 from .debian import InstalledPackage, installed_package
@@ -253,11 +254,7 @@ def build_corpus(
         "sources": entries,
         "total": {**_stats(lines), "sha256": hashlib.sha256(data).hexdigest()},
     }
-    with open(os.path.join(out_dir, "corpus.json"), "w", encoding="utf-8") as f:
-        json.dump(manifest, f, indent=2, ensure_ascii=False)
-        f.write("\n")
-    with open(os.path.join(out_dir, "CORPUS.md"), "w", encoding="utf-8") as f:
-        f.write(render_corpus_md(manifest))
+    write_manifest(out_dir, manifest, "corpus.json", "CORPUS.md", render_corpus_md(manifest))
     return manifest
 
 

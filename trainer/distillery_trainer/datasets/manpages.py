@@ -37,6 +37,7 @@ from typing import Dict, Iterable, List, Optional, Sequence, Tuple
 
 from ..data import ClassificationExample, write_classification
 from ..errors import InvalidInputError
+from . import write_manifest
 from .debian import InstalledPackage, installed_package
 from .roff import body_paragraphs, name_line, so_target
 
@@ -342,11 +343,7 @@ def build_dataset(
         "corpus": {"sentences": len(corpus), **dict(sorted(corpus_counts.items()))},
         "files": {name: _file_entry(os.path.join(out_dir, name)) for name in ("train.jsonl", "eval.jsonl", "unlabeled.txt")},
     }
-    with open(os.path.join(out_dir, "manifest.json"), "w", encoding="utf-8") as f:
-        json.dump(manifest, f, indent=2, ensure_ascii=False)
-        f.write("\n")
-    with open(os.path.join(out_dir, "DATASET.md"), "w", encoding="utf-8") as f:
-        f.write(render_dataset_md(manifest))
+    write_manifest(out_dir, manifest, "manifest.json", "DATASET.md", render_dataset_md(manifest))
     return manifest
 
 
