@@ -1,16 +1,19 @@
 #!/usr/bin/env bash
 # One short check of the trainer on a CUDA GPU, runnable where there is no node and no network:
 # with synthetic data it writes itself, the trainer (python -m distillery_trainer, resolved specs
-# as in docs/trainer-protocol.md) fine-tunes a random 6 x 384 teacher, distils a 4 x 312 student,
-# runs QAT and exports ONNX, in bf16 and in fp16 on the GPU (a few hundred steps each) and in fp32
-# on the CPU (fewer steps), then prints steps per second per stage, GPU against CPU.
+# as in docs/trainer-protocol.md) pre-trains a random 6 x 384 teacher with masked-LM on the
+# synthetic corpus (stages.mlm_pretrain), fine-tunes it, distils a 4 x 312 student, runs QAT and
+# exports ONNX, in bf16 and in fp16 on the GPU (a few hundred steps each) and in fp32 on the CPU
+# (fewer steps), then prints steps per second per stage, GPU against CPU.
 # Without CUDA it says so, runs the CPU part only and exits 0. Under 5 minutes on an H100.
+# trainer/tests/test_gpu_check_spec.py runs this heredoc's resolved_spec() through the trainer's
+# parse_spec, so the spec cannot drift from the protocol unnoticed; main() runs only as __main__.
 #
 #   bash scripts/gpu-check.sh                     # PYTHON=... to pick the interpreter
 #   GPU_CHECK_DIR=/some/dir bash scripts/gpu-check.sh   # keep data, specs, events and outputs there
 #
 # Settings (environment): GPU_CHECK_STEPS (GPU steps per stage, 200), GPU_CHECK_CPU_STEPS (CPU
-# steps per stage, 20), GPU_CHECK_RUN_TIMEOUT (seconds per run, 240). Exit: 0 when every run
+# steps per stage, 20), GPU_CHECK_RUN_TIMEOUT (seconds per run, 300). Exit: 0 when every run
 # finished with its ONNX files, 1 when one failed (its error is printed).
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -32,10 +35,11 @@ import time
 
 STEPS = int(os.environ.get("GPU_CHECK_STEPS", "200"))
 CPU_STEPS = int(os.environ.get("GPU_CHECK_CPU_STEPS", "20"))
-RUN_TIMEOUT = int(os.environ.get("GPU_CHECK_RUN_TIMEOUT", "240"))
-TRAINER_DIR = os.path.join(os.environ["GPU_CHECK_ROOT"], "trainer")
+RUN_TIMEOUT = int(os.environ.get("GPU_CHECK_RUN_TIMEOUT", "300"))
 LABELS = ["billing", "delivery", "account", "other"]
-STAGES = ("teacher_finetune", "task_distill", "qat")
+STAGES = ("mlm_pretrain", "teacher_finetune", "task_distill", "qat")
+# The eval metric reported per stage: mlm_pretrain scores masked tokens, the others the labels.
+STAGE_METRIC = {"mlm_pretrain": "masked_accuracy", "teacher_finetune": "accuracy", "task_distill": "accuracy", "qat": "accuracy"}
 
 
 def log(message):
@@ -45,7 +49,8 @@ def log(message):
 def trainer(args, timeout, cwd):
     """Runs python -m distillery_trainer; returns (exit code, events, stderr tail, seconds)."""
     started = time.monotonic()
-    env = {**os.environ, "PYTHONPATH": TRAINER_DIR, "PYTHONUNBUFFERED": "1"}
+    # Read when a run starts, not at import, so the test can import this file without the variable.
+    env = {**os.environ, "PYTHONPATH": os.path.join(os.environ["GPU_CHECK_ROOT"], "trainer"), "PYTHONUNBUFFERED": "1"}
     try:
         result = subprocess.run([sys.executable, "-m", "distillery_trainer", *args], cwd=cwd, env=env, stdin=subprocess.DEVNULL,
                                 capture_output=True, text=True, timeout=timeout)
@@ -87,7 +92,13 @@ def write_data(root):
 
 
 def resolved_spec(root, teacher, device, precision, steps):
-    """A resolved spec (every field present, docs/trainer-protocol.md); epochs cover `steps`."""
+    """A resolved spec (every field present, docs/trainer-protocol.md) for `device` / `precision`.
+
+    root: the folder write_data() filled (train.jsonl, eval.jsonl, corpus.txt); teacher: an
+    init-model folder whose vocabulary has [MASK]. mlm_pretrain pre-trains it on corpus.txt (as
+    data.unlabeled) for `steps` optimizer steps (its max_steps), then teacher_finetune,
+    task_distill and qat run; their epochs cover `steps` (4096 training rows of batch 32) and
+    max_steps_per_stage cuts them there. trainer/tests/test_gpu_check_spec.py keeps it parseable."""
     epochs = max(1.0, steps * 32 / 4096 * 1.05)
     stage = {"batch_size": 32, "epochs": epochs}
     return {
@@ -95,19 +106,30 @@ def resolved_spec(root, teacher, device, precision, steps):
         "model": "gpu-check",
         "task": "classification",
         "teacher_path": teacher,
-        "data": {"train": os.path.join(root, "train.jsonl"), "eval": os.path.join(root, "eval.jsonl"), "unlabeled": None},
+        "general_teacher_path": None,
+        "general_teacher_finetuned": False,
+        "mlm_model_path": None,
+        "data": {"train": os.path.join(root, "train.jsonl"), "eval": os.path.join(root, "eval.jsonl"),
+                 "unlabeled": os.path.join(root, "corpus.txt")},
         "labels": None,
         "max_length": 64,
         "doc_stride": 128,
         "max_query_length": 64,
         "qa_train_windows": "all",
-        "student": {"layers": 4, "hidden": 312, "heads": 6, "intermediate": 1200, "ffn_rank": None, "dropout": 0.1},
+        "student": {"layers": 4, "hidden": 312, "heads": 6, "intermediate": 1200, "ffn_rank": None, "dropout": 0.1,
+                    "init": {"kind": "random", "path": None}, "auto": []},
         "stages": {
+            # 4096 lines of 32-52 words, each line at least 33 word pieces with its [SEP], pack into
+            # at least 2100 sequences of 64 (66 batches) after the 1 % held out: epochs over-cover
+            # `steps`, and max_steps stops the stage there.
+            "mlm_pretrain": {"enabled": True, "epochs": max(1.0, steps / 60), "batch_size": 32, "lr": 1e-4, "warmup_ratio": 0.05,
+                             "mask_prob": 0.15, "max_length": 64, "max_steps": steps, "evaluations": 2},
             "teacher_finetune": {"enabled": True, **stage, "lr": 3e-4, "warmup_ratio": 0.1},
-            "general_distill": {"enabled": False, "epochs": 1, "batch_size": 32, "lr": 3e-5, "temperature": 5},
+            "general_distill": {"enabled": False, "epochs": 1, "batch_size": 32, "lr": 3e-5, "layer_reduction": "sum", "max_steps": None},
             "augment": {"enabled": False, "methods": ["wordnet"], "copies": 1, "replace_prob": 0.3, "max_examples": 100},
             "task_distill": {"enabled": True, **stage, "lr": 5e-4, "warmup_ratio": 0.1, "temperature": 2, "attention_loss": "mse",
-                             "weights": "dynamic", "hidden_weight": 0.1, "attention_weight": 0.1},
+                             "weights": "dynamic", "hidden_weight": 0.1, "attention_weight": 0.1, "layer_reduction": "sum",
+                             "hard_label_weight": 0, "early_stopping_patience": None},
             "qat": {"enabled": True, "batch_size": 32, "epochs": 1, "lr": 1e-5, "recalibrate_every": 50, "temperature": 2, "observer": "minmax"},
         },
         "device": device,
@@ -205,14 +227,15 @@ def main():
 def report(runs):
     cpu = next((r for r in runs if r["device"] == "cpu" and r["ok"]), None)
     log("")
-    log(f"{'run':<12} {'ok':<4} {'seconds':>7}  " + "  ".join(f"{s + ' steps/s':>24}" for s in STAGES) + "  eval accuracy (teacher/student/qat)")
+    log(f"{'run':<12} {'ok':<4} {'seconds':>7}  " + "  ".join(f"{s + ' steps/s':>24}" for s in STAGES)
+        + "  eval (mlm masked acc / teacher / student / qat accuracy)")
     for r in runs:
         cells = []
         for stage in STAGES:
             rate = r["steps_per_sec"].get(stage)
             base = cpu["steps_per_sec"].get(stage) if cpu and r is not cpu else None
             cells.append(f"{rate:.2f}" + (f" (x{rate / base:.1f} CPU)" if rate and base else "") if rate else "-")
-        accuracy = "/".join(f"{(r['eval'].get(s) or {}).get('accuracy', float('nan')):.3f}" for s in STAGES)
+        accuracy = "/".join(f"{(r['eval'].get(s) or {}).get(STAGE_METRIC[s], float('nan')):.3f}" for s in STAGES)
         log(f"{r['name']:<12} {'yes' if r['ok'] else 'NO':<4} {r['seconds']:>7.0f}  " + "  ".join(f"{c:>24}" for c in cells) + f"  {accuracy}")
     gpu = [r for r in runs if r["device"] == "cuda" and r["ok"]]
     if cpu and gpu:
@@ -222,5 +245,7 @@ def report(runs):
             log(f"{r['name']}: {mean:.1f} steps/s on average over the stages, {mean / mean_cpu:.1f}x the CPU's {mean_cpu:.2f}")
 
 
-sys.exit(main())
+# `python -` runs this as __main__; trainer/tests/test_gpu_check_spec.py executes it under another name.
+if __name__ == "__main__":
+    sys.exit(main())
 PY
