@@ -16,7 +16,8 @@
  *      models/build.json and models/README.md
  *
  * The base is built inside the first task's job (its mlm_pretrain and general_distill stages) and
- * copied into the cache from that job's work folder; later tasks and later builds start from it.
+ * copied into the cache from that job's work folder as soon as general_distill completes; later
+ * tasks and later builds start from it.
  *
  * Options: --seed N, --only NAME, --quick (tiny shapes, smoke runs), --fresh (ignore the cache),
  * --ablation, --prepare-only (data, a support-text vocabulary and random teachers for the README's
@@ -34,7 +35,7 @@ import { runTrainerProcess, TRAINER_PYTHONPATH } from '../src/training/trainer-r
 import { jobWorkDir } from '../src/training/work-dirs.js';
 import { type BuildRecord, readBuildRecord, writeReadme } from './build/build-record.js';
 import { scoreCheckSet, writeCheckSetResults } from './check-set/score.js';
-import { cacheKey, sha256File, StageCache } from './build/cache.js';
+import { type CachedStage, cacheKey, sha256File, StageCache } from './build/cache.js';
 import { cpuInfo } from './build/cpu.js';
 import { type BasePlan, basePlan, type EncoderShape, type TaskPlan, taskPlans } from './build/plans.js';
 import { StageLog, type StageRecord } from './build/stage-log.js';
@@ -172,6 +173,8 @@ interface JobOptions {
   /** Overrides merged into the plan's stages (the ablations switch stages off). */
   stages?: Record<string, unknown>;
   notes?: Record<string, unknown>;
+  /** See StageLog: called as each stage of the job completes. */
+  onStageCompleted?: (stage: string, log: StageLog) => void;
 }
 
 async function runTaskJob(ctx: BuildContext, o: JobOptions): Promise<{ manifest: Manifest; log: StageLog }> {
@@ -195,7 +198,7 @@ async function runTaskJob(ctx: BuildContext, o: JobOptions): Promise<{ manifest:
   const specDir = path.join(path.dirname(ctx.paths.modelDir), 'specs');
   await fs.mkdir(specDir, { recursive: true });
   await fs.writeFile(path.join(specDir, `${o.jobId}.json`), `${JSON.stringify(spec, null, 2)}\n`);
-  const log = new StageLog(`${o.plan.name}:${o.variant}`);
+  const log: StageLog = new StageLog(`${o.plan.name}:${o.variant}`, (stage) => o.onStageCompleted?.(stage, log));
   const result = await runDistillJob({
     spec: parseJobSpec(spec),
     jobId: o.jobId,
@@ -207,6 +210,26 @@ async function runTaskJob(ctx: BuildContext, o: JobOptions): Promise<{ manifest:
   });
   process.stderr.write(`[${o.plan.name}:${o.variant}] ${result.gate.reason}\n`);
   return { manifest: result.manifest, log };
+}
+
+/** Copies the pre-trained teacher and the general student out of the job's work folder into the cache. */
+async function keepBuiltBase(o: {
+  cache: StageCache<BaseRecord>;
+  key: string;
+  stagesDir: string;
+  log: StageLog;
+  inputs: unknown;
+}): Promise<CachedStage<BaseRecord>> {
+  const dir = await o.cache.prepare(o.key);
+  await fs.cp(path.join(o.stagesDir, 'mlm_pretrain'), path.join(dir, 'teacher'), { recursive: true });
+  await fs.cp(path.join(o.stagesDir, 'general_distill'), path.join(dir, 'general-student'), { recursive: true });
+  const stages = { mlm_pretrain: o.log.stages.mlm_pretrain!, general_distill: o.log.stages.general_distill! };
+  return o.cache.commit(o.key, {
+    seconds: { mlm_pretrain: stages.mlm_pretrain.seconds, general_distill: stages.general_distill.seconds },
+    stages,
+    device: o.log.device ?? 'unknown',
+    key_inputs: o.inputs,
+  });
 }
 
 /**
@@ -318,32 +341,35 @@ async function main(): Promise<void> {
     } else {
       start = { teacher: await randomTeacher(plan), studentInit: 'random', baseStages: base.stages };
     }
-    const { manifest, log } = await runTaskJob(ctx, {
-      plan,
-      jobId,
-      start,
-      base,
-      corpus,
-      variant: 'shipped',
-      notes: { datagen: ctx.record.datagen, base_key: baseKey, vocab_size: base.vocabSize },
-    });
-    if (!baseHit) {
-      // Keep the base this job built: the pre-trained teacher and the general student.
-      const dir = await baseCache.prepare(baseKey);
-      const stagesDir = path.join(jobWorkDir(ctx.paths, jobId), 'checkpoints');
-      await fs.cp(path.join(stagesDir, 'mlm_pretrain'), path.join(dir, 'teacher'), { recursive: true });
-      await fs.cp(path.join(stagesDir, 'general_distill'), path.join(dir, 'general-student'), { recursive: true });
-      const stages = { mlm_pretrain: log.stages.mlm_pretrain!, general_distill: log.stages.general_distill! };
-      baseHit = await baseCache.commit(baseKey, {
-        seconds: { mlm_pretrain: stages.mlm_pretrain.seconds, general_distill: stages.general_distill.seconds },
-        stages,
-        device: log.device ?? 'unknown',
-        key_inputs: baseInputs,
+    // The job that builds the base hands it to the cache as soon as general_distill completes, so a
+    // later failure or stop of its task stages does not cost the next build the pre-training.
+    let harvest: Promise<CachedStage<BaseRecord>> | undefined;
+    const keepBase = (stage: string, log: StageLog) => {
+      if (stage !== 'general_distill' || harvest) return;
+      harvest = keepBuiltBase({ cache: baseCache, key: baseKey, stagesDir: path.join(jobWorkDir(ctx.paths, jobId), 'checkpoints'), log, inputs: baseInputs });
+      harvest.catch(() => undefined); // awaited below; a failed copy fails the build there
+    };
+    let job: { manifest: Manifest; log: StageLog };
+    try {
+      job = await runTaskJob(ctx, {
+        plan,
+        jobId,
+        start,
+        base,
+        corpus,
+        variant: 'shipped',
+        notes: { datagen: ctx.record.datagen, base_key: baseKey, vocab_size: base.vocabSize },
+        ...(baseHit ? {} : { onStageCompleted: keepBase }),
       });
-      ctx.record.stages.base = { seconds: 0, cached: false };
-    } else {
-      ctx.record.stages.base ??= { seconds: 0, cached: true };
+    } finally {
+      if (harvest) {
+        baseHit = await harvest;
+        ctx.record.stages.base = { seconds: 0, cached: false };
+      }
     }
+    const { manifest, log } = job;
+    if (!baseHit) throw new Error(`${plan.name}: the job ended without general_distill completing; the base was not built`);
+    ctx.record.stages.base ??= { seconds: 0, cached: true };
     ctx.record.base = baseHit.record;
     const task: BuildRecord['tasks'][string] = { seconds: since(t0), stages: log.stages, ablation: {} };
     ctx.record.tasks[plan.name] = task;

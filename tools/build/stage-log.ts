@@ -20,7 +20,15 @@ export class StageLog {
   private startedAt = new Map<string, number>();
   private lastPrint = 0;
 
-  constructor(private readonly name: string) {}
+  /**
+   * @param name prefix of the progress lines
+   * @param onStageCompleted called once a stage's "completed" event arrives, with its record in
+   *   place (the build keeps the base as soon as general_distill completes, not when the job ends)
+   */
+  constructor(
+    private readonly name: string,
+    private readonly onStageCompleted?: (stage: string) => void,
+  ) {}
 
   /** The onEvent callback for runDistillJob / runTraining. */
   readonly onEvent = (e: TrainerEvent): void => {
@@ -36,6 +44,7 @@ export class StageLog {
       } else if (e.status === 'completed') {
         const t0 = this.startedAt.get(e.stage);
         if (t0 !== undefined) this.record(e.stage).seconds = (Date.now() - t0) / 1000;
+        this.onStageCompleted?.(e.stage);
       }
     } else if (e.type === 'eval') {
       this.record(e.stage).evals.push({ step: e.step, role: e.role, metrics: e.metrics });
