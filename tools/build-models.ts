@@ -21,18 +21,18 @@
  *
  * Options: --seed N, --only NAME, --quick (tiny shapes, smoke runs), --fresh (ignore the cache),
  * --ablation, --prepare-only (data, a support-text vocabulary and random teachers for the README's
- * example jobs; nothing else), --readme-only.
+ * example jobs; nothing else), --readme-only, --help (tools/build/args.ts checks them all first).
  */
 import { spawn } from 'node:child_process';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { parseArgs } from 'node:util';
 import { loadConfig, type PathsConfig, type TrainerConfig } from '../src/config.js';
 import type { Manifest } from '../src/inference/registry/types.js';
 import { runDistillJob } from '../src/training/distill-job.js';
 import { parseJobSpec } from '../src/training/job-spec.js';
 import { runTrainerProcess, TRAINER_PYTHONPATH } from '../src/training/trainer-runner.js';
 import { jobWorkDir } from '../src/training/work-dirs.js';
+import { readBuildArgs } from './build/args.js';
 import { type BuildRecord, readBuildRecord, writeReadme } from './build/build-record.js';
 import { scoreCheckSet, writeCheckSetResults } from './check-set/score.js';
 import { type CachedStage, cacheKey, sha256File, StageCache } from './build/cache.js';
@@ -252,26 +252,23 @@ async function prepareExampleInputs(ctx: BuildContext, plans: TaskPlan[], base: 
   }
 }
 
-async function main(): Promise<void> {
-  const { values } = parseArgs({
-    options: {
-      seed: { type: 'string', default: '1234' },
-      only: { type: 'string' },
-      quick: { type: 'boolean', default: false },
-      fresh: { type: 'boolean', default: false },
-      ablation: { type: 'boolean', default: false },
-      'prepare-only': { type: 'boolean', default: false },
-      'readme-only': { type: 'boolean', default: false },
-    },
-  });
+async function main(): Promise<number> {
+  const parsed = readBuildArgs(
+    process.argv.slice(2),
+    taskPlans(false).map((p) => p.name),
+  );
+  if ('message' in parsed) {
+    (parsed.code === 0 ? process.stdout : process.stderr).write(parsed.message);
+    return parsed.code;
+  }
+  const values = parsed.args;
   const config = loadConfig();
   const modelDir = config.paths.modelDir;
-  if (values['readme-only']) {
+  if (values.readmeOnly) {
     await writeReadme({ modelDir, dataDir: config.paths.dataDir, record: await readBuildRecord(modelDir) });
-    return;
+    return 0;
   }
-  const seed = Number(values.seed);
-  const quick = values.quick ?? false;
+  const { seed, quick } = values;
   const started = Date.now();
   const dataDir = config.paths.dataDir;
   const buildDir = path.join(config.paths.workDir, 'build-models');
@@ -282,12 +279,12 @@ async function main(): Promise<void> {
     dataDir,
     trainer: config.trainer,
     paths: { ...config.paths, modelDir: path.join(buildDir, 'registry'), workDir: path.join(buildDir, 'work') },
-    fresh: values.fresh ?? false,
+    fresh: values.fresh,
     precision: cpu.bf16 ? 'bf16' : 'fp32',
     record: {
       seed,
       quick,
-      only: values.only ?? null,
+      only: values.only,
       started_at: new Date().toISOString(),
       total_seconds: 0,
       stages: {},
@@ -297,7 +294,6 @@ async function main(): Promise<void> {
     },
   };
   const plans = taskPlans(quick).filter((p) => !values.only || p.name === values.only);
-  if (plans.length === 0) throw new Error(`--only ${values.only}: no such model (support-qa, support-intent)`);
 
   let t0 = Date.now();
   process.stderr.write(`generating datasets (seed ${seed}) into ${dataDir}\n`);
@@ -307,9 +303,9 @@ async function main(): Promise<void> {
   ctx.record.datagen = { seed: datagen.seed, hash: datagen.hash, generator_version: datagen.generator_version, counts: datagen.counts };
 
   const base = basePlan(quick);
-  if (values['prepare-only']) {
+  if (values.prepareOnly) {
     await prepareExampleInputs(ctx, plans, base);
-    return;
+    return 0;
   }
 
   const cacheRoot = path.join(dataDir, 'build-cache');
@@ -409,9 +405,13 @@ async function main(): Promise<void> {
   await fs.writeFile(path.join(modelDir, 'build.json'), `${JSON.stringify(record, null, 2)}\n`);
   await writeReadme({ modelDir, dataDir, record });
   process.stderr.write(`done in ${(ctx.record.total_seconds / 60).toFixed(1)} min\n`);
+  return 0;
 }
 
-main().catch((err: unknown) => {
-  process.stderr.write(`models:build failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
-  process.exit(1);
-});
+main().then(
+  (code) => process.exit(code),
+  (err: unknown) => {
+    process.stderr.write(`models:build failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    process.exit(1);
+  },
+);

@@ -5,12 +5,14 @@
  * `<model-dir>/README.md` from them.
  *
  * Options: --model-dir DIR (default MODEL_DIR, else models/), --fixture-dir DIR, --json (print the
- * results as JSON instead of a summary), --dry-run (print only, write nothing).
+ * results as JSON instead of a summary), --dry-run (print only, write nothing), --help. Exit codes: 0
+ * done, 1 failed, 2 bad arguments, check set or model folder (CheckSetInputError).
  */
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { loadConfig } from '../src/config.js';
+import { CheckSetInputError } from './check-set/fixture.js';
 import { type CheckSetResults, scoreCheckSet, writeCheckSetResults } from './check-set/score.js';
 import { renderCheckSetSection, spliceCheckSetSection } from './models-readme.js';
 
@@ -31,27 +33,54 @@ function summary(r: CheckSetResults): string {
   return `${lines.join('\n')}\n`;
 }
 
-async function main(): Promise<void> {
-  const { values } = parseArgs({
-    options: {
-      'model-dir': { type: 'string' },
-      'fixture-dir': { type: 'string' },
-      json: { type: 'boolean', default: false },
-      'dry-run': { type: 'boolean', default: false },
-    },
-  });
+const USAGE = `usage: npm run models:check -- [--model-dir DIR] [--fixture-dir DIR] [--json] [--dry-run]
+
+  --model-dir DIR    the model registry to score (default MODEL_DIR, else models/)
+  --fixture-dir DIR  a check set: support-qa.json (SQuAD v2.0) and support-intent.jsonl (default test/fixtures/check-set)
+  --json             print the results as JSON instead of a summary
+  --dry-run          print only; write neither check-set.json nor the README section
+  --help             this text
+
+Exit codes: 0 done, 1 failed, 2 bad arguments, check set or model folder.
+`;
+
+const OPTIONS = {
+  'model-dir': { type: 'string' },
+  'fixture-dir': { type: 'string' },
+  json: { type: 'boolean', default: false },
+  'dry-run': { type: 'boolean', default: false },
+  help: { type: 'boolean', short: 'h', default: false },
+} as const;
+
+async function main(): Promise<number> {
+  let values: ReturnType<typeof parseArgs<{ options: typeof OPTIONS }>>['values'];
+  try {
+    ({ values } = parseArgs({ options: OPTIONS }));
+  } catch (err) {
+    process.stderr.write(`${(err as Error).message}\n${USAGE}`);
+    return 2;
+  }
+  if (values.help) {
+    process.stdout.write(USAGE);
+    return 0;
+  }
   const modelDir = path.resolve(values['model-dir'] ?? loadConfig().paths.modelDir);
   const results = await scoreCheckSet({ modelDir, ...(values['fixture-dir'] ? { fixtureDir: values['fixture-dir'] } : {}) });
   process.stdout.write(values.json ? `${JSON.stringify(results, null, 2)}\n` : summary(results));
-  if (values['dry-run']) return;
+  if (values['dry-run']) return 0;
   const file = await writeCheckSetResults(modelDir, results);
   const readme = path.join(modelDir, 'README.md');
   const text = await fs.readFile(readme, 'utf8').catch(() => undefined);
   if (text !== undefined) await fs.writeFile(readme, spliceCheckSetSection(text, renderCheckSetSection(results)));
   process.stderr.write(`wrote ${file}${text !== undefined ? ` and the check-set section of ${readme}` : ''}\n`);
+  return 0;
 }
 
-main().catch((err: unknown) => {
-  process.stderr.write(`models:check failed: ${err instanceof Error ? err.message : String(err)}\n`);
-  process.exit(1);
-});
+main().then(
+  (code) => process.exit(code),
+  (err: unknown) => {
+    const bad = err instanceof CheckSetInputError;
+    process.stderr.write(`models:check ${bad ? 'cannot run' : 'failed'}: ${err instanceof Error ? err.message : String(err)}\n`);
+    process.exit(bad ? 2 : 1);
+  },
+);

@@ -305,7 +305,7 @@ export const JobSpecSchema = Type.Object(
     qa_train_windows: Type.Union([Type.Literal('all'), Type.Literal('answer'), Type.Literal('answer_and_one_other')], {
       default: 'all',
       description:
-        'QA training windows: all; answer (only windows holding the answer, plus the first window of unanswerable questions; saves CPU time on long contexts); answer_and_one_other (those, plus one other window per answerable question as a no-answer example, so the model learns to reject the windows of a long context that lack the answer)',
+        'QA training windows (task qa; a classification job refuses any value but all): all; answer (only windows holding the answer, plus the first window of unanswerable questions; saves CPU time on long contexts); answer_and_one_other (those, plus one other window per answerable question as a no-answer example, so the model learns to reject the windows of a long context that lack the answer)',
     }),
     student: StudentShape,
     stages: Type.Object(

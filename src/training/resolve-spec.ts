@@ -201,6 +201,15 @@ export async function resolveJobSpec(spec: JobSpec, { paths, jobId }: ResolveOpt
   if (spec.labels !== undefined && spec.labels !== null && spec.task !== 'classification') {
     issues.push({ path: '/labels', message: 'labels apply to classification only' });
   }
+  // A QA-only choice on a classification job would be dropped without a word: the user who set
+  // it expects it to act, so the likelier mistake (task or field) is theirs to fix. "all" is the
+  // default, indistinguishable from the field's absence once defaults are filled in.
+  if (spec.task !== 'qa' && spec.qa_train_windows !== 'all') {
+    issues.push({
+      path: '/qa_train_windows',
+      message: `qa_train_windows ${JSON.stringify(spec.qa_train_windows)} chooses QA training windows and this is a ${spec.task} job: remove it, or set task "qa"`,
+    });
+  }
 
   const maxLength = spec.max_length ?? (spec.task === 'qa' ? 384 : 128);
   if (spec.task === 'qa' && spec.max_query_length + 3 >= maxLength) {

@@ -57,10 +57,20 @@ function message(e: ValueError, root: TSchema, retired: Readonly<Record<string, 
     case ValueErrorType.IntegerExclusiveMinimum:
     case ValueErrorType.NumberExclusiveMinimum:
       return `must be more than ${String(s.exclusiveMinimum)}${got(e.value)}`;
+    case ValueErrorType.IntegerExclusiveMaximum:
+    case ValueErrorType.NumberExclusiveMaximum:
+      return `must be less than ${String(s.exclusiveMaximum)}${got(e.value)}`;
+    case ValueErrorType.IntegerMultipleOf:
+    case ValueErrorType.NumberMultipleOf:
+      return `must be a multiple of ${String(s.multipleOf)}${got(e.value)}`;
     case ValueErrorType.StringMinLength:
       return s.minLength === 1 ? 'must not be empty' : `must be at least ${String(s.minLength)} characters`;
+    case ValueErrorType.StringMaxLength:
+      return `must be at most ${String(s.maxLength)} characters`;
     case ValueErrorType.ArrayMinItems:
       return `must hold at least ${String(s.minItems)} item(s)`;
+    case ValueErrorType.ArrayMaxItems:
+      return `must hold at most ${String(s.maxItems)} item(s)`;
     case ValueErrorType.ArrayUniqueItems:
       return 'must not repeat an item';
     default:
@@ -81,15 +91,18 @@ function branches(union: Record<string, unknown>): string[] {
   return list.map((s) => branch(s) + bounds(s));
 }
 
-/** " of at least 1", " from 1 to 4096" for a number schema with bounds; "" otherwise. */
+/**
+ * " of at least 1", " from 1 to 4096", " above 0 and below 1" for a number schema with bounds
+ * (inclusive or exclusive at either end); "" otherwise.
+ */
 function bounds(s: Record<string, unknown>): string {
   if (s.type !== 'integer' && s.type !== 'number') return '';
-  const lo = s.minimum ?? s.exclusiveMinimum;
-  const above = s.minimum === undefined && s.exclusiveMinimum !== undefined;
-  if (lo !== undefined && s.maximum !== undefined)
-    return above ? ` above ${String(lo)} and at most ${String(s.maximum)}` : ` from ${String(lo)} to ${String(s.maximum)}`;
-  if (lo !== undefined) return above ? ` above ${String(lo)}` : ` of at least ${String(lo)}`;
-  return s.maximum !== undefined ? ` of at most ${String(s.maximum)}` : '';
+  const lo = s.minimum !== undefined ? `at least ${String(s.minimum)}` : s.exclusiveMinimum !== undefined ? `above ${String(s.exclusiveMinimum)}` : undefined;
+  const hi = s.maximum !== undefined ? `at most ${String(s.maximum)}` : s.exclusiveMaximum !== undefined ? `below ${String(s.exclusiveMaximum)}` : undefined;
+  if (s.minimum !== undefined && s.maximum !== undefined) return ` from ${String(s.minimum)} to ${String(s.maximum)}`;
+  if (lo !== undefined && hi !== undefined) return ` ${lo} and ${hi}`;
+  if (lo !== undefined) return s.minimum !== undefined ? ` of ${lo}` : ` ${lo}`;
+  return hi !== undefined ? ` of ${hi}` : '';
 }
 
 /** One schema in words: "classification" for a literal, "an integer", "an object {path}". */

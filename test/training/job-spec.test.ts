@@ -359,6 +359,23 @@ describe('job spec', () => {
     expect(badMask.map((i) => i.path)).toEqual(['/stages/mlm_pretrain/mask_prob']);
   });
 
+  it('an exclusive upper bound is said in words, alone or in a union', async () => {
+    const on = { ...baseSpec(), data: { ...baseSpec().data, unlabeled: 'train.jsonl' } };
+    const mask = await issuesOf({ ...on, stages: { mlm_pretrain: { enabled: true, mask_prob: 1 } } });
+    expect(mask).toEqual([{ path: '/stages/mlm_pretrain/mask_prob', message: 'must be less than 1, not 1' }]);
+    const canary = await issuesOf({ ...baseSpec(), gate: { rollout: { mode: 'canary', weight: 1.5 } } });
+    expect(canary.find((i) => i.path === '/gate/rollout/weight')?.message).toBe('must be less than 1, not 1.5');
+  });
+
+  it('qa_train_windows other than "all" on a classification job is refused, not dropped', async () => {
+    for (const windows of ['answer', 'answer_and_one_other']) {
+      expect(await issuesOf({ ...baseSpec(), qa_train_windows: windows })).toEqual([
+        { path: '/qa_train_windows', message: expect.stringMatching(/this is a classification job: remove it, or set task "qa"/) },
+      ]);
+    }
+    expect(await issuesOf({ ...baseSpec(), qa_train_windows: 'all' })).toEqual([]);
+  });
+
   it('refuses head counts the teacher cannot be grouped into', async () => {
     const issues = await issuesOf({ ...baseSpec(), student: { hidden: 320, heads: 5 } });
     expect(issues.find((i) => i.path === '/student/heads')?.message).toMatch(/cannot be grouped/);

@@ -12,7 +12,7 @@ import { ModelRegistry, verifyManifestFiles } from '../../src/inference/registry
 import type { Manifest } from '../../src/inference/registry/types.js';
 import { normalizeAnswer } from '../../src/inference/tasks/answer-text.js';
 import { classificationScores, squadScores } from '../../src/training/evaluation/task-metrics.js';
-import { type CheckQuestion, type CheckSet, DEFAULT_FIXTURE_DIR, readCheckSet } from './fixture.js';
+import { type CheckQuestion, type CheckSet, CheckSetInputError, DEFAULT_FIXTURE_DIR, readCheckSet } from './fixture.js';
 
 export const QA_MODEL = 'support-qa';
 export const INTENT_MODEL = 'support-intent';
@@ -98,7 +98,8 @@ interface ActiveModel {
 /** Opens `name`'s active version the way the server does: state.json, manifest, file hashes checked. */
 async function openActive(registry: ModelRegistry, name: string): Promise<ActiveModel> {
   const state = await registry.readState(name);
-  if (!state) throw new Error(`${path.join(registry.root, name)}: no state.json naming an active version; pass --model-dir with the bundled registry`);
+  if (!state)
+    throw new CheckSetInputError(`${path.join(registry.root, name)}: no state.json naming an active version; pass --model-dir with the bundled registry`);
   const manifest = await registry.readManifest(name, state.active);
   const dir = registry.versionDir(name, state.active);
   await verifyManifestFiles(dir, manifest, ['model.onnx', 'tokenizer.json', 'config.json']);
@@ -162,7 +163,7 @@ async function scoreQa(model: OpenedModel, questions: readonly CheckQuestion[]):
 async function scoreIntent(model: OpenedModel, set: CheckSet): Promise<CheckSetResults['intent']> {
   const labels = new Set(model.config.labels ?? []);
   const unknown = set.utterances.find((u) => !labels.has(u.label));
-  if (unknown) throw new Error(`check set label "${unknown.label}" is not one of the ${INTENT_MODEL} model's labels (${[...labels].join(', ')})`);
+  if (unknown) throw new CheckSetInputError(`check set label "${unknown.label}" is not one of the ${INTENT_MODEL} model's labels (${[...labels].join(', ')})`);
   const items: IntentItem[] = [];
   for (let i = 0; i < set.utterances.length; i += CHUNK) {
     const chunk = set.utterances.slice(i, i + CHUNK);
@@ -191,10 +192,16 @@ async function scoreIntent(model: OpenedModel, set: CheckSet): Promise<CheckSetR
   };
 }
 
-/** Scores the active support-qa and support-intent versions in `modelDir` on the check set. */
+/**
+ * Scores the active support-qa and support-intent versions in `modelDir` on the check set.
+ * Throws CheckSetInputError for a check set or model folder that cannot be scored as given.
+ */
 export async function scoreCheckSet(opts: ScoreOptions): Promise<CheckSetResults> {
   const set = await readCheckSet(opts.fixtureDir ?? DEFAULT_FIXTURE_DIR);
-  const registry = new ModelRegistry(path.resolve(opts.modelDir));
+  const root = path.resolve(opts.modelDir);
+  const stat = await fs.stat(root).catch(() => undefined);
+  if (!stat?.isDirectory()) throw new CheckSetInputError(`--model-dir ${root} is not a folder; pass the model registry (default MODEL_DIR, else models/)`);
+  const registry = new ModelRegistry(root);
   const qa = await openActive(registry, QA_MODEL);
   try {
     const intent = await openActive(registry, INTENT_MODEL);

@@ -78,7 +78,17 @@ def masked_logits(model: BertForDistillation, input_ids: torch.Tensor, attention
 
 
 def mlm_loss(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+    """Mean cross-entropy at the masked positions; 0 (no gradient) for a batch with none, e.g. a
+    batch whose every word piece is [UNK], where the mean over nothing would be NaN and fail the run."""
+    if not labels.numel():
+        return logits.float().sum() * 0.0
     return F.cross_entropy(logits.float(), labels)
+
+
+def maskable_count(tokenizer: WordPieceTokenizer, ids: torch.Tensor) -> int:
+    """How many of `ids` TokenMasker may choose: every id but the special tokens'."""
+    special = torch.tensor(sorted({tokenizer.vocab[t] for t in SPECIAL_TOKENS if t in tokenizer.vocab}), dtype=ids.dtype)
+    return int((~torch.isin(ids, special)).sum())
 
 
 @torch.no_grad()

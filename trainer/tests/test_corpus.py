@@ -147,11 +147,51 @@ def test_bad_arguments_give_a_clear_error(tmp_path, fake_packages, caplog):
         _build(tmp_path / "out", extra=[str(tmp_path / "missing.txt")])
     with pytest.raises(InvalidInputError, match="--max-mb must be more than 0"):
         _build(tmp_path / "out", max_bytes=0)
-    assert corpus.main(["--out", str(tmp_path / "out"), "--max-mb", "-1"]) == 2
-    assert "--max-mb must be more than 0" in caplog.text
+    for cap in ("-1", "0", "1e-9", "nan", "inf", "1e400"):
+        caplog.clear()
+        assert corpus.main(["--out", str(tmp_path / "out"), "--max-mb", cap]) == 2, cap
+        assert "--max-mb must be a number of megabytes from 1e-06 (one byte) to 1e+06" in caplog.text, cap
     assert corpus.main(["--out", str(tmp_path / "out"), "--extra", str(tmp_path / "nope.txt")]) == 2
     assert "nope.txt is not a file" in caplog.text
     assert not (tmp_path / "out").exists()
+
+
+def _no_reading(*args):
+    raise AssertionError("the build read its sources before checking --out")
+
+
+@pytest.mark.parametrize("kind", ["file", "unwritable", "proc"])
+def test_an_out_that_cannot_take_the_corpus_is_refused_before_reading(tmp_path, fake_packages, kind):
+    if kind == "file":
+        out = tmp_path / "corpus.txt"
+        out.write_text("a passage someone keeps\n", encoding="utf-8")
+        expected = "is a file, not a folder"
+    elif kind == "unwritable":
+        if os.geteuid() == 0:
+            pytest.skip("root writes into a read-only folder")
+        (tmp_path / "ro").mkdir()
+        os.chmod(tmp_path / "ro", 0o500)
+        out, expected = tmp_path / "ro" / "corpus", "cannot be written"
+    else:
+        out, expected = "/proc/distillery-corpus", "cannot be written"
+    with pytest.raises(InvalidInputError, match=f"--out .* {expected}"):
+        build_from_packages(str(out), sources=TEST_SOURCES, reader=_no_reading)
+    if kind == "file":
+        assert out.read_text(encoding="utf-8") == "a passage someone keeps\n"
+
+
+def test_a_failed_write_leaves_the_previous_corpus_whole(tmp_path, fake_packages, monkeypatch):
+    _build(tmp_path / "out", max_bytes=3000)
+    before = (tmp_path / "out" / "corpus.txt").read_bytes()
+
+    def disk_full(*args, **kwargs):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(os, "replace", disk_full)
+    with pytest.raises(OSError):
+        _build(tmp_path / "out", max_bytes=2000)
+    assert (tmp_path / "out" / "corpus.txt").read_bytes() == before
+    assert sorted(os.listdir(tmp_path / "out")) == ["CORPUS.md", "corpus.json", "corpus.txt"]  # no temporary left
 
 
 def test_install_script_installs_every_package_the_corpus_reads():

@@ -279,6 +279,20 @@ def test_cli_refuses_a_missing_folder_and_a_bad_fraction(tmp_path, caplog):
         build_dataset(str(tmp_path / "o"), [], eval_fraction=1.5)
 
 
+def test_an_out_that_is_a_file_or_unwritable_is_refused_before_the_pages_are_read(tmp_path, caplog):
+    taken = tmp_path / "taken"
+    taken.write_text("kept\n")
+    root = tmp_path / "man"
+    (root / "man1").mkdir(parents=True)
+    (root / "man1" / "one.1").write_text(_page("one", "the only page"))
+    assert manpages.main(["--out", str(taken), "--from-dir", str(root)]) == 2
+    assert "is a file, not a folder" in caplog.text and taken.read_text() == "kept\n"
+    # Refused before reading: the single page would otherwise fail as "no eval examples".
+    assert "no eval examples" not in caplog.text and "no train examples" not in caplog.text
+    with pytest.raises(InvalidInputError, match="--out /proc/distillery-man cannot be written"):
+        build_dataset("/proc/distillery-man", page_files_from_folder(str(root)))
+
+
 def test_no_eval_examples_is_bad_input_naming_the_counts(tmp_path):
     root = tmp_path / "man"
     (root / "man1").mkdir(parents=True)

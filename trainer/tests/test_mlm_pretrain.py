@@ -258,3 +258,37 @@ def test_the_spec_refuses_mlm_pretrain_without_text_or_without_fine_tuning(make_
     stages = _stages(mask_prob=1.5)
     with pytest.raises(InvalidInputError, match="mask_prob must be between 0 and 1"):
         load_spec(make_spec(stages=stages))
+
+
+# --- bad text --------------------------------------------------------------------------------
+
+def test_a_batch_without_a_maskable_token_has_a_zero_loss_not_nan(tokenizer):
+    logits = torch.zeros(0, len(tokenizer.id_to_token), requires_grad=True)
+    loss = masked_lm.mlm_loss(logits, torch.zeros(0, dtype=torch.long))
+    assert float(loss) == 0.0
+    loss.backward()
+    assert logits.grad is not None and logits.grad.numel() == 0
+
+
+@pytest.mark.parametrize("text", ["\x00" * 300 + "\n", "\u4f60\u597d\u4e16\u754c \u3053\u3093\u306b\u3061\u306f\n" * 5])
+def test_text_the_vocabulary_cannot_read_is_refused_before_training(make_spec, corpus_dir, tmp_path, text):
+    # NUL bytes are valid UTF-8 but no word piece; a script outside the vocabulary is all [UNK]:
+    # either once trained on a loss of NaN and failed the job as a crash, not as bad data.
+    path = tmp_path / "unreadable.txt"
+    path.write_text(text)
+    data = {"train": os.path.join(corpus_dir, "train.jsonl"), "eval": os.path.join(corpus_dir, "eval.jsonl"), "unlabeled": str(path)}
+    ctx = _context(make_spec(stages=_stages(max_steps=1), data=data), str(tmp_path / "work"))
+    with pytest.raises(InvalidInputError, match="data.unlabeled has no text the teacher's vocabulary knows") as err:
+        STAGE_FUNCTIONS["mlm_pretrain"](ctx)
+    assert err.value.file == str(path)
+
+
+def test_a_corpus_of_one_sequence_warns_that_nothing_is_held_out(make_spec, corpus_dir, tmp_path, caplog):
+    path = tmp_path / "short.txt"
+    path.write_text("the cat sat on the mat\n")
+    data = {"train": os.path.join(corpus_dir, "train.jsonl"), "eval": os.path.join(corpus_dir, "eval.jsonl"), "unlabeled": str(path)}
+    ctx = _context(make_spec(stages=_stages(max_steps=1, batch_size=2), data=data), str(tmp_path / "work"))
+    with caplog.at_level("WARNING"):
+        STAGE_FUNCTIONS["mlm_pretrain"](ctx)
+    assert any("none is held out" in r.getMessage() for r in caplog.records if r.levelname == "WARNING")
+    assert ctx.state.history("mlm_pretrain")["held_out"] == 0

@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from typing import Callable, Dict, Iterable, Iterator, List, Optional, Sequence, Tuple
 
 from ..errors import InvalidInputError
-from . import write_manifest
+from . import writable_out_dir, write_atomically, write_manifest
 from . import corpus_sources as readers
 from .corpus_clean import MIN_WORDS, Deduplicator, clean_segments, normalise, pack
 from .debian import InstalledPackage, installed_package
@@ -42,6 +42,8 @@ DEFAULT_MAX_MB = 40.0
 # No source more than this share of the corpus (the brief: "no one source more than ~half").
 MAX_SOURCE_SHARE = 0.5
 MB = 1_000_000
+# Far above what the sources hold (a cap above that keeps everything); it only keeps --max-mb finite.
+MAX_MB = 1_000_000.0
 
 
 @dataclass(frozen=True)
@@ -221,8 +223,7 @@ def build_corpus(
     lines = body + [p for e in extras for p in e.passages]
     os.makedirs(out_dir, exist_ok=True)
     data = "".join(p + "\n" for p in lines).encode("utf-8")
-    with open(os.path.join(out_dir, "corpus.txt"), "wb") as f:
-        f.write(data)
+    write_atomically(os.path.join(out_dir, "corpus.txt"), data)
 
     by_name = {s.name: s for s in sources}
     packages = packages or {}
@@ -299,12 +300,14 @@ def build_from_packages(
     reader: Optional[Callable[[Source, Sequence[InstalledPackage], Dict[str, int], int], Iterable[List[str]]]] = None,
 ) -> Dict[str, object]:
     """The whole build from the installed packages. Raises InvalidInputError for a package that
-    is not installed, a missing --extra file or a cap <= 0, before any reading."""
+    is not installed, a missing --extra file, a cap <= 0 or an out_dir that cannot be written,
+    before any reading."""
     if max_bytes <= 0:
         raise InvalidInputError(f"--max-mb must be more than 0, got {max_bytes / MB}")
     for path in extra:
         if not os.path.isfile(path):
             raise InvalidInputError(f"--extra {path} is not a file; give the path of a text file with one passage a line", file=path)
+    writable_out_dir(out_dir)
     packages = {s.name: [installed_package(p) for p in s.packages] for s in sources}
     dedup = Deduplicator()
     texts = []
@@ -335,9 +338,10 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     args = _parser().parse_args(argv)
     started = time.monotonic()
     try:
-        if not args.max_mb > 0:
-            raise InvalidInputError(f"--max-mb must be more than 0, got {args.max_mb}")
-        manifest = build_from_packages(args.out, extra=args.extra, seed=args.seed, max_bytes=int(args.max_mb * MB))
+        # nan fails the comparison; inf and 1e400 would overflow int(); under a byte rounds to 0.
+        if not 1 / MB <= args.max_mb <= MAX_MB:
+            raise InvalidInputError(f"--max-mb must be a number of megabytes from {1 / MB:g} (one byte) to {MAX_MB:g}, got {args.max_mb:g}")
+        manifest = build_from_packages(args.out, extra=args.extra, seed=args.seed, max_bytes=max(1, int(args.max_mb * MB)))
     except InvalidInputError as exc:
         log.error("%s", exc)
         return 2

@@ -37,7 +37,7 @@ from typing import Dict, Iterable, List, Optional, Sequence, Tuple
 
 from ..data import ClassificationExample, write_classification
 from ..errors import InvalidInputError
-from . import write_manifest
+from . import writable_out_dir, write_manifest
 from .debian import InstalledPackage, installed_package
 from .roff import body_paragraphs, name_line, so_target
 
@@ -296,6 +296,7 @@ def build_dataset(
     whose dpkg excludes /usr/share/man)."""
     if not 0.0 < eval_fraction < 1.0:
         raise InvalidInputError(f"--eval-fraction must be between 0 and 1 (exclusive), got {eval_fraction}")
+    writable_out_dir(out_dir)
     pages, page_counts = read_pages(files)
     examples, example_counts = label_examples(pages)
     splits: Dict[str, List[Example]] = {"train": [], "eval": []}

@@ -43,11 +43,21 @@ def run(ctx: RunContext) -> None:
         )
     ctx.start(NAME)
     lines = TokenisedLines(ctx.tokenizer, data_io.load_unlabeled(ctx.spec.unlabeled))
+    if not masked_lm.maskable_count(ctx.tokenizer, lines.ids):
+        # Without a word piece to mask every loss is a mean over nothing: NaN at step 1.
+        raise InvalidInputError(
+            f"data.unlabeled has no text the teacher's vocabulary knows ({lines.token_count} word pieces, all [UNK] or "
+            "special): give text in the language and script of the teacher's vocab.txt, one passage a line",
+            file=ctx.spec.unlabeled,
+        )
     packed = PackedSequences(lines, max_length)
     train_rows, held_rows = held_out_split(len(packed), ctx.spec.seed)
     train, held = packed.select(train_rows), packed.select(held_rows)
     history = ctx.state.history(NAME)
     history.update(lines=len(lines), tokens=lines.token_count, sequences=len(train), held_out=len(held), max_length=max_length)
+    if not len(held):
+        log.warning("data.unlabeled fills only %d sequence(s) of %d tokens: none is held out, so mlm_pretrain reports no "
+                    "masked-token accuracy; pre-training needs far more text", len(packed), max_length)
     log.info("mlm_pretrain: %d lines, %d tokens, %d sequences of %d (%d held out)", len(lines), lines.token_count, len(packed), max_length, len(held))
 
     model = run_models.mlm_teacher(ctx)

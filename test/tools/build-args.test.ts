@@ -1,0 +1,63 @@
+/**
+ * models:build checks its whole command line before it empties WORK_DIR/build-models or
+ * regenerates DATA_DIR's datasets: bad arguments exit 2 with what to fix and the usage.
+ */
+import { spawnSync } from 'node:child_process';
+import { promises as fs } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { readBuildArgs } from '../../tools/build/args.js';
+
+const MODELS = ['support-qa', 'support-intent'];
+const messageOf = (argv: string[]) => {
+  const parsed = readBuildArgs(argv, MODELS);
+  return 'message' in parsed ? parsed : undefined;
+};
+
+describe('models:build arguments', () => {
+  it('defaults and a valid command line', () => {
+    expect(readBuildArgs([], MODELS)).toEqual({
+      args: { seed: 1234, only: null, quick: false, fresh: false, ablation: false, prepareOnly: false, readmeOnly: false },
+    });
+    expect(readBuildArgs(['--seed', '0', '--only', 'support-qa', '--quick'], MODELS)).toMatchObject({ args: { seed: 0, only: 'support-qa', quick: true } });
+  });
+
+  it.each(['abc', '-1', '1.5', '', '1e3', '0x10', '99999999999999999999'])('refuses --seed %j', (seed) => {
+    expect(messageOf([`--seed=${seed}`])).toEqual({
+      code: 2,
+      message: expect.stringMatching(/^--seed must be a non-negative integer \(e\.g\. --seed 7\), not /),
+    });
+  });
+
+  it('refuses an --only that names no model, unknown options, a missing value and --prepare-only with --readme-only, every problem at once', () => {
+    const only = messageOf(['--only', 'nosuchmodel', '--seed', 'x']);
+    expect(only?.code).toBe(2);
+    expect(only?.message).toMatch(
+      /--seed must be a non-negative integer[^\n]*\n--only "nosuchmodel" names no model; give one of support-qa, support-intent\nusage:/,
+    );
+    expect(messageOf(['--bogus'])).toEqual({ code: 2, message: expect.stringMatching(/^Unknown option '--bogus'\nusage: npm run models:build/) });
+    expect(messageOf(['--seed'])?.code).toBe(2);
+    expect(messageOf(['--prepare-only', '--readme-only'])?.message).toMatch(/exclude each other/);
+    expect(messageOf(['--help'])).toEqual({ code: 0, message: expect.stringMatching(/^usage: npm run models:build/) });
+  });
+
+  it('exits 2 before touching the work folder or the data folder', async () => {
+    const root = await fs.mkdtemp(path.join(os.tmpdir(), 'build-args-'));
+    try {
+      const kept = path.join(root, 'work', 'build-models', 'kept.txt');
+      await fs.mkdir(path.dirname(kept), { recursive: true });
+      await fs.writeFile(kept, 'a previous build');
+      const env = { ...process.env, DATA_DIR: path.join(root, 'data'), MODEL_DIR: path.join(root, 'models'), WORK_DIR: path.join(root, 'work') };
+      for (const argv of [['--only', 'nosuchmodel'], ['--seed', 'abc'], ['--bogus']]) {
+        const run = spawnSync(process.execPath, ['--import', 'tsx', 'tools/build-models.ts', ...argv], { encoding: 'utf8', env });
+        expect(run.status, argv.join(' ')).toBe(2);
+        expect(run.stderr).not.toMatch(/\n\s+at /); // no stack trace
+      }
+      expect(await fs.readFile(kept, 'utf8')).toBe('a previous build');
+      await expect(fs.stat(path.join(root, 'data'))).rejects.toThrow(/ENOENT/);
+    } finally {
+      await fs.rm(root, { recursive: true, force: true });
+    }
+  });
+});
