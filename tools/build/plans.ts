@@ -17,7 +17,11 @@ export interface BasePlan {
   teacher: EncoderShape;
   student: EncoderShape & { ffn_rank: null };
   vocabSize: number;
-  /** Sequence length of pre-training and general distillation (tokens). */
+  /**
+   * Sequence length of pre-training (tokens). General distillation runs at the length of the job
+   * that builds the base: the QA job, first in taskPlans, at 128; an `--only support-intent` build
+   * without a cached base distils at that job's 64.
+   */
   maxLength: number;
   stages: { mlm_pretrain: Record<string, unknown>; general_distill: Record<string, unknown> };
 }
@@ -36,6 +40,8 @@ export interface TaskPlan {
 /** 4 x 384 with 12 heads: the student (4 x 312, 12 heads of 26) maps layer to layer, groups nothing. */
 const TEACHER: EncoderShape = { layers: 4, hidden: 384, heads: 12, intermediate: 1536 };
 const STUDENT = { layers: 4, hidden: 312, heads: 12, intermediate: 1200, ffn_rank: null };
+/** Pre-training sequence length (tokens): BERT pre-trains at 128 for most of its steps. */
+const PRETRAIN_LENGTH = 128;
 const QUICK_TEACHER: EncoderShape = { layers: 2, hidden: 64, heads: 4, intermediate: 128 };
 const QUICK_STUDENT = { layers: 2, hidden: 48, heads: 4, intermediate: 96, ffn_rank: null };
 
@@ -45,13 +51,13 @@ export function basePlan(quick: boolean): BasePlan {
     teacher: quick ? QUICK_TEACHER : TEACHER,
     student: quick ? QUICK_STUDENT : STUDENT,
     vocabSize: quick ? 2000 : 10000,
-    maxLength: 128,
+    maxLength: PRETRAIN_LENGTH,
     stages: {
       // A third of a pass over the corpus (~86k packed 128-token sequences with the 10k vocabulary,
       // ~2,700 steps a pass at 0.73 steps/s in bf16 on 2 cores): ~900 steps, about 21 minutes, so
       // the whole build fits a session. A small model's short schedule takes a higher rate than
       // BERT's 1e-4.
-      mlm_pretrain: { enabled: true, epochs: 0.33, batch_size: 32, lr: 4e-4, warmup_ratio: 0.05, evaluations: 4, ...cap },
+      mlm_pretrain: { enabled: true, epochs: 0.33, batch_size: 32, lr: 4e-4, warmup_ratio: 0.05, evaluations: 4, max_length: PRETRAIN_LENGTH, ...cap },
       // TinyBERT's general distillation (embeddings, attention, hidden states) on the same text.
       general_distill: { enabled: true, epochs: 0.15, batch_size: 32, lr: 5e-4, ...cap },
     },
