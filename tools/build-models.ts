@@ -167,7 +167,6 @@ interface JobOptions {
   plan: TaskPlan;
   jobId: string;
   start: Start;
-  base: BasePlan;
   corpus: string;
   variant: string;
   /** Overrides merged into the plan's stages (the ablations switch stages off). */
@@ -351,7 +350,6 @@ async function main(): Promise<number> {
         plan,
         jobId,
         start,
-        base,
         corpus,
         variant: 'shipped',
         notes: { datagen: ctx.record.datagen, base_key: baseKey, vocab_size: base.vocabSize },
@@ -386,7 +384,7 @@ async function main(): Promise<number> {
       ];
       for (const v of variants) {
         const a0 = Date.now();
-        const r = await runTaskJob(ctx, { plan, jobId: `${jobId}-${v.variant}`, start: v.start, base, corpus, variant: v.variant, stages: v.stages });
+        const r = await runTaskJob(ctx, { plan, jobId: `${jobId}-${v.variant}`, start: v.start, corpus, variant: v.variant, stages: v.stages });
         task.ablation[v.variant] = { seconds: since(a0), metrics: r.manifest.metrics, stages: r.log.stages };
       }
     }

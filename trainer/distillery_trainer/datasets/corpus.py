@@ -116,6 +116,14 @@ class SourceText:
     dropped: Counter
     segments: int = 0
 
+    def offer(self, passage: str, dedup: Deduplicator) -> None:
+        """Keeps `passage` unless `dedup` has seen it (or its near-copy), counting why not."""
+        verdict = dedup.verdict(passage)
+        if verdict is None:
+            self.passages.append(passage)
+        else:
+            self.dropped[verdict] += 1
+
 
 def clean_documents(
     name: str, documents: Iterable[List[str]], dedup: Deduplicator, *, target_words: int = MIN_WORDS, sentences_only: bool = False
@@ -127,11 +135,7 @@ def clean_documents(
     for document in documents:
         result.segments += len(document)
         for passage in pack(clean_segments(document, dropped, sentences_only=sentences_only), dropped, target_words=target_words):
-            verdict = dedup.verdict(passage)
-            if verdict is None:
-                result.passages.append(passage)
-            else:
-                dropped[verdict] += 1
+            result.offer(passage, dedup)
     return result
 
 
@@ -149,11 +153,7 @@ def read_extra(path: str, dedup: Deduplicator) -> SourceText:
             if not text:
                 continue
             result.segments += 1
-            verdict = dedup.verdict(text)
-            if verdict is None:
-                result.passages.append(text)
-            else:
-                dropped[verdict] += 1
+            result.offer(text, dedup)
     return result
 
 
