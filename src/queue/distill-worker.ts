@@ -221,7 +221,10 @@ export class DistillWorker {
       await this.finishWorkDir(jobId, 'completed');
       return { model: result.model, version: result.version, metrics: result.metrics, gate: result.gate };
     } catch (err) {
-      const cancelled = err instanceof TrainerStoppedError && (await this.isCancelled(jobId).catch(() => false));
+      // A cancel the user asked for ends the job cancelled however the trainer ended after the
+      // SIGTERM (stopped, killed after the grace period, or an error raised while it was stopping);
+      // a stop without one (worker shutdown) leaves it to be retried from its checkpoint.
+      const cancelled = (err instanceof TrainerStoppedError || controller.signal.aborted) && (await this.isCancelled(jobId).catch(() => false));
       const final = cancelled || (err instanceof TrainingError && !err.retryable) || job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
       if (final) {
         const state = cancelled ? 'cancelled' : 'failed';

@@ -220,7 +220,12 @@ export class JobService {
   private async stateOf(job: Job<DistillJobData, JobResult>): Promise<JobState> {
     const s = await job.getState();
     if (s === 'completed') return 'completed';
-    if (s === 'failed') return job.failedReason === CANCELLED_REASON ? 'cancelled' : 'failed';
+    if (s === 'failed') {
+      // A job whose cancel was asked for ends cancelled however it went down after the request
+      // (a worker that lost its lock while the trainer checkpointed fails it with BullMQ's reason).
+      if (job.failedReason === CANCELLED_REASON) return 'cancelled';
+      return (await this.redis.hexists(this.names.cancelled, job.id as string)) === 1 ? 'cancelled' : 'failed';
+    }
     if (s === 'active') return 'active';
     return 'queued';
   }

@@ -220,6 +220,36 @@ describe('job lifecycle', () => {
     expect(logs).toMatch(/cancel requested/);
   }, 240_000);
 
+  it('a cancelled job ends cancelled even when its trainer fails while stopping', async () => {
+    // A stand-in for the trainer (TRAINER_PYTHON) that reports progress and fails on SIGTERM
+    // instead of checkpointing: the worker must still end the job as the user asked.
+    const fake = path.join(root, 'trainer-that-fails-on-stop.sh');
+    await fs.writeFile(
+      fake,
+      [
+        '#!/bin/sh',
+        // Exit 2 is an input error, which the worker never retries: no later attempt can see the cancel.
+        'trap \'echo "{\\"type\\":\\"error\\",\\"message\\":\\"stopping went wrong\\"}"; exit 2\' TERM',
+        'while true; do',
+        '  echo \'{"type":"progress","stage":"teacher_finetune","epoch":0,"step":1,"total":100,"losses":{"total":1},"lr":0.001,"steps_per_sec":1,"eta_s":99}\'',
+        '  sleep 0.2',
+        'done',
+        '',
+      ].join('\n'),
+      { mode: 0o755 },
+    );
+    for (const w of workers) await w.stop('SIGTERM');
+    const failing = startWorker({ TRAINER_PYTHON: fake });
+    const { json } = await call('POST', '/v1/jobs', spec({ seed: 12 }));
+    await waitFor('progress', async () => (await call('GET', `/v1/jobs/${json.id}`)).json.progress?.step > 0, 60_000, 250);
+    expect((await call('DELETE', `/v1/jobs/${json.id}`)).status).toBe(202);
+    const done = await waitForState(json.id, ['cancelled', 'failed', 'completed'], 60_000);
+    expect(done.state).toBe('cancelled');
+    expect(failing.output()).toMatch(/cancel requested/);
+    await failing.stop('SIGTERM');
+    startWorker();
+  }, 120_000);
+
   it('a worker killed with SIGKILL mid-job: another worker resumes from the checkpoint and completes it', async () => {
     for (const w of workers) await w.stop('SIGTERM');
     const first = startWorker();
