@@ -25,6 +25,7 @@
  */
 import { spawn } from 'node:child_process';
 import { promises as fs } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { loadConfig, type PathsConfig, type TrainerConfig } from '../src/config.js';
 import type { Manifest } from '../src/inference/registry/types.js';
@@ -268,6 +269,12 @@ async function main(): Promise<number> {
     return 0;
   }
   const { seed, quick } = values;
+  // Debian's torch 1.13 computes on one thread unless told (at::get_num_threads() is 1 on a 2-core
+  // machine), so the 2026-12-01 build trained on one core: two bf16 linears of the teacher's FFN shape
+  // (4096 x 384 x 1536), forward and backward, took 132 ms on one thread and 70 ms on two, side by
+  // side in one script. The build is the only trainer on the machine, so it takes every core.
+  process.env.DISTILLERY_TORCH_THREADS ??= String(os.availableParallelism());
+  process.stderr.write(`trainer threads: ${process.env.DISTILLERY_TORCH_THREADS} (DISTILLERY_TORCH_THREADS)\n`);
   const started = Date.now();
   const dataDir = config.paths.dataDir;
   const buildDir = path.join(config.paths.workDir, 'build-models');
