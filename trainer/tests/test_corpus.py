@@ -156,6 +156,17 @@ def test_bad_arguments_give_a_clear_error(tmp_path, fake_packages, caplog):
     assert not (tmp_path / "out").exists()
 
 
+def test_an_extra_file_that_is_not_utf8_is_refused_before_any_reading(tmp_path, fake_packages, caplog):
+    latin1 = tmp_path / "faq-latin1.txt"
+    latin1.write_bytes("How do I pay?\nCaf\u00e9 orders ship in 3 days.\n".encode("latin-1"))
+    with pytest.raises(InvalidInputError, match=r"faq-latin1.txt is not UTF-8 \(line 2, byte 4 of the line\); convert it") as raised:
+        build_from_packages(str(tmp_path / "out"), sources=TEST_SOURCES, reader=_no_reading, extra=[str(latin1)])
+    assert raised.value.line == 2
+    assert corpus.main(["--out", str(tmp_path / "out"), "--extra", str(latin1)]) == 2
+    assert "is not UTF-8" in caplog.text
+    assert not (tmp_path / "out").exists()
+
+
 def _no_reading(*args):
     raise AssertionError("the build read its sources before checking --out")
 

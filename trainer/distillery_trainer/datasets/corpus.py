@@ -139,15 +139,32 @@ def clean_documents(
     return result
 
 
+def check_extra(path: str) -> None:
+    """An --extra file must be a UTF-8 text file: InvalidInputError naming the file (and the line of
+    the first byte that is not UTF-8) otherwise, so a Latin-1 file is refused rather than read with
+    replacement characters that the model would learn."""
+    if not os.path.isfile(path):
+        raise InvalidInputError(f"--extra {path} is not a file; give the path of a text file with one passage a line", file=path)
+    with open(path, "rb") as f:
+        for number, raw in enumerate(f, start=1):
+            try:
+                raw.decode("utf-8")
+            except UnicodeDecodeError as err:
+                raise InvalidInputError(
+                    f"--extra {path} is not UTF-8 (line {number}, byte {err.start + 1} of the line); convert it, e.g. iconv -f latin1 -t utf-8",
+                    file=path,
+                    line=number,
+                ) from None
+
+
 def read_extra(path: str, dedup: Deduplicator) -> SourceText:
     """An --extra file (e.g. the support generator's corpus.txt): each non-empty line, NFC and
     white space normalised, deduplicated against everything before it; no other rule applies
     (its lines were written for this project). Missing file: InvalidInputError naming it."""
-    if not os.path.isfile(path):
-        raise InvalidInputError(f"--extra {path} is not a file; give the path of a text file with one passage a line", file=path)
+    check_extra(path)
     dropped: Counter = Counter()
     result = SourceText(f"extra:{os.path.basename(path)}", [], dropped)
-    with open(path, encoding="utf-8", errors="replace") as f:
+    with open(path, encoding="utf-8") as f:
         for line in f:
             text = normalise(line)
             if not text:
@@ -300,13 +317,12 @@ def build_from_packages(
     reader: Optional[Callable[[Source, Sequence[InstalledPackage], Dict[str, int], int], Iterable[List[str]]]] = None,
 ) -> Dict[str, object]:
     """The whole build from the installed packages. Raises InvalidInputError for a package that
-    is not installed, a missing --extra file, a cap <= 0 or an out_dir that cannot be written,
+    is not installed, a missing or non-UTF-8 --extra file, a cap <= 0 or an out_dir that cannot be written,
     before any reading."""
     if max_bytes <= 0:
         raise InvalidInputError(f"--max-mb must be more than 0, got {max_bytes / MB}")
     for path in extra:
-        if not os.path.isfile(path):
-            raise InvalidInputError(f"--extra {path} is not a file; give the path of a text file with one passage a line", file=path)
+        check_extra(path)
     writable_out_dir(out_dir)
     packages = {s.name: [installed_package(p) for p in s.packages] for s in sources}
     dedup = Deduplicator()
