@@ -160,7 +160,7 @@ def check_extra(path: str) -> None:
 def read_extra(path: str, dedup: Deduplicator) -> SourceText:
     """An --extra file (e.g. the support generator's corpus.txt): each non-empty line, NFC and
     white space normalised, deduplicated against everything before it; no other rule applies
-    (its lines were written for this project). Missing file: InvalidInputError naming it."""
+    (its lines were written for this project). Missing or not UTF-8: InvalidInputError (check_extra)."""
     check_extra(path)
     dropped: Counter = Counter()
     result = SourceText(f"extra:{os.path.basename(path)}", [], dropped)
