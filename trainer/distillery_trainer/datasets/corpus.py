@@ -160,8 +160,8 @@ def check_extra(path: str) -> None:
 def read_extra(path: str, dedup: Deduplicator) -> SourceText:
     """An --extra file (e.g. the support generator's corpus.txt): each non-empty line, NFC and
     white space normalised, deduplicated against everything before it; no other rule applies
-    (its lines were written for this project). Missing or not UTF-8: InvalidInputError (check_extra)."""
-    check_extra(path)
+    (its lines were written for this project). The caller checks the file first (check_extra,
+    before any source is read); a byte that is not UTF-8 here still raises, never a replacement."""
     dropped: Counter = Counter()
     result = SourceText(f"extra:{os.path.basename(path)}", [], dropped)
     with open(path, encoding="utf-8") as f:
