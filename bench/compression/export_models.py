@@ -3,7 +3,8 @@
     /usr/bin/python3 bench/compression/export_models.py --out DIR --labels 23 --vocab-size 8000 \
         [--count FILE.onnx ...]
 
-Writes DIR/bert-base-fp32.onnx (12 layers, hidden 768, 12 heads, intermediate 3072, the
+Writes (or keeps, when DIR/exporter.sha256 says the exporter's sources are unchanged since)
+DIR/bert-base-fp32.onnx (12 layers, hidden 768, 12 heads, intermediate 3072, the
 vocabulary of bert-base-uncased: 30522 tokens) and DIR/student-fp32.onnx (the bundled students'
 shape: 4 layers, hidden 312, 12 heads, intermediate 1200, our 8000-token vocabulary), both
 classifiers with random weights (speed, size and memory depend on the shape, not the values)
@@ -20,12 +21,25 @@ import json
 import os
 import sys
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "src", "training", "python"))
+TRAINER = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "trainer")
+sys.path.insert(0, TRAINER)
+# What an export depends on: a cached file written by other versions of these is exported again.
+EXPORTER_SOURCES = ("export.py", "onnx_fusions.py", "onnx_graph.py", "modeling.py")
 
 SHAPES = {
     "bert-base-fp32": dict(layers=12, hidden=768, heads=12, intermediate=3072, vocab=30522),
     "student-fp32": dict(layers=4, hidden=312, heads=12, intermediate=1200, vocab=None),
 }
+
+
+def exporter_digest() -> str:
+    import hashlib
+
+    h = hashlib.sha256()
+    for name in EXPORTER_SOURCES:
+        with open(os.path.join(TRAINER, "distillery_trainer", name), "rb") as f:
+            h.update(f.read())
+    return h.hexdigest()
 
 
 def export(out: str, labels: int, vocab_size: int) -> list:
@@ -35,10 +49,13 @@ def export(out: str, labels: int, vocab_size: int) -> list:
     from distillery_trainer.modeling import BertConfig, BertForDistillation
 
     written = []
+    stamp = os.path.join(out, "exporter.sha256")
+    digest = exporter_digest()
+    current = os.path.exists(stamp) and open(stamp).read().strip() == digest
     for name, s in SHAPES.items():
         path = os.path.join(out, f"{name}.onnx")
         written.append(path)
-        if os.path.exists(path):
+        if current and os.path.exists(path):
             continue
         config = BertConfig(
             vocab_size=s["vocab"] or vocab_size, hidden_size=s["hidden"], num_hidden_layers=s["layers"],
@@ -49,6 +66,8 @@ def export(out: str, labels: int, vocab_size: int) -> list:
         torch.manual_seed(1)
         model = BertForDistillation(config, "classification")
         export_onnx(model, path)
+    with open(stamp, "w") as f:
+        f.write(digest + "\n")
     return written
 
 
