@@ -14,7 +14,7 @@ import copy
 import inspect
 import logging
 import os
-from typing import Dict, List, Optional
+from typing import Dict, List
 
 import numpy as np
 import onnx
@@ -22,6 +22,10 @@ import torch
 from onnx import helper, numpy_helper
 
 from .modeling import BertForDistillation, OnnxExportWrapper
+from .onnx_graph import Constants as _Constants
+from .onnx_graph import attr_int as _attr
+from .onnx_graph import drop_unused as _drop_unused
+from .onnx_fusions import fuse_bert_operators
 from .quantization import fuse_qkv_for_export
 
 log = logging.getLogger(__name__)
@@ -35,7 +39,8 @@ def output_names(task: str) -> List[str]:
 
 
 def export_onnx(model: BertForDistillation, path: str, *, seq_len: int = 16) -> None:
-    """Traces model (eval mode, CPU, FP32) into an ONNX file with dynamic batch and sequence axes."""
+    """Traces model (eval mode, CPU, FP32) into an ONNX file with dynamic batch and sequence axes,
+    attention written as ONNX Runtime's MultiHeadAttention (onnx_fusions.fuse_bert_operators)."""
     was_training = model.training
     device = next(model.parameters()).device
     model.eval().cpu().float()
@@ -65,41 +70,16 @@ def export_onnx(model: BertForDistillation, path: str, *, seq_len: int = 16) -> 
                 do_constant_folding=True,
                 **legacy,
             )
+        proto = onnx.load(tmp)
+        fused = fuse_bert_operators(proto)
+        log.debug("ONNX Runtime operators written into %s: %s", path, fused)
+        onnx.save(proto, tmp)
         os.replace(tmp, path)
     finally:
         if os.path.exists(tmp):
             os.remove(tmp)
         model.to(device)
         model.train(was_training)
-
-
-class _Constants:
-    """Constant values of a graph: initializers, Constant nodes, and Casts of either."""
-
-    def __init__(self, graph: onnx.GraphProto) -> None:
-        self.values: Dict[str, np.ndarray] = {i.name: numpy_helper.to_array(i) for i in graph.initializer}
-        self.producer: Dict[str, onnx.NodeProto] = {o: n for n in graph.node for o in n.output}
-        for node in graph.node:
-            if node.op_type == "Constant" and node.attribute and node.attribute[0].name == "value":
-                self.values[node.output[0]] = numpy_helper.to_array(node.attribute[0].t)
-
-    def get(self, name: str) -> Optional[np.ndarray]:
-        if name in self.values:
-            return self.values[name]
-        node = self.producer.get(name)
-        if node is not None and node.op_type == "Cast":
-            source = self.get(node.input[0])
-            if source is not None:
-                to = helper.tensor_dtype_to_np_dtype(node.attribute[0].i) if hasattr(helper, "tensor_dtype_to_np_dtype") else onnx.mapping.TENSOR_TYPE_TO_NP_TYPE[node.attribute[0].i]
-                return source.astype(to)
-        return None
-
-
-def _attr(node: onnx.NodeProto, name: str, default: int) -> int:
-    for a in node.attribute:
-        if a.name == name:
-            return a.i
-    return default
 
 
 def _quantize(w: np.ndarray, scale: np.ndarray, zero_point: np.ndarray, axis: int) -> np.ndarray:
@@ -180,22 +160,6 @@ def _set_axis(node: onnx.NodeProto, axis: int, per_channel: bool) -> None:
             node.attribute.remove(a)
     if per_channel:
         node.attribute.append(helper.make_attribute("axis", axis))
-
-
-def _drop_unused(model: onnx.ModelProto) -> None:
-    """Removes nodes and initializers nothing reads any more (the float weights, dead Casts)."""
-    graph = model.graph
-    while True:
-        used = {i for n in graph.node for i in n.input} | {o.name for o in graph.output}
-        dead = [n for n in graph.node if all(o not in used for o in n.output)]
-        if not dead:
-            break
-        for n in dead:
-            graph.node.remove(n)
-    used = {i for n in graph.node for i in n.input}
-    for init in list(graph.initializer):
-        if init.name not in used:
-            graph.initializer.remove(init)
 
 
 def gather_before_dequantize(model: onnx.ModelProto) -> int:
