@@ -211,10 +211,12 @@ export interface InferenceConfig {
   /** Length bucket edges in tokens, increasing (BUCKETS, default 8,12,16,24,32,48,64,128,256,512: fine at the short end, where chat traffic is). A row joins the smallest bucket that holds it. */
   buckets: number[];
   /**
-   * Token budget of one batch, padded length x rows (MAX_BATCH_TOKENS, default 2048; at least the
-   * largest bucket). Each session's ONNX Runtime arena grows to the largest batch it has run and
-   * keeps it: 4096 cost about 100 MiB more resident memory than 2048 with the bundled models
-   * (4 sessions), and 16 x 128 rows ran no slower per row than 32 x 128 (docs/benchmarks.md, memory).
+   * Token budget of one batch, padded length x rows (MAX_BATCH_TOKENS, default 512, the largest
+   * default bucket; at least the largest bucket). Each session's ONNX Runtime arena grows to the
+   * largest batch it has run and keeps it: with the bundled models (4 sessions) 512 holds 146 MiB
+   * less than 2048 at idle and 147 MiB less at peak, while 4 x 128 QA rows ran no slower per row
+   * than 16 x 128 and the serving bench kept its throughput with a lower p99 (docs/benchmarks.md,
+   * memory).
    */
   maxBatchTokens: number;
   /** Rows in one batch at most (MAX_BATCH_ROWS, default 32). */
@@ -380,7 +382,7 @@ export function loadInferenceConfig(r: EnvReader, cpus = os.availableParallelism
     },
     executionProviders,
     buckets: r.intList('BUCKETS', [8, 12, 16, 24, 32, 48, 64, 128, 256, 512]),
-    maxBatchTokens: r.int('MAX_BATCH_TOKENS', 2048, { min: 1 }),
+    maxBatchTokens: r.int('MAX_BATCH_TOKENS', 512, { min: 1 }),
     maxBatchRows: r.int('MAX_BATCH_ROWS', 32, { min: 1, max: 4096 }),
     maxBatchDelayMs: r.number('MAX_BATCH_DELAY_MS', 2, { min: 0, max: 10_000 }),
     maxQueuedRows: r.int('MAX_QUEUED_ROWS', 1024, { min: 1 }),

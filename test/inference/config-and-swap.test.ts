@@ -15,7 +15,7 @@ describe('InferenceConfig', () => {
       sessionThreadNiceness: 10,
       executionProviders: ['cpu'],
       buckets: [8, 12, 16, 24, 32, 48, 64, 128, 256, 512],
-      maxBatchTokens: 2048,
+      maxBatchTokens: 512,
       ortMemory: { cpuMemArena: true, memPattern: false, prepacking: true },
     });
   });
