@@ -72,7 +72,9 @@ HEALTHCHECK --interval=15s --timeout=5s --start-period=120s --retries=3 \
   CMD ["node", "-e", "fetch('http://127.0.0.1:'+(process.env.PORT||8080)+'/healthz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]
 # Same program as `npm start` (node dist/src/server/main.js), run without npm so SIGTERM reaches
 # the server directly and its graceful shutdown runs.
-CMD ["node", "dist/src/server/main.js"]
+# --max-semi-space-size=4 (V8's default 16): a smaller young generation, 26 MiB less resident at
+# idle and 32 at peak with no measured cost in throughput; npm start and bench/memory.ts use the same.
+CMD ["node", "--max-semi-space-size=4", "dist/src/server/main.js"]
 
 # ---------------------------------------------------------------------------------------------
 # worker: BullMQ worker that runs the PyTorch trainer on the GPU.

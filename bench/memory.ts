@@ -63,7 +63,12 @@ interface Variant {
   name: string;
   /** What it tells apart. */
   note: string;
+  /** Environment over the production start's (PRODUCTION_ENV), unless `plain`. */
   env?: Record<string, string>;
+  /** Node flags instead of PRODUCTION_NODE_ARGS. */
+  nodeArgs?: string[];
+  /** Start with node's and glibc's defaults instead of the production flags and environment. */
+  plain?: boolean;
   /** Run the sources through tsx instead of dist/. */
   tsx?: boolean;
   /** An empty registry instead of MODEL_DIR. */
@@ -72,13 +77,29 @@ interface Variant {
   idleOnly?: boolean;
 }
 
+/**
+ * How production starts the API: `npm start` (package.json) and the api image (Dockerfile) set
+ * the same. MALLOC_ARENA_MAX=2: glibc keeps fewer per-thread malloc arenas; a 4 MiB V8
+ * semi-space (default 16): the young generation the request path churns through stays small.
+ */
+const PRODUCTION_ENV = { MALLOC_ARENA_MAX: '2' };
+const PRODUCTION_NODE_ARGS = ['--max-semi-space-size=4'];
+
 const VARIANTS: Variant[] = [
-  { name: 'defaults', note: 'both bundled models, every setting at its default' },
-  { name: 'image', note: 'as the api image runs it: defaults, MALLOC_ARENA_MAX=2', env: { MALLOC_ARENA_MAX: '2' } },
+  { name: 'defaults', note: 'both bundled models, every setting at its default, started as npm start and the api image start it' },
+  { name: 'plain', note: "node dist/src/server/main.js with node's and glibc's defaults (16 MiB semi-space, a malloc arena per thread)", plain: true },
+  { name: 'semi-space-16', note: "the defaults with V8's default 16 MiB semi-space", nodeArgs: [] },
+  {
+    name: 'jobs-on',
+    note: 'the defaults with /v1/jobs, the queue dashboard and model events on (JOBS_ENABLED=true, Redis at REDIS_URL)',
+    env: { JOBS_ENABLED: 'true', REDIS_URL: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379' },
+  },
+  { name: 'malloc-arenas', note: 'the defaults with a glibc malloc arena per thread (no MALLOC_ARENA_MAX)', env: { MALLOC_ARENA_MAX: '' } },
   {
     name: 'before',
-    note: 'the settings before issue 12: ORT_MEM_PATTERN=true, MAX_BATCH_TOKENS=4096',
+    note: 'the settings before issue 12: ORT_MEM_PATTERN=true, MAX_BATCH_TOKENS=4096, node and glibc defaults',
     env: { ORT_MEM_PATTERN: 'true', MAX_BATCH_TOKENS: '4096' },
+    plain: true,
   },
   { name: 'no-warmup', note: 'loaded, not warmed (WARMUP=false)', env: { WARMUP: 'false' }, idleOnly: true },
   { name: 'no-models', note: 'the API and its libraries, an empty registry', noModels: true, idleOnly: true },
@@ -86,12 +107,14 @@ const VARIANTS: Variant[] = [
   { name: 'sessions-1', note: 'one session per model (SESSIONS_PER_MODEL=1)', env: { SESSIONS_PER_MODEL: '1' } },
   { name: 'mem-pattern-on', note: 'ORT_MEM_PATTERN=true', env: { ORT_MEM_PATTERN: 'true' } },
   { name: 'tokens-4096', note: 'MAX_BATCH_TOKENS=4096 (32 x 128 QA batches)', env: { MAX_BATCH_TOKENS: '4096' } },
+  { name: 'tokens-2048', note: 'MAX_BATCH_TOKENS=2048, the default before 512 (16 x 128 QA, 32 x 64 classify batches)', env: { MAX_BATCH_TOKENS: '2048' } },
+  { name: 'malloc-arena-1', note: 'one glibc malloc arena (MALLOC_ARENA_MAX=1)', env: { MALLOC_ARENA_MAX: '1' } },
   { name: 'prepacking-off', note: 'ORT_PREPACKING=false', env: { ORT_PREPACKING: 'false' } },
   { name: 'arena-off', note: 'ORT_CPU_MEM_ARENA=false', env: { ORT_CPU_MEM_ARENA: 'false' } },
   {
     name: 'arena-off-mmap',
-    note: 'ORT_CPU_MEM_ARENA=false, MALLOC_ARENA_MAX=2, MALLOC_MMAP_THRESHOLD_=65536 (large tensors mapped and unmapped per run)',
-    env: { ORT_CPU_MEM_ARENA: 'false', MALLOC_ARENA_MAX: '2', MALLOC_MMAP_THRESHOLD_: '65536' },
+    note: 'ORT_CPU_MEM_ARENA=false, MALLOC_MMAP_THRESHOLD_=65536 (large tensors mapped and unmapped per run)',
+    env: { ORT_CPU_MEM_ARENA: 'false', MALLOC_MMAP_THRESHOLD_: '65536' },
   },
 ];
 
@@ -104,7 +127,10 @@ interface Server {
 /** Start the API (dist/ or the sources) on a free port and wait until it accepts requests. */
 async function startServer(variant: Variant, modelDir: string): Promise<Server> {
   const entry = variant.tsx ? ['--import', 'tsx', 'src/server/main.ts'] : ['dist/src/server/main.js'];
-  const child = spawn(process.execPath, entry, {
+  const nodeArgs = variant.plain ? [] : (variant.nodeArgs ?? PRODUCTION_NODE_ARGS);
+  // An empty value in a variant's env unsets the production setting.
+  const env = Object.fromEntries(Object.entries({ ...(variant.plain ? {} : PRODUCTION_ENV), ...variant.env }).filter(([, v]) => v !== ''));
+  const child = spawn(process.execPath, [...nodeArgs, ...entry], {
     cwd: ROOT,
     env: {
       PATH: process.env.PATH ?? '',
@@ -116,7 +142,7 @@ async function startServer(variant: Variant, modelDir: string): Promise<Server> 
       REGISTRY_WATCH: 'false',
       REGISTRY_POLL_MS: '0',
       LOG_LEVEL: 'info',
-      ...variant.env,
+      ...env,
     },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
