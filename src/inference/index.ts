@@ -56,6 +56,8 @@ export interface AnswerRequest extends WorkOptions, RoutingOptions {
   topK: number;
   /** Longest answer in tokens. */
   maxAnswerLength: number;
+  /** false: always the best spans, never "no answer"; default true. */
+  allowNoAnswer?: boolean;
 }
 
 export interface AnswerResponse {
@@ -262,7 +264,13 @@ export function createInferenceEngine(opts: CreateEngineOptions): InferenceEngin
       routed(
         req,
         (v) => v.answer(req.inputs, req),
-        (v) => v.answer(req.inputs, { topK: req.topK, maxAnswerLength: req.maxAnswerLength, ...RolloutManager.shadowWork }),
+        (v) =>
+          v.answer(req.inputs, {
+            topK: req.topK,
+            maxAnswerLength: req.maxAnswerLength,
+            ...(req.allowNoAnswer === undefined ? {} : { allowNoAnswer: req.allowNoAnswer }),
+            ...RolloutManager.shadowWork,
+          }),
       ),
     listModels: async () => Promise.all((await host.registry.listModels()).map(modelInfo)),
     getModel: modelInfo,
@@ -303,7 +311,7 @@ export interface OpenedModel {
   readonly task: Task;
   readonly config: ServingConfig;
   classify(inputs: ClassifyInput[], options: { topK: number } & WorkOptions): Promise<LabelScore[][]>;
-  answer(inputs: QaInput[], options: { topK: number; maxAnswerLength: number } & WorkOptions): Promise<Answer[][]>;
+  answer(inputs: QaInput[], options: { topK: number; maxAnswerLength: number; allowNoAnswer?: boolean } & WorkOptions): Promise<Answer[][]>;
   close(): Promise<void>;
 }
 

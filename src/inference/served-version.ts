@@ -35,6 +35,8 @@ export interface AnswerOptions extends WorkOptions {
   topK: number;
   /** Longest answer, in tokens. */
   maxAnswerLength: number;
+  /** false: always the best spans, never "no answer" (tasks/qa.ts AnswerOptions); default true. */
+  allowNoAnswer?: boolean;
 }
 
 export interface OpenVersionOptions {
@@ -217,7 +219,11 @@ export class ServedVersion {
           const o = outputs[k++]!;
           return { start: o.start_logits!.data, end: o.end_logits!.data };
         });
-        return findAnswers(p, logits, { topK: options.topK, maxAnswerLength: options.maxAnswerLength });
+        return findAnswers(p, logits, {
+          topK: options.topK,
+          maxAnswerLength: options.maxAnswerLength,
+          ...(options.allowNoAnswer === undefined ? {} : { allowNoAnswer: options.allowNoAnswer }),
+        });
       });
     });
   }

@@ -78,6 +78,24 @@ describe('findAnswers', () => {
     expect(findAnswers(prepared!, logits, { topK: 3, maxAnswerLength: 10 })).toEqual([]);
   });
 
+  it('with allowNoAnswer false returns the best span even where the null answer wins', async () => {
+    const context = 'the city of paris';
+    const [prepared] = await prepareQa(tok, [{ question: 'who', context }], windowing);
+    const w = prepared!.windows[0]!;
+    const start = new Float32Array(16);
+    const end = new Float32Array(16);
+    start[0] = 10;
+    end[0] = 10;
+    start[w.offset + 3] = 4; // "paris", well below the null answer
+    end[w.offset + 3] = 4;
+    const logits = [{ start, end }];
+    expect(findAnswers(prepared!, logits, { topK: 2, maxAnswerLength: 10 })).toEqual([]);
+    const spans = findAnswers(prepared!, logits, { topK: 2, maxAnswerLength: 10, allowNoAnswer: false });
+    expect(spans).toHaveLength(2);
+    expect(spans[0]!.answer).toBe('paris');
+    expect(context.slice(spans[0]!.start, spans[0]!.end)).toBe('paris');
+  });
+
   it('respects max answer length, start <= end, and sorts top-k by score', async () => {
     const [prepared] = await prepareQa(tok, [{ question: 'who', context: 'a b c d e f' }], { ...windowing, maxLength: 32 });
     const w = prepared!.windows[0]!;

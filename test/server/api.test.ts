@@ -115,6 +115,21 @@ describe('POST /v1/qa', () => {
     const res = await post('/v1/qa', { model: 'tiny-qa', inputs });
     expect(res.json().results.map((r: Array<{ answer: string }>) => r[0]?.answer)).toEqual(['start one end', 'start two end']);
   });
+
+  it('allow_no_answer: false returns the best spans where the model would answer "no answer"', async () => {
+    // One ordinary word: the fixture model scores "no answer" ([CLS]) above the only span.
+    const inputs = [{ question: 'q', context: 'cafe' }];
+    const byDefault = await post('/v1/qa', { model: 'tiny-qa', inputs, top_k: 2 });
+    expect(byDefault.statusCode).toBe(200);
+    expect(byDefault.json().results).toEqual([[]]);
+    const spans = await post('/v1/qa', { model: 'tiny-qa', inputs, top_k: 2, allow_no_answer: false });
+    expect(spans.statusCode).toBe(200);
+    const [answers] = spans.json().results;
+    expect(answers).toEqual([{ answer: 'cafe', start: 0, end: 4, score: expect.any(Number) }]);
+    const bad = await post('/v1/qa', { model: 'tiny-qa', inputs, allow_no_answer: 'no' });
+    expect(bad.statusCode).toBe(400);
+    expect(bad.json().detail).toMatch(/allow_no_answer/);
+  });
 });
 
 describe('models', () => {

@@ -9,7 +9,8 @@
  * window's context tokens (question and separators can never be answers), and a span's score
  * is p_start(i) * p_end(j), a probability in [0, 1]. The null answer scores
  * p_start(CLS) * p_end(CLS); its smallest value over the windows is the bar every span must
- * beat, else the result is empty (SQuAD 2.0 convention). Spans from overlapping windows that map
+ * beat, else the result is empty (SQuAD 2.0 convention), unless the caller asks for spans
+ * whatever the null score (allowNoAnswer false). Spans from overlapping windows that map
  * to the same characters are merged, keeping the best score.
  *
  * Offsets: context tokens carry [start, end) offsets into the ORIGINAL context in UTF-16 units,
@@ -101,6 +102,12 @@ export interface AnswerOptions {
   maxAnswerLength: number;
   /** Best starts and ends considered per window (pairs = nBest^2); default max(20, topK). */
   nBest?: number;
+  /**
+   * May the result be empty ("no answer") when the null score beats every span (default true,
+   * SQuAD 2.0)? false: the best spans are returned whatever the null score, as Hugging Face's
+   * question-answering pipeline does unless handle_impossible_answer is set.
+   */
+  allowNoAnswer?: boolean;
 }
 
 /** Indices of the n largest values of `p` among `candidates`. */
@@ -135,7 +142,7 @@ export function findAnswers(prepared: PreparedQa, logits: readonly WindowLogits[
     }
   });
   return [...spans.values()]
-    .filter((a) => a.score > nullScore)
+    .filter((a) => opts.allowNoAnswer === false || a.score > nullScore)
     .sort((a, b) => b.score - a.score)
     .slice(0, Math.max(1, opts.topK));
 }

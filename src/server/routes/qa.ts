@@ -21,8 +21,8 @@ export default async function qaRoutes(app: FastifyInstance, { engine, limits }:
       },
     },
     async (request, reply) => {
-      const { model, version, inputs, top_k: topK = 1, max_answer_length: maxAnswerLength = 30 } = request.body;
-      return answeredBy(reply, engine.answer({ model, version, inputs, topK, maxAnswerLength, ...workOptions(request, reply, limits) }));
+      const { model, version, inputs, top_k: topK = 1, max_answer_length: maxAnswerLength = 30, allow_no_answer: allowNoAnswer = true } = request.body;
+      return answeredBy(reply, engine.answer({ model, version, inputs, topK, maxAnswerLength, allowNoAnswer, ...workOptions(request, reply, limits) }));
     },
   );
 }

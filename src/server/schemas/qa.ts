@@ -29,6 +29,13 @@ export function qaBodySchema(limits: RequestLimits) {
           description: `Longest answer span in tokens (at most ${limits.maxAnswerLength})`,
         }),
       ),
+      allow_no_answer: Type.Optional(
+        Type.Boolean({
+          default: true,
+          description:
+            'true: an empty result ("no answer") when the model scores "no answer" above every span (SQuAD 2.0); false: always the best spans, as Hugging Face\'s pipeline does without handle_impossible_answer',
+        }),
+      ),
     },
     {
       additionalProperties: false,
