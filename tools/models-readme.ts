@@ -235,6 +235,11 @@ export function renderCheckSetSection(r: CheckSetResults): string {
     '|---|---|---|---|',
     `| support-qa | gold answer inside the top answer | ${share(qa.gold_in_top_answer, qa.answerable)} | ${share(far.gold_in_top_answer, far.answerable)} |`,
     `| support-qa | exact match / F1 (SQuAD) | ${pct(qa.exact_match)} / ${pct(qa.f1)} | ${pct(far.exact_match)} / ${pct(far.f1)} |`,
+    ...(qa.best_span
+      ? [
+          `| support-qa, never "no answer" (\`allow_no_answer: false\`) | gold answer inside the top answer | ${share(qa.best_span.gold_in_top_answer, qa.best_span.answerable)} | ${share(qa.best_span.beyond_first_128_tokens.gold_in_top_answer, qa.best_span.beyond_first_128_tokens.answerable)} |`,
+        ]
+      : []),
     `| support-intent | accuracy / macro-F1 | ${pct(intent.accuracy)} / ${pct(intent.macro_f1)} | - |`,
     '',
     `Unanswerable questions answered with "no answer": ${qa.unanswerable_correct} of ${f.unanswerable}; "no answer" given ${qa.no_answer_returned} times in all.`,

@@ -10,6 +10,7 @@ import { loadConfig } from '../../src/config.js';
 import { createInferenceEngine, type InferenceEngine } from '../../src/inference/index.js';
 import { createMetrics, type Metrics } from '../../src/metrics.js';
 import { buildApp } from '../../src/server/app.js';
+import { squadScores } from '../../src/training/evaluation/task-metrics.js';
 import { type CheckSetResults, scoreCheckSet } from '../../tools/check-set/score.js';
 import { DEFAULT_FIXTURE_DIR, readCheckSet } from '../../tools/check-set/fixture.js';
 import { CHECK_SET_HEADING, renderCheckSetSection, renderModelsReadme, spliceCheckSetSection } from '../../tools/models-readme.js';
@@ -75,6 +76,29 @@ describe('check-set scorer on the bundled models', () => {
       const scored = results.qa.items.find((item) => item.id === q.id)!;
       expect(scored.predicted, q.id).toBe(api[i]![0]?.answer ?? '');
     });
+  });
+
+  it('scores "never no answer" as the API answers with allow_no_answer false', async () => {
+    const set = await readCheckSet(DEFAULT_FIXTURE_DIR);
+    const predictions: string[] = [];
+    for (let i = 0; i < set.questions.length; i += 16) {
+      const chunk = set.questions.slice(i, i + 16);
+      const res = await app.inject({
+        method: 'POST',
+        url: '/v1/qa',
+        payload: { model: 'support-qa', allow_no_answer: false, inputs: chunk.map((q) => ({ question: q.question, context: q.context })) },
+      });
+      expect(res.statusCode).toBe(200);
+      for (const answers of (res.json() as { results: { answer: string }[][] }).results) predictions.push(answers[0]?.answer ?? '');
+    }
+    expect(predictions.every((p) => p !== '')).toBe(true);
+    const expected = squadScores(
+      set.questions.map((q) => (q.gold === null ? [] : [q.gold])),
+      predictions,
+    );
+    expect(results.qa.best_span.questions).toBe(set.questions.length);
+    expect(results.qa.best_span.exact_match).toBeCloseTo(expected.exact_match, 10);
+    expect(results.qa.best_span.f1).toBeCloseTo(expected.f1, 10);
   });
 
   it('gives the labels the HTTP API gives for the same utterances', async () => {

@@ -72,6 +72,11 @@ export interface CheckSetResults {
     unanswerable_correct: number;
     /** Questions (of any kind) answered with "no answer". */
     no_answer_returned: number;
+    /**
+     * The same questions with "no answer" not allowed (the API's allow_no_answer false): the best
+     * span always. Against the scores above it tells wrong spans from abstention.
+     */
+    best_span: QaScores & { beyond_first_128_tokens: QaScores };
     items: QaItem[];
   };
   intent: {
@@ -126,13 +131,13 @@ function qaScores(items: readonly QaItem[]): QaScores {
   };
 }
 
-async function scoreQa(model: OpenedModel, questions: readonly CheckQuestion[]): Promise<CheckSetResults['qa']> {
+async function answerItems(model: OpenedModel, questions: readonly CheckQuestion[], allowNoAnswer: boolean): Promise<QaItem[]> {
   const items: QaItem[] = [];
   for (let i = 0; i < questions.length; i += CHUNK) {
     const chunk = questions.slice(i, i + CHUNK);
     const results = await model.answer(
       chunk.map((q) => ({ question: q.question, context: q.context })),
-      { topK: 1, maxAnswerLength: MAX_ANSWER_LENGTH },
+      { topK: 1, maxAnswerLength: MAX_ANSWER_LENGTH, allowNoAnswer },
     );
     chunk.forEach((q, k) => {
       const top = results[k]?.[0];
@@ -151,11 +156,18 @@ async function scoreQa(model: OpenedModel, questions: readonly CheckQuestion[]):
       });
     });
   }
+  return items;
+}
+
+async function scoreQa(model: OpenedModel, questions: readonly CheckQuestion[]): Promise<CheckSetResults['qa']> {
+  const items = await answerItems(model, questions, true);
+  const spans = await answerItems(model, questions, false);
   return {
     ...qaScores(items),
     beyond_first_128_tokens: qaScores(items.filter((i) => i.beyond_first_128_tokens)),
     unanswerable_correct: items.filter((i) => i.gold === null && i.predicted === '').length,
     no_answer_returned: items.filter((i) => i.predicted === '').length,
+    best_span: { ...qaScores(spans), beyond_first_128_tokens: qaScores(spans.filter((i) => i.beyond_first_128_tokens)) },
     items,
   };
 }
