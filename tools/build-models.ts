@@ -279,6 +279,14 @@ async function main(): Promise<number> {
   const dataDir = config.paths.dataDir;
   const buildDir = path.join(config.paths.workDir, 'build-models');
   const cpu = await cpuInfo();
+  if (!cpu.bf16 && !quick) {
+    // Measured on a 2-core AMD EPYC with AVX2 only (2026-12-01): mlm_pretrain ran 0.30 steps/s in
+    // fp32 on two threads, where the bf16 machine of the recorded build ran 0.52 on one.
+    process.stderr.write(
+      `warning: ${cpu.description} has no native bf16 (AVX512-BF16 or AMX), so the trainer runs in fp32: ` +
+        'expect about 1.7x the recorded build time (docs/model-builds), well past 2.5 hours on 2 cores\n',
+    );
+  }
   await fs.rm(buildDir, { recursive: true, force: true });
   const ctx: BuildContext = {
     seed,
