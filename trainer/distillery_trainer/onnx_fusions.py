@@ -29,7 +29,7 @@ import numpy as np
 import onnx
 from onnx import helper, numpy_helper
 
-from .onnx_graph import Constants, attr_int, consumers, drop_unused
+from .onnx_graph import Constants, attr_int, consumers, drop_unused, replace_node
 
 MS_DOMAIN = "com.microsoft"
 # The graph input the attention mask comes from (export.INPUT_NAMES).
@@ -231,9 +231,7 @@ def fuse_attention(model: onnx.ModelProto) -> int:
             scale=float(scale),
             mask_filter_value=float(mask_value),
         )
-        index = list(graph.node).index(merge)
-        graph.node.remove(merge)
-        graph.node.insert(index, node)
+        replace_node(graph, merge, node)
         fused += 1
     if fused:
         # key_padding_mask: int32 [batch, sequence], 1 = attend (ONNX Runtime's 2-D mask_index).
@@ -323,9 +321,7 @@ def fuse_skip_layer_norm(model: onnx.ModelProto) -> int:
             domain=MS_DOMAIN,
             epsilon=float(eps),
         )
-        index = list(graph.node).index(out_add)
-        graph.node.remove(out_add)
-        graph.node.insert(index, node)
+        replace_node(graph, out_add, node)
         fused += 1
     if fused:
         drop_unused(model)

@@ -64,3 +64,10 @@ def consumers(graph: onnx.GraphProto) -> Dict[str, List[onnx.NodeProto]]:
         for name in node.input:
             out.setdefault(name, []).append(node)
     return out
+
+
+def replace_node(graph: onnx.GraphProto, old: onnx.NodeProto, new: onnx.NodeProto) -> None:
+    """Puts new where old was, keeping the graph's topological order."""
+    index = list(graph.node).index(old)
+    graph.node.remove(old)
+    graph.node.insert(index, new)
