@@ -9,7 +9,9 @@
  *   serving bench's chatbot mix, and QA requests on long contexts (several help-center passages
  *   joined, up to MAX_TEXT_CHARS, so up to MAX_QA_WINDOWS windows of the QA model's max_length);
  * - after the load: RSS once the load has stopped (what stays);
- * - growth: with --seconds of 120 or more, RSS at the end against RSS after the first minute.
+ * - growth: with --seconds of 120 or more, the median RSS of the last minute against the median
+ *   of the second (RSS sampled every second). Medians, because RSS swings by tens of MiB within
+ *   seconds while long QA batches run: a single sample at the end measured where the swing was.
  * Components are told apart by difference: a bare Node process, the API with no models, one
  * session per model, each ONNX Runtime memory setting alone, the sources under tsx.
  *
@@ -247,7 +249,15 @@ interface VariantResult {
   afterLoad?: ProcMemory;
   load?: Omit<LoadOutcome, 'samples'>;
   /** RSS at the end against after the first minute (MiB and %), and RSS every 10 s; only with --seconds >= 120. */
-  growth?: { afterFirstMinute: number; end: number; percent: number; every10s: number[] };
+  growth?: {
+    /** Median RSS (MiB) of the second minute's samples, and of the last minute's. */
+    secondMinute: number;
+    lastMinute: number;
+    percent: number;
+    /** Lowest RSS of the second and of the last minute (the floor the swings return to). */
+    floors: [number, number];
+    every10s: number[];
+  };
 }
 
 async function measure(variant: Variant, requests: ReadonlyArray<{ path: string; body: string }>): Promise<VariantResult> {
@@ -263,13 +273,15 @@ async function measure(variant: Variant, requests: ReadonlyArray<{ path: string;
     await sleep(3000);
     const afterLoad = procMemory(pid);
     let growth: VariantResult['growth'];
-    if (SECONDS >= 120 && samples.length > 60) {
-      const afterFirstMinute = samples[59]!;
-      const end = samples.at(-1)!;
+    if (SECONDS >= 120 && samples.length >= 120) {
+      const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+      const second = samples.slice(60, 120);
+      const last = samples.slice(-60);
       growth = {
-        afterFirstMinute,
-        end,
-        percent: ((end - afterFirstMinute) / afterFirstMinute) * 100,
+        secondMinute: median(second),
+        lastMinute: median(last),
+        percent: ((median(last) - median(second)) / median(second)) * 100,
+        floors: [Math.min(...second), Math.min(...last)],
         every10s: samples.filter((_, i) => i % 10 === 9).map((v) => Math.round(v)),
       };
     }
@@ -295,13 +307,13 @@ function render(bare: ProcMemory, results: VariantResult[]): string {
   const lines = [
     `bare node: ${mib(bare.rss)} MiB RSS`,
     '',
-    '| variant | what | idle after start (MiB) | anon / file | threads | peak after mixed load | after load | growth after 1st min | req/s | errors |',
+    '| variant | what | idle after start (MiB) | anon / file | threads | peak after mixed load | after load | growth, 2nd to last minute | req/s | errors |',
     '|---|---|---:|---:|---:|---:|---:|---:|---:|---:|',
   ];
   for (const r of results) {
     lines.push(
       `| ${r.name} | ${r.note} | ${mib(r.idle.rss)} | ${mib(r.idle.anon)} / ${mib(r.idle.file)} | ${r.idle.threads} | ${mib(r.peak)} | ${mib(r.afterLoad?.rss)} | ${
-        r.growth ? `${r.growth.percent.toFixed(1)}% (${mib(r.growth.afterFirstMinute)} -> ${mib(r.growth.end)})` : ''
+        r.growth ? `${r.growth.percent.toFixed(1)}% (median ${mib(r.growth.secondMinute)} -> ${mib(r.growth.lastMinute)}, floor ${mib(r.growth.floors[0])} -> ${mib(r.growth.floors[1])})` : ''
       } | ${r.load ? r.load.reqPerS.toFixed(0) : ''} | ${
         r.load
           ? Object.entries(r.load.errorStatuses)
