@@ -248,7 +248,7 @@ interface VariantResult {
   peak?: number;
   afterLoad?: ProcMemory;
   load?: Omit<LoadOutcome, 'samples'>;
-  /** RSS at the end against after the first minute (MiB and %), and RSS every 10 s; only with --seconds >= 120. */
+  /** The last minute's median RSS against the second minute's (MiB and %), and RSS every 10 s; only with --seconds >= 120. */
   growth?: {
     /** Median RSS (MiB) of the second minute's samples, and of the last minute's. */
     secondMinute: number;
@@ -313,7 +313,9 @@ function render(bare: ProcMemory, results: VariantResult[]): string {
   for (const r of results) {
     lines.push(
       `| ${r.name} | ${r.note} | ${mib(r.idle.rss)} | ${mib(r.idle.anon)} / ${mib(r.idle.file)} | ${r.idle.threads} | ${mib(r.peak)} | ${mib(r.afterLoad?.rss)} | ${
-        r.growth ? `${r.growth.percent.toFixed(1)}% (median ${mib(r.growth.secondMinute)} -> ${mib(r.growth.lastMinute)}, floor ${mib(r.growth.floors[0])} -> ${mib(r.growth.floors[1])})` : ''
+        r.growth
+          ? `${r.growth.percent.toFixed(1)}% (median ${mib(r.growth.secondMinute)} -> ${mib(r.growth.lastMinute)}, floor ${mib(r.growth.floors[0])} -> ${mib(r.growth.floors[1])})`
+          : ''
       } | ${r.load ? r.load.reqPerS.toFixed(0) : ''} | ${
         r.load
           ? Object.entries(r.load.errorStatuses)

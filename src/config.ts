@@ -213,8 +213,8 @@ export interface InferenceConfig {
   /**
    * Token budget of one batch, padded length x rows (MAX_BATCH_TOKENS, default 512, the largest
    * default bucket; at least the largest bucket). Each session's ONNX Runtime arena grows to the
-   * largest batch it has run and keeps it: with the bundled models (4 sessions) 512 holds 146 MiB
-   * less than 2048 at idle and 147 MiB less at peak, while 4 x 128 QA rows ran no slower per row
+   * largest batch it has run and keeps it: with the bundled models (4 sessions) 512 holds 149 MiB
+   * less than 2048 at idle and 143 MiB less at peak, while 4 x 128 QA rows ran no slower per row
    * than 16 x 128 and the serving bench kept its throughput with a lower p99 (docs/benchmarks.md,
    * memory).
    */

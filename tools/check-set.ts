@@ -25,7 +25,11 @@ function summary(r: CheckSetResults): string {
     `  gold inside top answer ${pct(r.qa.gold_in_top_answer)}, EM ${pct(r.qa.exact_match)}, F1 ${pct(r.qa.f1)}`,
     `  past the first 128 tokens (${far.questions}): gold inside ${pct(far.gold_in_top_answer)}, EM ${pct(far.exact_match)}, F1 ${pct(far.f1)}`,
     `  unanswerable answered "no answer": ${r.qa.unanswerable_correct}/${r.fixture.unanswerable}`,
-    `  never "no answer" (allow_no_answer false): gold inside top answer ${pct(r.qa.best_span.gold_in_top_answer)}, EM ${pct(r.qa.best_span.exact_match)}, F1 ${pct(r.qa.best_span.f1)}`,
+    ...(r.qa.best_span
+      ? [
+          `  never "no answer" (allow_no_answer false): gold inside top answer ${pct(r.qa.best_span.gold_in_top_answer)}, EM ${pct(r.qa.best_span.exact_match)}, F1 ${pct(r.qa.best_span.f1)}`,
+        ]
+      : []),
     `support-intent v${r.models['support-intent'].version}: ${r.intent.utterances} utterances, accuracy ${pct(r.intent.accuracy)}, macro-F1 ${pct(r.intent.macro_f1)}`,
     ...Object.entries(r.intent.per_intent)
       .filter(([, v]) => v.correct < v.count)

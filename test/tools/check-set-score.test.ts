@@ -96,9 +96,10 @@ describe('check-set scorer on the bundled models', () => {
       set.questions.map((q) => (q.gold === null ? [] : [q.gold])),
       predictions,
     );
-    expect(results.qa.best_span.questions).toBe(set.questions.length);
-    expect(results.qa.best_span.exact_match).toBeCloseTo(expected.exact_match, 10);
-    expect(results.qa.best_span.f1).toBeCloseTo(expected.f1, 10);
+    const bestSpan = results.qa.best_span!;
+    expect(bestSpan.questions).toBe(set.questions.length);
+    expect(bestSpan.exact_match).toBeCloseTo(expected.exact_match, 10);
+    expect(bestSpan.f1).toBeCloseTo(expected.f1, 10);
   });
 
   it('gives the labels the HTTP API gives for the same utterances', async () => {
