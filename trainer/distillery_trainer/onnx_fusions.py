@@ -131,7 +131,9 @@ def _heads_source(g: _Graph, name: str, perm: Tuple[int, ...]) -> Optional[Tuple
         p = _perm(node)
         if len(p) != 4:
             return None
-        composed = tuple(composed[i] for i in p)  # y = transpose(x, p): y's axis k is x's axis p[k]
+        # y = transpose(x, p): y's axis j is x's axis p[j]. composed maps the chain's output axes
+        # to axes of the tensor reached so far; one Transpose further back maps them through p.
+        composed = tuple(p[c] for c in composed)
         name = node.input[0]
         node = g.producer(name, "Transpose")
     if composed != perm:

@@ -2,6 +2,7 @@
 fused graph computes what the unfused one does (both run in ONNX Runtime), and that a pattern
 which is not exactly ours is left alone."""
 
+import numpy as np
 import onnx
 import pytest
 import torch
@@ -81,6 +82,30 @@ def test_fused_graphs_compute_what_the_unfused_one_does(tmp_path, monkeypatch, t
         rows = mask if task == "qa" else torch.ones_like(expected, dtype=torch.bool)  # padded positions' logits mean nothing
         for other in (fused, skip_ln):
             assert (torch.tensor(out[other][name]) - expected)[rows].abs().max() < 1e-4, (other, name)
+
+
+def test_a_chain_of_transposes_is_composed_in_order():
+    from onnx import TensorProto, helper
+
+    from distillery_trainer.onnx_fusions import _Graph, _heads_source
+
+    # x [b, s, 8] -> [b, s, 2, 4] -> (0, 2, 1, 3) -> (0, 1, 3, 2): K transposed for Q.K^T, in two
+    # steps as an exporter that does not merge Transposes writes it; together (0, 2, 3, 1).
+    nodes = [
+        helper.make_node("Reshape", ["x", "shape"], ["r"]),
+        helper.make_node("Transpose", ["r"], ["t1"], perm=[0, 2, 1, 3]),
+        helper.make_node("Transpose", ["t1"], ["t2"], perm=[0, 1, 3, 2]),
+        helper.make_node("Identity", ["t2"], ["y"]),
+    ]
+    graph = helper.make_graph(
+        nodes, "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["b", "s", 8])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)],
+        [numpy_helper.from_array(np.array([0, 0, 2, 4], dtype=np.int64), "shape")],
+    )
+    g = _Graph(helper.make_model(graph))
+    assert _heads_source(g, "t2", (0, 2, 3, 1))[:3] == ("x", 2, 4)
+    assert _heads_source(g, "t2", (0, 3, 1, 2)) is None  # the two perms applied in the wrong order
+    assert _heads_source(g, "t1", (0, 2, 1, 3))[:3] == ("x", 2, 4)
 
 
 def test_an_attention_mask_that_is_not_the_padding_mask_is_left_unfused(tmp_path, monkeypatch):
