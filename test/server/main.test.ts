@@ -4,7 +4,7 @@
  * shutdown on signals, and the files the compiled code loads from beside itself.
  */
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
-import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { connect } from 'node:net';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
@@ -59,6 +59,41 @@ function startMain(env: Record<string, string>): Started {
 
 type Line = Record<string, unknown>;
 
+/** Every process below `pid` (Linux /proc), children first found first. */
+function descendants(pid: number): number[] {
+  const parents = new Map<number, number>();
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      // Field 4 of /proc/<pid>/stat, after the parenthesised command name.
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      parents.set(Number(entry), Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]));
+    } catch {
+      // exited meanwhile
+    }
+  }
+  const found: number[] = [];
+  for (let queue = [pid]; queue.length > 0; ) {
+    const next = queue.shift()!;
+    for (const [child, parent] of parents) {
+      if (parent === next) {
+        found.push(child);
+        queue.push(child);
+      }
+    }
+  }
+  return found;
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 async function waitForLine(lines: Line[], msg: string, match: (l: Line) => boolean = () => true, timeoutMs = 30_000): Promise<Line> {
   const until = Date.now() + timeoutMs;
   for (;;) {
@@ -72,10 +107,12 @@ async function waitForLine(lines: Line[], msg: string, match: (l: Line) => boole
 describe('the compiled build (dist/)', () => {
   it('is what npm start and the images run, with no transpiler at run time', () => {
     const pkg = JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string> };
-    expect(pkg.scripts.start).toBe(`node ${MAIN_JS}`);
+    // exec: npm runs a script under `sh -c`, and Debian's dash forks the command instead of
+    // replacing itself, so npm's forwarded SIGTERM would stop the shell and orphan node.
+    expect(pkg.scripts.start).toBe(`MALLOC_ARENA_MAX=\${MALLOC_ARENA_MAX:-2} exec node --max-semi-space-size=4 ${MAIN_JS}`);
     expect(pkg.scripts.prestart).toBe('node scripts/build-dist.mjs');
-    expect(pkg.scripts.worker).toBe('node dist/src/queue/worker-main.js');
-    expect(pkg.scripts.distill).toBe('node dist/src/training/cli.js');
+    expect(pkg.scripts.worker).toBe('exec node dist/src/queue/worker-main.js');
+    expect(pkg.scripts.distill).toBe('exec node dist/src/training/cli.js');
   });
 
   it('holds the non-TypeScript files the compiled code loads: the session worker and the Python trainer', async () => {
@@ -145,4 +182,48 @@ describe(`the server process (${MAIN_JS})`, () => {
     // Every log line is JSON; request lines carry the request id.
     expect(lines.some((l) => typeof l.reqId === 'string')).toBe(true);
   });
+
+  it('stops when `npm start` gets SIGTERM (npm forwards it; no orphaned server keeps the port)', async () => {
+    const modelDir = tinyRegistry();
+    cleanups.push(() => rmSync(modelDir, { recursive: true, force: true }));
+    const npm = spawn('npm', ['start'], {
+      cwd: ROOT,
+      env: {
+        PATH: process.env.PATH ?? '',
+        HOME: process.env.HOME ?? '',
+        MODEL_DIR: modelDir,
+        HOST: '127.0.0.1',
+        PORT: '0',
+        JOBS_ENABLED: 'false',
+        REGISTRY_WATCH: 'false',
+        REGISTRY_POLL_MS: '0',
+        LOG_LEVEL: 'info',
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    cleanups.push(() => npm.exitCode === null && npm.kill('SIGKILL'));
+    const lines: Line[] = [];
+    createInterface({ input: npm.stdout! }).on('line', (line) => {
+      try {
+        lines.push(JSON.parse(line));
+      } catch {
+        lines.push({ msg: line });
+      }
+    });
+    npm.stderr!.resume();
+    const exited = new Promise<void>((resolve) => npm.once('close', () => resolve()));
+    await waitForLine(lines, 'accepting requests', () => true, 120_000);
+    const spawned = descendants(npm.pid!);
+    expect(spawned.length).toBeGreaterThan(0);
+    cleanups.push(() => {
+      for (const pid of spawned) if (alive(pid)) process.kill(pid, 'SIGKILL');
+    });
+    npm.kill('SIGTERM');
+    await exited;
+    const until = Date.now() + 15_000;
+    while (spawned.some(alive) && Date.now() < until) await new Promise((r) => setTimeout(r, 50));
+    expect(spawned.filter(alive)).toEqual([]);
+    // It stopped by its own graceful shutdown, not by losing its parent.
+    expect(lines.some((l) => l.msg === 'stopped')).toBe(true);
+  }, 180_000);
 });
