@@ -129,6 +129,13 @@ export interface ServerConfig {
   adminApiKeys: string[];
   /** Largest request body accepted, in bytes; more is answered 413 (BODY_LIMIT_BYTES). */
   bodyLimitBytes: number;
+  /**
+   * How long a request may take to arrive in full, headers and body, in ms (REQUEST_TIMEOUT_MS,
+   * default 30000); a slower one is answered 408 and its connection closed. Fastify turns Node's
+   * 300 s default off, so without it a client that sends headers and never finishes its body held
+   * its socket open indefinitely (and held up a graceful shutdown for SHUTDOWN_GRACE_MS).
+   */
+  requestTimeoutMs: number;
   /** Most inputs in one classify or QA request (MAX_INPUTS_PER_REQUEST). */
   maxInputsPerRequest: number;
   /** Longest text, text_pair, question or context, in characters (MAX_TEXT_CHARS). */
@@ -348,6 +355,7 @@ export function loadServerConfig(r: EnvReader): ServerConfig {
     apiKeys: readKeys(r, 'API_KEYS'),
     adminApiKeys: readKeys(r, 'ADMIN_API_KEYS'),
     bodyLimitBytes: r.int('BODY_LIMIT_BYTES', 1_048_576, { min: 1024, max: 1_073_741_824 }),
+    requestTimeoutMs: r.int('REQUEST_TIMEOUT_MS', 30_000, { min: 1000, max: 3_600_000 }),
     maxInputsPerRequest: r.int('MAX_INPUTS_PER_REQUEST', 64, { min: 1, max: 100_000 }),
     maxTextChars: r.int('MAX_TEXT_CHARS', 20_000, { min: 1, max: 10_000_000 }),
     maxTopK: r.int('MAX_TOP_K', 20, { min: 1, max: 1000 }),

@@ -48,6 +48,15 @@ export async function buildApp({ config, engine, metrics, logger, jobs }: BuildA
     ...(logger ? { loggerInstance: logger } : { logger: false }),
     genReqId: requestId,
     bodyLimit: settings.bodyLimitBytes,
+    requestTimeout: settings.requestTimeoutMs,
+    // Also to http.createServer itself: Node 20 takes requestTimeout at construction, and the one
+    // Fastify assigns afterwards never fires (a body that stopped coming stayed open 40 s with a 1 s
+    // limit; passed here, 408 after 1.26 s). Node looks for timed-out requests on
+    // connectionsCheckingInterval (default 30 s), so a short limit would fire late without it.
+    http: {
+      requestTimeout: settings.requestTimeoutMs,
+      connectionsCheckingInterval: Math.min(30_000, Math.max(250, Math.floor(settings.requestTimeoutMs / 4))),
+    },
     routerOptions: { maxParamLength: MAX_PARAM_LENGTH },
     // What the router or Node's HTTP parser refuses before any route runs is a problem too.
     frameworkErrors: answerFrameworkError,

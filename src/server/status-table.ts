@@ -123,7 +123,7 @@ export const KINDS: { readonly [K in ErrorKind]: KindEntry } = {
     status: 408,
     title: 'Request timeout',
     expose: true,
-    when: 'the request did not arrive in full in time (Node.js requestTimeout); send it again',
+    when: 'the request did not arrive in full within REQUEST_TIMEOUT_MS; send it again',
     example: 'the request did not arrive in full in time; send it again',
   },
   job_state_conflict: {

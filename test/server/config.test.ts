@@ -12,6 +12,7 @@ describe('ServerConfig', () => {
       apiKeys: [],
       adminApiKeys: [],
       bodyLimitBytes: 1_048_576,
+      requestTimeoutMs: 30_000,
       maxInputsPerRequest: 64,
       maxTextChars: 20_000,
       maxTopK: 20,

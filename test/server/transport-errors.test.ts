@@ -84,3 +84,31 @@ describe('requests refused before routing', () => {
     expectProblem(await raw('NOT HTTP AT ALL\r\n\r\n'), 400, 'bad-request', /not a valid HTTP\/1.1 request/);
   });
 });
+
+describe('a request that never arrives in full', () => {
+  it('a body that stops coming: 408 after REQUEST_TIMEOUT_MS, and the connection is closed', async () => {
+    // Its own server: a 1 s limit, where the default is 30 s.
+    const slow = await buildApp({ config: { server: loadServerConfig(new EnvReader({ REQUEST_TIMEOUT_MS: '1000' })) }, engine: noEngine, metrics });
+    try {
+      await slow.listen({ host: '127.0.0.1', port: 0 });
+      const address = slow.server.address();
+      const slowPort = typeof address === 'object' && address ? address.port : 0;
+      const started = Date.now();
+      const answer = await new Promise<string>((resolve, reject) => {
+        const socket = net.connect({ host: '127.0.0.1', port: slowPort });
+        let text = '';
+        socket.setEncoding('utf8').on('data', (c: string) => (text += c));
+        socket.on('error', reject);
+        socket.on('close', () => resolve(text));
+        // Headers promise 100 bytes; 7 come, then nothing.
+        socket.write('POST /v1/qa HTTP/1.1\r\nhost: 127.0.0.1\r\ncontent-type: application/json\r\ncontent-length: 100\r\n\r\n{"a":1}');
+      });
+      expect(answer).toMatch(/^HTTP\/1\.1 408 /);
+      expect(answer).toMatch(/request-timeout/);
+      // Closed by the server well before any of Node's own longer limits.
+      expect(Date.now() - started).toBeLessThan(20_000);
+    } finally {
+      await slow.close();
+    }
+  }, 30_000);
+});
