@@ -32,10 +32,13 @@ interface Started {
   exited: Promise<number | null>;
 }
 
-function startMain(env: Record<string, string>): Started {
-  // As the Dockerfile runs it: node itself, no npm or transpiler in between, so signals reach
-  // main.js directly.
-  const child = spawn(process.execPath, [MAIN_JS], {
+/**
+ * By default as the Dockerfile runs it: node itself, no npm or transpiler in between, so signals
+ * reach main.js directly; `command` runs it another way (`npm start`).
+ */
+function startMain(env: Record<string, string>, command: [string, ...string[]] = [process.execPath, MAIN_JS]): Started {
+  const [file, ...args] = command;
+  const child = spawn(file, args, {
     cwd: ROOT,
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -186,11 +189,12 @@ describe(`the server process (${MAIN_JS})`, () => {
   it('stops when `npm start` gets SIGTERM (npm forwards it; no orphaned server keeps the port)', async () => {
     const modelDir = tinyRegistry();
     cleanups.push(() => rmSync(modelDir, { recursive: true, force: true }));
-    const npm = spawn('npm', ['start'], {
-      cwd: ROOT,
-      env: {
-        PATH: process.env.PATH ?? '',
-        HOME: process.env.HOME ?? '',
+    const {
+      child: npm,
+      lines,
+      exited,
+    } = startMain(
+      {
         MODEL_DIR: modelDir,
         HOST: '127.0.0.1',
         PORT: '0',
@@ -199,19 +203,8 @@ describe(`the server process (${MAIN_JS})`, () => {
         REGISTRY_POLL_MS: '0',
         LOG_LEVEL: 'info',
       },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    cleanups.push(() => npm.exitCode === null && npm.kill('SIGKILL'));
-    const lines: Line[] = [];
-    createInterface({ input: npm.stdout! }).on('line', (line) => {
-      try {
-        lines.push(JSON.parse(line));
-      } catch {
-        lines.push({ msg: line });
-      }
-    });
-    npm.stderr!.resume();
-    const exited = new Promise<void>((resolve) => npm.once('close', () => resolve()));
+      ['npm', 'start'],
+    );
     await waitForLine(lines, 'accepting requests', () => true, 120_000);
     const spawned = descendants(npm.pid!);
     expect(spawned.length).toBeGreaterThan(0);

@@ -117,17 +117,14 @@ def _perm(node: onnx.NodeProto) -> Tuple[int, ...]:
     return ()
 
 
-def _heads_source(g: _Graph, name: str, perm: Tuple[int, ...]) -> Optional[Tuple[str, int, int, List[str]]]:
+def _heads_source(g: _Graph, name: str, perm: Tuple[int, ...]) -> Optional[Tuple[str, int, int]]:
     """Follows name back through Transposes (composed, must equal perm) to a Reshape to the
-    constant [0, 0, heads, head_size]: returns (the Reshape's 3-D input, heads, head_size, the
-    intermediate tensors), or None."""
+    constant [0, 0, heads, head_size]: returns (the Reshape's 3-D input, heads, head_size), or None."""
     composed: Tuple[int, ...] = (0, 1, 2, 3)
-    chain: List[str] = []
     node = g.producer(name, "Transpose")
     while node is not None:
         if not g.only_reader(node.output[0]):
             return None
-        chain.append(node.output[0])
         p = _perm(node)
         if len(p) != 4:
             return None
@@ -144,7 +141,7 @@ def _heads_source(g: _Graph, name: str, perm: Tuple[int, ...]) -> Optional[Tuple
     shape = g.consts.get(reshape.input[1])
     if shape is None or shape.size != 4 or int(shape[0]) != 0 or int(shape[1]) != 0 or int(shape[2]) <= 0 or int(shape[3]) <= 0:
         return None
-    return reshape.input[0], int(shape[2]), int(shape[3]), chain + [reshape.output[0]]
+    return reshape.input[0], int(shape[2]), int(shape[3])
 
 
 def _padding_mask(g: _Graph, name: str) -> Optional[float]:
@@ -242,10 +239,10 @@ def fuse_attention(model: onnx.ModelProto) -> int:
     return fused
 
 
-def _layer_norm(g: _Graph, out_add: onnx.NodeProto) -> Optional[Tuple[str, str, str, float, List[str]]]:
+def _layer_norm(g: _Graph, out_add: onnx.NodeProto) -> Optional[Tuple[str, str, str, float]]:
     """Matches torch's opset-13 layer norm ending at out_add:
     Add(Mul(Div(Sub(x, ReduceMean(x)), Sqrt(Add(ReduceMean(Pow(Sub, 2)), eps))), gamma), beta).
-    Returns (x, gamma, beta, eps, inner tensors), or None."""
+    Returns (x, gamma, beta, eps), or None."""
     mul = next((g.producer(i, "Mul") for i in out_add.input if g.producer(i, "Mul") is not None), None)
     if mul is None:
         return None
@@ -280,7 +277,7 @@ def _layer_norm(g: _Graph, out_add: onnx.NodeProto) -> Optional[Tuple[str, str, 
     inner = [mean.output[0], pow_.output[0], var.output[0], eps_add.output[0], sqrt.output[0], div.output[0], mul.output[0]]
     if any(not g.only_reader(t) for t in inner) or len(g.readers.get(sub.output[0], [])) != 2:
         return None
-    return x, gamma, beta, eps, inner
+    return x, gamma, beta, eps
 
 
 def fuse_skip_layer_norm(model: onnx.ModelProto) -> int:
@@ -294,7 +291,7 @@ def fuse_skip_layer_norm(model: onnx.ModelProto) -> int:
         match = _layer_norm(g, out_add)
         if match is None:
             continue
-        x, gamma, beta, eps, _ = match
+        x, gamma, beta, eps = match
         residual = g.producer(x, "Add")
         if residual is None or len(g.non_constant(residual)) != 2:
             continue
