@@ -14,6 +14,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import tokenizers from 'tokenizers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { TextTokenizer } from '../src/inference/tokenizer.js';
 import { Rng } from '../tools/datagen/prng.js';
 
 const PYTHON = process.env.TRAINER_PYTHON ?? '/usr/bin/python3';
@@ -280,6 +281,13 @@ describe('tokenizer parity: Python trainer vs npm tokenizers', () => {
       tokens += ids.length;
     }
     expect(mismatches.slice(0, 5).join('\n')).toBe('');
+    // The server's tokenizer (its ASCII fast path included) gives the same ids for single texts.
+    const served = await TextTokenizer.load(path.join(dir, 'model', 'tokenizer.json'));
+    expect(served.fastPath).toBe(true);
+    const singles = texts.flatMap((t, i) => (t.text_pair === undefined ? [i] : []));
+    const servedIds = await served.encodeIds(singles.map((i) => texts[i]!.text));
+    const servedMismatches = singles.filter((i, k) => JSON.stringify([served.clsId, ...servedIds[k]!, served.sepId]) !== JSON.stringify(python[i]!.ids));
+    expect(servedMismatches.map((i) => JSON.stringify(texts[i])).slice(0, 5)).toEqual([]);
     // The generated texts really exercise unknown pieces, and the vocabulary really covers text.
     expect(unk).toBeGreaterThan(50);
     expect(unk).toBeLessThan(tokens / 2);

@@ -81,6 +81,12 @@ export class ServedVersion {
     } catch (err) {
       throw fail('tokenizer', err);
     }
+    if (tokenizer.fastPathMismatch !== undefined) {
+      opts.logger?.warn(
+        { model: opts.model, version: opts.version, text: tokenizer.fastPathMismatch },
+        'the ASCII tokenizer fast path disagreed with the tokenizers binding on this text and is off: every text goes to the binding (slower, same ids)',
+      );
+    }
     const inf = opts.inference;
     let backend: InferenceBackend;
     try {

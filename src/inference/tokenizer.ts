@@ -7,7 +7,9 @@
  * a long context must be cut by us anyway. At load we check that our assembly equals the
  * tokenizer's own post-processor, so a non-BERT template is refused rather than served wrong.
  */
+import { readFile } from 'node:fs/promises';
 import tokenizers from 'tokenizers';
+import { AsciiWordPiece } from './ascii-wordpiece.js';
 import { codePointToUtf16Map, toUtf16Offsets } from './unicode.js';
 
 /** One encoded segment: token ids and [start, end) offsets into the original text, in UTF-16. */
@@ -28,6 +30,7 @@ export class TextTokenizer {
     readonly clsId: number,
     readonly sepId: number,
     readonly padId: number,
+    private fast: AsciiWordPiece | undefined,
   ) {}
 
   static async load(file: string): Promise<TextTokenizer> {
@@ -40,10 +43,20 @@ export class TextTokenizer {
       if (v === null || v === undefined) throw new Error(`tokenizer has no ${t} token`);
       return v;
     };
-    const t = new TextTokenizer(tok, id('[CLS]'), id('[SEP]'), id('[PAD]'));
+    const fast = AsciiWordPiece.fromTokenizerJson(JSON.parse(await readFile(file, 'utf8')));
+    const t = new TextTokenizer(tok, id('[CLS]'), id('[SEP]'), id('[PAD]'), fast);
     await t.checkTemplate();
+    await t.checkFastPath();
     return t;
   }
+
+  /** Whether plain ASCII texts are tokenized on the event loop (AsciiWordPiece) rather than by the binding. */
+  get fastPath(): boolean {
+    return this.fast !== undefined;
+  }
+
+  /** The probe text on which the fast path disagreed with the binding at load (it is then off). */
+  fastPathMismatch: string | undefined;
 
   get vocabSize(): number {
     return this.tok.getVocabSize(true);
@@ -59,11 +72,28 @@ export class TextTokenizer {
     }));
   }
 
-  /** Token ids only (classification needs no offsets: skips mapping them to UTF-16). */
+  /**
+   * Token ids only (classification needs no offsets). Plain ASCII texts take the fast path on the
+   * event loop; the rest go to the binding in one call. Ids are the binding's either way.
+   */
   async encodeIds(texts: readonly string[]): Promise<number[][]> {
-    if (texts.length === 0) return [];
-    const encodings = await this.tok.encodeBatch([...texts], { addSpecialTokens: false });
-    return encodings.map((enc) => enc.getIds());
+    const ids: number[][] = new Array(texts.length);
+    const rest: number[] = [];
+    texts.forEach((text, i) => {
+      const fast = this.fast?.encode(text);
+      if (fast) ids[i] = fast;
+      else rest.push(i);
+    });
+    if (rest.length > 0) {
+      const encodings = await this.tok.encodeBatch(
+        rest.map((i) => texts[i]!),
+        { addSpecialTokens: false },
+      );
+      rest.forEach((i, k) => {
+        ids[i] = encodings[k]!.getIds();
+      });
+    }
+    return ids;
   }
 
   /** `[CLS] a [SEP]` or `[CLS] a [SEP] b [SEP]` with BERT token type ids. */
@@ -77,6 +107,12 @@ export class TextTokenizer {
     return { inputIds, typeIds };
   }
 
+  private async checkFastPath(): Promise<void> {
+    if (!this.fast) return;
+    this.fastPathMismatch = await fastPathMismatch(this.fast, this.tok);
+    if (this.fastPathMismatch !== undefined) this.fast = undefined;
+  }
+
   private async checkTemplate(): Promise<void> {
     const [a, b] = await this.encodeSegments(['hello world', 'again']);
     const mine = this.assemble(a!.ids, b!.ids);
@@ -86,4 +122,26 @@ export class TextTokenizer {
       throw new Error('tokenizer post-processor is not the BERT template [CLS] A [SEP] B [SEP]');
     }
   }
+}
+
+/**
+ * The first probe text on which the fast path's ids differ from the binding's, or undefined where
+ * they agree on all: every printable ASCII character alone and inside words, control characters,
+ * case, and words around max_input_chars_per_word. TextTokenizer runs it at load and switches the
+ * fast path off on a difference, so a tokenizer.json it reads otherwise than the binding is served
+ * slower, never wrong.
+ */
+export async function fastPathMismatch(fast: AsciiWordPiece, binding: tokenizers.Tokenizer): Promise<string | undefined> {
+  const probes = ['hello world', 'Where is my ORDER #123?', "don't-stop", 'a\tb\nc\r\nd', 'x\u0001y \u007fz\u000bw\u000c', '   ', ''];
+  for (let c = 33; c < 127; c++) {
+    const ch = String.fromCharCode(c);
+    probes.push(ch, `ab${ch}cd refund${ch}${ch}s ${ch}tokenization`);
+  }
+  for (const n of [99, 100, 101]) probes.push('ab'.repeat(n).slice(0, n), `go ${'z'.repeat(n)}!`);
+  const natives = await binding.encodeBatch(probes, { addSpecialTokens: false });
+  return probes.find((text, i) => {
+    const mine = fast.encode(text);
+    const theirs = natives[i]!.getIds();
+    return mine !== undefined && (mine.length !== theirs.length || mine.some((v, k) => v !== theirs[k]));
+  });
 }
