@@ -20,8 +20,8 @@ import classifyRoutes from './routes/classify.js';
 import qaRoutes from './routes/qa.js';
 import modelRoutes from './routes/models.js';
 import healthRoutes from './routes/health.js';
-import jobRoutes, { type ServerJobs } from './routes/jobs.js';
-import queueDashboard, { type DashboardQueue } from './plugins/queue-dashboard.js';
+import type { ServerJobs } from './routes/jobs.js';
+import type { DashboardQueue } from './plugins/queue-dashboard.js';
 import packageJson from '../../package.json' with { type: 'json' };
 
 export interface BuildAppOptions {
@@ -94,6 +94,8 @@ export async function buildApp({ config, engine, metrics, logger, jobs }: BuildA
   await app.register(qaRoutes, { engine, limits });
   await app.register(modelRoutes, { engine });
   if (jobs) {
+    // Imported here, not at the top: without jobs the API never loads Bull Board (see main.ts).
+    const [{ default: jobRoutes }, { default: queueDashboard }] = await Promise.all([import('./routes/jobs.js'), import('./plugins/queue-dashboard.js')]);
     await app.register(jobRoutes, { jobs, rolloutHistory: async (name) => (await engine.getModel(name)).rollout.history });
     if (jobs.bullQueue) {
       await app.register(queueDashboard, {

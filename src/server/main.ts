@@ -9,8 +9,8 @@ import { pino } from 'pino';
 import { loadConfigOrExit } from '../config.js';
 import { createMetrics } from '../metrics.js';
 import { createInferenceEngine } from '../inference/index.js';
-import { JobService } from '../queue/job-service.js';
-import { type ModelEvent, type ModelEventSubscription, subscribeModelEvents } from '../queue/model-events.js';
+import type { JobService } from '../queue/job-service.js';
+import type { ModelEvent, ModelEventSubscription } from '../queue/model-events.js';
 import { buildApp } from './app.js';
 
 async function main(): Promise<void> {
@@ -35,7 +35,10 @@ async function main(): Promise<void> {
     lastRedisWarning = Date.now();
     logger.warn({ err: err.message, redis: config.queue.redisUrl }, 'Redis unreachable: job routes answer 503 until it is back; inference is unaffected');
   };
-  const jobs = config.queue.enabled ? new JobService({ queue: config.queue, paths: config.paths, onRedisError }) : undefined;
+  // Imported only when jobs are on: BullMQ, ioredis and Bull Board cost about 20 MiB of resident
+  // memory (npm run bench:memory, variants defaults vs jobs-on) that an API without jobs never uses.
+  const queueModules = config.queue.enabled ? await Promise.all([import('../queue/job-service.js'), import('../queue/model-events.js')]) : undefined;
+  const jobs: JobService | undefined = queueModules ? new queueModules[0].JobService({ queue: config.queue, paths: config.paths, onRedisError }) : undefined;
   if (jobs) announce = (event) => void jobs.announceModelChange(event);
   let modelEvents: ModelEventSubscription | undefined;
 
@@ -88,13 +91,13 @@ async function main(): Promise<void> {
     logger.info({ modelDir: config.paths.modelDir }, 'loading and warming models');
     await engine.start();
     app = await buildApp({ config, engine, logger, metrics, ...(jobs ? { jobs } : {}) });
-    if (jobs) {
+    if (jobs && queueModules) {
       // A worker published or activated a version: look at the registry now, not at the next poll.
       // Never awaits Redis: with Redis down at boot the port opens anyway (job routes answer 503).
       const sync = (why: string): void => {
         engine.syncRegistry().catch((err: unknown) => logger.error({ err }, `registry sync after ${why} failed`));
       };
-      modelEvents = subscribeModelEvents({
+      modelEvents = queueModules[1].subscribeModelEvents({
         redisUrl: config.queue.redisUrl,
         channel: jobs.names.modelEvents,
         onError: onRedisError,

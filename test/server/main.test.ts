@@ -4,7 +4,8 @@
  * shutdown on signals, and the files the compiled code loads from beside itself.
  */
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { connect } from 'node:net';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
@@ -134,6 +135,48 @@ describe(`the server process (${MAIN_JS})`, () => {
     expect(await exited).toBe(1);
     expect(stderr()).toContain('PORT');
   });
+
+  it('loads BullMQ, ioredis and Bull Board only with jobs on (about 20 MiB an inference-only API never uses)', async () => {
+    // A module resolve hook (node:module register) writes every URL the process resolves.
+    const dir = mkdtempSync(path.join(tmpdir(), 'resolved-'));
+    cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+    writeFileSync(
+      path.join(dir, 'hooks.mjs'),
+      "import { appendFileSync } from 'node:fs';\n" +
+        'export async function resolve(specifier, context, next) {\n' +
+        '  const resolved = await next(specifier, context);\n' +
+        "  appendFileSync(process.env.RESOLVE_LOG, resolved.url + '\\n');\n" +
+        '  return resolved;\n' +
+        '}\n',
+    );
+    writeFileSync(path.join(dir, 'register.mjs'), "import { register } from 'node:module';\nregister('./hooks.mjs', import.meta.url);\n");
+    const modelDir = tinyRegistry();
+    cleanups.push(() => rmSync(modelDir, { recursive: true, force: true }));
+    const queueLibraries = async (jobs: boolean): Promise<string[]> => {
+      const log = path.join(dir, `resolved-${jobs}.txt`);
+      const { child, lines, exited } = startMain(
+        {
+          MODEL_DIR: modelDir,
+          HOST: '127.0.0.1',
+          PORT: '0',
+          REGISTRY_WATCH: 'false',
+          REGISTRY_POLL_MS: '0',
+          JOBS_ENABLED: String(jobs),
+          REDIS_URL: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379',
+          RESOLVE_LOG: log,
+        },
+        [process.execPath, '--import', pathToFileURL(path.join(dir, 'register.mjs')).href, MAIN_JS],
+      );
+      await waitForLine(lines, 'accepting requests');
+      child.kill('SIGTERM');
+      expect(await exited).toBe(0);
+      const urls = readFileSync(log, 'utf8').split('\n');
+      return ['bullmq', 'ioredis', '@bull-board/api', '@bull-board/fastify'].filter((lib) => urls.some((u) => u.includes(`/node_modules/${lib}/`)));
+    };
+    expect(await queueLibraries(false)).toEqual([]);
+    // The same check sees them when jobs are on, so the empty list above is not a blind spot.
+    expect(await queueLibraries(true)).toEqual(['bullmq', 'ioredis', '@bull-board/api', '@bull-board/fastify']);
+  }, 120_000);
 
   it('loads models before listening, then drains in-flight work on SIGTERM and exits 0', async () => {
     const modelDir = tinyRegistry();
