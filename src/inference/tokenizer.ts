@@ -56,7 +56,11 @@ export class TextTokenizer {
   }
 
   /** The probe text on which the fast path disagreed with the binding at load (it is then off). */
-  fastPathMismatch: string | undefined;
+  get fastPathMismatch(): string | undefined {
+    return this.mismatch;
+  }
+
+  private mismatch: string | undefined;
 
   get vocabSize(): number {
     return this.tok.getVocabSize(true);
@@ -109,8 +113,8 @@ export class TextTokenizer {
 
   private async checkFastPath(): Promise<void> {
     if (!this.fast) return;
-    this.fastPathMismatch = await fastPathMismatch(this.fast, this.tok);
-    if (this.fastPathMismatch !== undefined) this.fast = undefined;
+    this.mismatch = await fastPathMismatch(this.fast, this.tok);
+    if (this.mismatch !== undefined) this.fast = undefined;
   }
 
   private async checkTemplate(): Promise<void> {

@@ -141,6 +141,25 @@ describe('AsciiWordPiece', () => {
 });
 
 describe('TextTokenizer.encodeIds with the fast path', () => {
+  it('has no fast path where an added token is normalized (matched in the lowercased, cleaned text)', async () => {
+    // What tokenizers' addTokens writes: {"content": "PayPal", "normalized": true, ...}. The binding
+    // then gives its id for "paypal" and inside "xpaypalx"; WordPiece alone would not.
+    const binding = tokenizers.Tokenizer.fromFile(BUNDLED);
+    binding.addTokens(['PayPal']);
+    const file = path.join(dir, 'added-normalized.json');
+    binding.save(file);
+    const saved = JSON.parse(readFileSync(file, 'utf8')) as { added_tokens: Array<{ content: string; normalized: boolean }> };
+    expect(saved.added_tokens.find((t) => t.content === 'PayPal')?.normalized).toBe(true);
+    expect(AsciiWordPiece.fromTokenizerJson(saved)).toBeUndefined();
+    const tok = await TextTokenizer.load(file);
+    expect(tok.fastPath).toBe(false);
+    const texts = ['pay with paypal', 'my PAYPAL account', 'xpaypalx', 'pay\u0001pal'];
+    const ids = await tok.encodeIds(texts);
+    expect(ids).toEqual(await nativeIds(file, texts));
+    const paypal = binding.tokenToId('PayPal');
+    expect(ids.every((row) => row.includes(paypal!))).toBe(true);
+  });
+
   it("keeps order and the binding's ids when ASCII and other texts are mixed in one call", async () => {
     const tok = await TextTokenizer.load(BUNDLED);
     expect(tok.fastPath).toBe(true);
