@@ -88,7 +88,10 @@ const PRODUCTION_ENV = { MALLOC_ARENA_MAX: '2' };
 const PRODUCTION_NODE_ARGS = ['--max-semi-space-size=4'];
 
 const VARIANTS: Variant[] = [
-  { name: 'defaults', note: 'both bundled models, every setting at its default but jobs off (JOBS_ENABLED=false), started as npm start and the api image start it' },
+  {
+    name: 'defaults',
+    note: 'both bundled models, every setting at its default but jobs off (JOBS_ENABLED=false), started as npm start and the api image start it',
+  },
   { name: 'plain', note: "node dist/src/server/main.js with node's and glibc's defaults (16 MiB semi-space, a malloc arena per thread)", plain: true },
   { name: 'semi-space-16', note: "the defaults with V8's default 16 MiB semi-space", nodeArgs: [] },
   {
