@@ -34,7 +34,9 @@ export class TextTokenizer {
   ) {}
 
   static async load(file: string): Promise<TextTokenizer> {
-    const tok = tokenizers.Tokenizer.fromFile(file);
+    // Read once: the binding and the fast path both build from the same text.
+    const json = await readFile(file, 'utf8');
+    const tok = tokenizers.Tokenizer.fromString(json);
     // Truncation or padding baked into tokenizer.json would silently change our rows.
     tok.disableTruncation();
     tok.disablePadding();
@@ -43,7 +45,7 @@ export class TextTokenizer {
       if (v === null || v === undefined) throw new Error(`tokenizer has no ${t} token`);
       return v;
     };
-    const fast = AsciiWordPiece.fromTokenizerJson(JSON.parse(await readFile(file, 'utf8')));
+    const fast = AsciiWordPiece.fromTokenizerJson(JSON.parse(json));
     const t = new TextTokenizer(tok, id('[CLS]'), id('[SEP]'), id('[PAD]'), fast);
     await t.checkTemplate();
     await t.checkFastPath();
