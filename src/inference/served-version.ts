@@ -10,7 +10,7 @@ import type { Logger } from 'pino';
 import type { InferenceConfig } from '../config.js';
 import type { Metrics } from '../metrics.js';
 import { type InferenceBackend, padBatch } from './backend.js';
-import { RequestControl } from './batching/request-control.js';
+import { type CancelSignal, RequestControl } from './batching/request-control.js';
 import type { Reservation } from './batching/batch-queue.js';
 import { Scheduler } from './batching/scheduler.js';
 import { DeadlineExceededError, EngineClosedError, InferenceError, InvalidInputError, ModelLoadError, RequestAbortedError } from './errors.js';
@@ -24,7 +24,7 @@ export interface WorkOptions {
   /** Milliseconds this request may take; default REQUEST_DEADLINE_MS. */
   deadlineMs?: number;
   /** Aborted when the caller goes away: queued rows are dropped before they cost compute. */
-  signal?: AbortSignal;
+  signal?: CancelSignal;
 }
 
 export interface ClassifyOptions extends WorkOptions {
