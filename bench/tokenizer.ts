@@ -3,17 +3,17 @@
  * native, over the bundled model's tokenizer.json) on the support-chatbot texts and help-center
  * passages, batched vs one call per text, and how much it blocks the event loop while it works;
  * then the process CPU per chatbot message as the server tokenizes it (one request's texts per
- * call), side by side: the binding one call at a time and 64 calls in flight, the ASCII fast path
- * (src/inference/ascii-wordpiece.ts), and Hugging Face's pure-JavaScript tokenizers.
+ * call), side by side: the binding one call at a time and 64 calls in flight, the fast path
+ * (src/inference/fast-wordpiece.ts), and Hugging Face's pure-JavaScript tokenizers.
  * Correctness is a test: test/tokenizer-parity.test.ts (identical ids to the trainer's tokenizer),
- * test/inference/ascii-wordpiece.test.ts (the fast path's ids are the binding's).
+ * test/inference/fast-wordpiece.test.ts (the fast path's ids are the binding's).
  */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { Tokenizer as JsTokenizer } from '@huggingface/tokenizers';
 import tokenizers from 'tokenizers';
-import { AsciiWordPiece } from '../src/inference/ascii-wordpiece.js';
+import { FastWordPiece } from '../src/inference/fast-wordpiece.js';
 import { TextTokenizer } from '../src/inference/tokenizer.js';
 import { buildDatasets } from '../tools/datagen/generate.js';
 
@@ -72,7 +72,7 @@ async function cpuPerMessage(file: string, texts: readonly string[]): Promise<vo
   binding.disableTruncation();
   binding.disablePadding();
   const json: unknown = JSON.parse(readFileSync(file, 'utf8'));
-  const fast = AsciiWordPiece.fromTokenizerJson(json);
+  const fast = FastWordPiece.fromTokenizerJson(json);
   if (!fast) throw new Error(`${file} is not a BERT WordPiece tokenizer: no fast path to measure`);
   const js = new JsTokenizer(json as object, {});
   const taken = texts.filter((t) => fast.encode(t) !== undefined).length;
@@ -91,7 +91,7 @@ async function cpuPerMessage(file: string, texts: readonly string[]): Promise<vo
       }),
     ],
     [
-      'ASCII fast path (AsciiWordPiece)',
+      'fast path (FastWordPiece)',
       await cpuPerText(texts, async () => {
         for (const t of texts) fast.encode(t);
       }),
@@ -103,7 +103,7 @@ async function cpuPerMessage(file: string, texts: readonly string[]): Promise<vo
       }),
     ],
   ];
-  console.log(`\nprocess CPU per chatbot message (${texts.length} messages, ${taken} of them plain ASCII for the fast path):`);
+  console.log(`\nprocess CPU per chatbot message (${texts.length} messages, ${taken} of them in the fast path's characters):`);
   for (const [name, us] of rows) console.log(`  ${us.toFixed(1).padStart(6)} µs  ${name}`);
   console.log(`  binding (64 in flight) / fast path: ${(rows[1]![1] / rows[2]![1]).toFixed(1)}x`);
 }

@@ -81,10 +81,16 @@ export class ServedVersion {
     } catch (err) {
       throw fail('tokenizer', err);
     }
-    if (tokenizer.fastPathMismatch !== undefined) {
+    const check = tokenizer.fastPathCheck;
+    if (check?.mismatch !== undefined) {
       opts.logger?.warn(
-        { model: opts.model, version: opts.version, text: tokenizer.fastPathMismatch },
-        'the ASCII tokenizer fast path disagreed with the tokenizers binding on this text and is off: every text goes to the binding (slower, same ids)',
+        { model: opts.model, version: opts.version, text: check.mismatch },
+        'the tokenizer fast path disagreed with the tokenizers binding on this text and is off: every text goes to the binding (slower, same ids)',
+      );
+    } else if (check && check.excluded.length > 0) {
+      opts.logger?.info(
+        { model: opts.model, version: opts.version, characters: check.excluded.map((c) => `U+${c.toString(16).toUpperCase().padStart(4, '0')}`) },
+        'the tokenizer fast path disagreed with the binding on these characters: texts holding them go to the binding (slower, same ids)',
       );
     }
     const inf = opts.inference;

@@ -9,7 +9,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import tokenizers from 'tokenizers';
-import { AsciiWordPiece } from './ascii-wordpiece.js';
+import { FastWordPiece } from './fast-wordpiece.js';
 import { codePointToUtf16Map, toUtf16Offsets } from './unicode.js';
 
 /** One encoded segment: token ids and [start, end) offsets into the original text, in UTF-16. */
@@ -30,7 +30,7 @@ export class TextTokenizer {
     readonly clsId: number,
     readonly sepId: number,
     readonly padId: number,
-    private fast: AsciiWordPiece | undefined,
+    private fast: FastWordPiece | undefined,
   ) {}
 
   static async load(file: string): Promise<TextTokenizer> {
@@ -45,24 +45,24 @@ export class TextTokenizer {
       if (v === null || v === undefined) throw new Error(`tokenizer has no ${t} token`);
       return v;
     };
-    const fast = AsciiWordPiece.fromTokenizerJson(JSON.parse(json));
+    const fast = FastWordPiece.fromTokenizerJson(JSON.parse(json));
     const t = new TextTokenizer(tok, id('[CLS]'), id('[SEP]'), id('[PAD]'), fast);
     await t.checkTemplate();
     await t.checkFastPath();
     return t;
   }
 
-  /** Whether plain ASCII texts are tokenized on the event loop (AsciiWordPiece) rather than by the binding. */
+  /** Whether ASCII and Latin-script texts are tokenized on the event loop (FastWordPiece) rather than by the binding. */
   get fastPath(): boolean {
     return this.fast !== undefined;
   }
 
-  /** The probe text on which the fast path disagreed with the binding at load (it is then off). */
-  get fastPathMismatch(): string | undefined {
-    return this.mismatch;
+  /** What the load-time check against the binding found (checkFastPath); undefined without a fast path. */
+  get fastPathCheck(): FastPathCheck | undefined {
+    return this.check;
   }
 
-  private mismatch: string | undefined;
+  private check: FastPathCheck | undefined;
 
   get vocabSize(): number {
     return this.tok.getVocabSize(true);
@@ -79,7 +79,7 @@ export class TextTokenizer {
   }
 
   /**
-   * Token ids only (classification needs no offsets). Plain ASCII texts take the fast path on the
+   * Token ids only (classification needs no offsets). ASCII and Latin-script texts take the fast path on the
    * event loop; the rest go to the binding in one call. Ids are the binding's either way.
    */
   async encodeIds(texts: readonly string[]): Promise<number[][]> {
@@ -115,8 +115,8 @@ export class TextTokenizer {
 
   private async checkFastPath(): Promise<void> {
     if (!this.fast) return;
-    this.mismatch = await fastPathMismatch(this.fast, this.tok);
-    if (this.mismatch !== undefined) this.fast = undefined;
+    this.check = await checkFastPath(this.fast, this.tok);
+    if (this.check.mismatch !== undefined) this.fast = undefined;
   }
 
   private async checkTemplate(): Promise<void> {
@@ -130,24 +130,37 @@ export class TextTokenizer {
   }
 }
 
+/** What the load-time check found: the fast path is off on `mismatch`, `excluded` characters go to the binding. */
+export interface FastPathCheck {
+  /** The first ASCII probe on which the ids differed; the fast path is then off. */
+  mismatch?: string;
+  /** Characters beyond ASCII on whose probe the ids differed; texts holding one go to the binding. */
+  excluded: number[];
+}
+
 /**
- * The first probe text on which the fast path's ids differ from the binding's, or undefined where
- * they agree on all: every printable ASCII character alone and inside words, control characters,
- * case, and words around max_input_chars_per_word. TextTokenizer runs it at load and switches the
- * fast path off on a difference, so a tokenizer.json it reads otherwise than the binding is served
- * slower, never wrong.
+ * Compares the fast path with the binding on FastWordPiece.probeTexts (every printable ASCII
+ * character alone and inside words, control characters, case, words around
+ * max_input_chars_per_word, and every character of its Unicode ranges in context) and takes out
+ * of it what differs. TextTokenizer runs it at load, so a tokenizer.json, or a binding version,
+ * that reads some text otherwise is served slower for that text, never wrong.
  */
-export async function fastPathMismatch(fast: AsciiWordPiece, binding: tokenizers.Tokenizer): Promise<string | undefined> {
-  const probes = ['hello world', 'Where is my ORDER #123?', "don't-stop", 'a\tb\nc\r\nd', 'x\u0001y \u007fz\u000bw\u000c', '   ', ''];
-  for (let c = 33; c < 127; c++) {
-    const ch = String.fromCharCode(c);
-    probes.push(ch, `ab${ch}cd refund${ch}${ch}s ${ch}tokenization`);
-  }
-  for (const n of [99, 100, 101]) probes.push('ab'.repeat(n).slice(0, n), `go ${'z'.repeat(n)}!`);
-  const natives = await binding.encodeBatch(probes, { addSpecialTokens: false });
-  return probes.find((text, i) => {
+export async function checkFastPath(fast: FastWordPiece, binding: tokenizers.Tokenizer): Promise<FastPathCheck> {
+  const probes = FastWordPiece.probeTexts();
+  const natives = await binding.encodeBatch(
+    probes.map((p) => p.text),
+    { addSpecialTokens: false },
+  );
+  const differs = (text: string, theirs: number[]): boolean => {
     const mine = fast.encode(text);
-    const theirs = natives[i]!.getIds();
     return mine !== undefined && (mine.length !== theirs.length || mine.some((v, k) => v !== theirs[k]));
-  });
+  };
+  const excluded: number[] = [];
+  for (const [i, probe] of probes.entries()) {
+    if (!differs(probe.text, natives[i]!.getIds())) continue;
+    if (probe.char === undefined) return { mismatch: probe.text, excluded };
+    fast.exclude(probe.char);
+    excluded.push(probe.char);
+  }
+  return { excluded };
 }

@@ -1,17 +1,21 @@
 /**
- * The ASCII fast path must give the native tokenizers binding's ids for every text it takes, and
- * hand back every text it cannot be sure of. Compared on the bundled tokenizer (uncased, a vocabulary
- * without several ASCII characters), a cased copy of it, and texts built to stress each step:
- * seeded random ASCII with control characters, the support generator's utterances and passages,
- * words around max_input_chars_per_word, every printable character inside words.
+ * The tokenizer fast path must give the native tokenizers binding's ids for every text it takes,
+ * and hand back every text it cannot be sure of. Compared on the bundled tokenizer (uncased, a
+ * vocabulary without several ASCII characters), cased and accent-keeping copies of it, and texts
+ * built to stress each step: seeded random ASCII with control characters, seeded random text
+ * mixing every character of the Unicode ranges it takes (accents, combining marks, Unicode
+ * spaces, quotes, dashes, currency signs), the support generator's utterances and passages, the
+ * serving bench's chat messages, words around max_input_chars_per_word, every printable character
+ * inside words.
  */
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import tokenizers from 'tokenizers';
 import { afterAll, describe, expect, it } from 'vitest';
-import { AsciiWordPiece, MAX_FAST_CHARS } from '../../src/inference/ascii-wordpiece.js';
-import { fastPathMismatch, TextTokenizer } from '../../src/inference/tokenizer.js';
+import { FAST_RANGES, FastWordPiece, MAX_FAST_CHARS } from '../../src/inference/fast-wordpiece.js';
+import { checkFastPath, TextTokenizer } from '../../src/inference/tokenizer.js';
+import { generateTexts } from '../../bench/serving/workload.js';
 import { buildDatasets } from '../../tools/datagen/generate.js';
 import { Rng } from '../../tools/datagen/prng.js';
 
@@ -29,6 +33,34 @@ function variant(name: string, edit: (json: Json) => void): string {
   const file = path.join(dir, `${name}.json`);
   writeFileSync(file, JSON.stringify(json));
   return file;
+}
+
+/** Seeded random text: ASCII letters and spaces, every character of FAST_RANGES, some ASCII punctuation and controls. */
+function unicodeStressTexts(): string[] {
+  const rng = Rng.fromSeed(4177);
+  const pool: string[] = [];
+  for (const [from, to] of FAST_RANGES) for (let c = from; c <= to; c++) pool.push(String.fromCharCode(c));
+  const letters = 'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ  ';
+  const texts: string[] = [];
+  for (let i = 0; i < 8000; i++) {
+    const n = Math.floor(rng.next() * 80);
+    let s = '';
+    for (let j = 0; j < n; j++) {
+      const r = rng.next();
+      s +=
+        r < 0.6
+          ? letters[Math.floor(rng.next() * letters.length)]
+          : r < 0.92
+            ? pool[Math.floor(rng.next() * pool.length)]
+            : String.fromCharCode(Math.floor(rng.next() * 128));
+    }
+    texts.push(s);
+  }
+  // Words of Latin-script languages, upper and lower case, decomposed and precomposed accents.
+  texts.push('Straße STRASSE ẞ Œuvre Ærø Łódź İstanbul naïve café CAFÉ cafe\u0301 Ångström ǅemal Nguyễn');
+  texts.push('“Quoted” ‘single’ – en — em … ellipsis €12,50 £3 ¥100 ₹5 ¿Qué? ¡Hola! «guillemets» 10°C 3×4');
+  texts.push('no\u00a0break thin\u2009space zero\u200bwidth soft\u00adhyphen line\u2028sep nel\u0085x bom\ufeffx');
+  return texts;
 }
 
 function stressTexts(): string[] {
@@ -51,7 +83,8 @@ function stressTexts(): string[] {
   for (const n of [98, 99, 100, 101, 102, 150]) texts.push('a'.repeat(n), `hi ${'tok'.repeat(n).slice(0, n)}, bye`, `${'A'.repeat(n)}.`);
   const { intents, qa } = buildDatasets(31);
   texts.push(...intents.train.slice(0, 3000).map((e) => e.text), ...qa.train.slice(0, 300).map((p) => p.context));
-  return texts;
+  texts.push(...generateTexts({ seed: 7, size: 2000 }).map((t) => t.text));
+  return [...texts, ...unicodeStressTexts()];
 }
 
 async function nativeIds(file: string, texts: readonly string[]): Promise<number[][]> {
@@ -65,15 +98,21 @@ async function nativeIds(file: string, texts: readonly string[]): Promise<number
   return out;
 }
 
-describe('AsciiWordPiece', () => {
+describe('FastWordPiece', () => {
   const texts = stressTexts();
 
   for (const [name, file] of [
     ['the bundled uncased tokenizer', BUNDLED],
     [
-      'a cased copy (lowercase false)',
+      'a cased copy (lowercase false, so accents kept)',
       variant('cased', (j) => {
         j.normalizer!.lowercase = false;
+      }),
+    ],
+    [
+      'a copy that lowercases but keeps accents (strip_accents false)',
+      variant('accents-kept', (j) => {
+        j.normalizer!.strip_accents = false;
       }),
     ],
     [
@@ -84,31 +123,42 @@ describe('AsciiWordPiece', () => {
     ],
   ] as const) {
     it(`gives the binding's ids for every text it takes: ${name}`, async () => {
-      const fast = AsciiWordPiece.fromTokenizerJson(JSON.parse(readFileSync(file, 'utf8')));
+      const fast = FastWordPiece.fromTokenizerJson(JSON.parse(readFileSync(file, 'utf8')));
       expect(fast).toBeDefined();
+      // As TextTokenizer.load does: characters on which the binding reads otherwise are taken out.
+      const binding = tokenizers.Tokenizer.fromFile(file);
+      const check = await checkFastPath(fast!, binding);
+      expect(check.mismatch).toBeUndefined();
+      // Only unassigned code points may differ (JavaScript's Unicode tables are newer than the crate's).
+      for (const c of check.excluded) expect(/\p{Cn}/u.test(String.fromCharCode(c)), `U+${c.toString(16)}`).toBe(true);
       const expected = await nativeIds(file, texts);
-      let taken = 0;
+      const taken = new Set<string>();
       const mismatches: string[] = [];
       texts.forEach((text, i) => {
         const ids = fast!.encode(text);
         if (ids === undefined) return;
-        taken++;
+        taken.add(text);
         if (JSON.stringify(ids) !== JSON.stringify(expected[i]))
           mismatches.push(`${JSON.stringify(text).slice(0, 120)}\n  fast ${ids}\n  native ${expected[i]}`);
       });
       expect(mismatches.slice(0, 3).join('\n')).toBe('');
       // Every ASCII text without '[' (a possible added token) within the length limit was taken.
-      const eligible = texts.filter((t) => [...t].every((ch) => ch.charCodeAt(0) < 128) && !t.includes('[') && t.length <= MAX_FAST_CHARS).length;
-      expect(taken).toBe(eligible);
-      expect(eligible).toBeGreaterThan(texts.length * 0.8);
+      const ascii = texts.filter((t) => [...t].every((ch) => ch.charCodeAt(0) < 128) && !t.includes('[') && t.length <= MAX_FAST_CHARS);
+      expect(ascii.filter((t) => !taken.has(t))).toEqual([]);
+      expect(ascii.length).toBeGreaterThan(texts.length * 0.5);
+      // And nearly all of the texts mixing in the Unicode ranges (the rest hold '[', or a character
+      // whose lower case is outside the ranges).
+      const unicode = unicodeStressTexts().filter((t) => !t.includes('['));
+      expect(unicode.filter((t) => taken.has(t)).length).toBeGreaterThan(unicode.length * 0.9);
     });
   }
 
-  it('hands back non-ASCII text, possible added tokens and long text', () => {
-    const fast = AsciiWordPiece.fromTokenizerJson(bundledJson())!;
-    for (const text of ['café', 'it’s late', 'hi 😀', 'tab\u00a0space', 'send [MASK] now', '[CLS]', 'x'.repeat(MAX_FAST_CHARS + 1)]) {
+  it('hands back text outside its ranges, possible added tokens and long text', () => {
+    const fast = FastWordPiece.fromTokenizerJson(bundledJson())!;
+    for (const text of ['hi 😀', '日本語', 'Привет', 'καλημέρα', 'send [MASK] now', '[CLS]', 'é'.repeat(MAX_FAST_CHARS + 1), 'x'.repeat(MAX_FAST_CHARS + 1)]) {
       expect(fast.encode(text), text.slice(0, 20)).toBeUndefined();
     }
+    for (const text of ['café', 'it’s late', 'tab\u00a0space', '€5 – ok']) expect(fast.encode(text), text).toBeDefined();
     expect(fast.encode('x'.repeat(MAX_FAST_CHARS))).toBeDefined();
     expect(fast.encode('')).toEqual([]);
   });
@@ -134,9 +184,9 @@ describe('AsciiWordPiece', () => {
     for (const edit of edits) {
       const json = bundledJson();
       edit(json);
-      expect(AsciiWordPiece.fromTokenizerJson(json)).toBeUndefined();
+      expect(FastWordPiece.fromTokenizerJson(json)).toBeUndefined();
     }
-    expect(AsciiWordPiece.fromTokenizerJson(null)).toBeUndefined();
+    expect(FastWordPiece.fromTokenizerJson(null)).toBeUndefined();
   });
 });
 
@@ -150,7 +200,7 @@ describe('TextTokenizer.encodeIds with the fast path', () => {
     binding.save(file);
     const saved = JSON.parse(readFileSync(file, 'utf8')) as { added_tokens: Array<{ content: string; normalized: boolean }> };
     expect(saved.added_tokens.find((t) => t.content === 'PayPal')?.normalized).toBe(true);
-    expect(AsciiWordPiece.fromTokenizerJson(saved)).toBeUndefined();
+    expect(FastWordPiece.fromTokenizerJson(saved)).toBeUndefined();
     const tok = await TextTokenizer.load(file);
     expect(tok.fastPath).toBe(false);
     const texts = ['pay with paypal', 'my PAYPAL account', 'xpaypalx', 'pay\u0001pal'];
@@ -167,15 +217,36 @@ describe('TextTokenizer.encodeIds with the fast path', () => {
     expect(await tok.encodeIds(mixed)).toEqual(await nativeIds(BUNDLED, mixed));
   });
 
-  it('is checked against the binding at load: a fast path that reads the file otherwise is named', async () => {
+  it('is checked against the binding at load: an ASCII difference turns it off, another character is taken out', async () => {
     const binding = tokenizers.Tokenizer.fromFile(BUNDLED);
     binding.disableTruncation();
     binding.disablePadding();
-    expect(await fastPathMismatch(AsciiWordPiece.fromTokenizerJson(bundledJson())!, binding)).toBeUndefined();
+    expect((await checkFastPath(FastWordPiece.fromTokenizerJson(bundledJson())!, binding)).mismatch).toBeUndefined();
     // A fast path built from a vocabulary whose word-initial 'a' pieces have other ids.
     const json = bundledJson();
     const vocab = json.model!.vocab as Record<string, number>;
     json.model!.vocab = Object.fromEntries(Object.entries(vocab).map(([piece, id]) => [piece, piece.startsWith('a') ? id + 1 : id]));
-    expect(await fastPathMismatch(AsciiWordPiece.fromTokenizerJson(json)!, binding)).toBeDefined();
+    expect((await checkFastPath(FastWordPiece.fromTokenizerJson(json)!, binding)).mismatch).toBeDefined();
+
+    // One whose pieces holding 'ß' have other ids: 'ß' is taken
+    // out, and a text holding it goes to the binding, while other accented text stays fast.
+    const sharpS = bundledJson();
+    const pieces = sharpS.model!.vocab as Record<string, number>;
+    expect(Object.keys(pieces).some((p) => p.includes('ß'))).toBe(true);
+    sharpS.model!.vocab = Object.fromEntries(Object.entries(pieces).map(([piece, id]) => [piece, piece.includes('ß') ? id + 100_000 : id]));
+    const fast = FastWordPiece.fromTokenizerJson(sharpS)!;
+    expect(fast.encode('straße')).not.toEqual((await nativeIds(BUNDLED, ['straße']))[0]);
+    const check = await checkFastPath(fast, binding);
+    expect(check.mismatch).toBeUndefined();
+    expect(check.excluded).toContain(0xdf);
+    // 'ẞ' lowercases to 'ß', now outside: the path hands it back rather than guess.
+    expect(fast.encode('STRAẞE')).toBeUndefined();
+    expect(fast.encode('Hauptstraße 5')).toBeUndefined();
+    expect(fast.encode('café crème')).toEqual((await nativeIds(BUNDLED, ['café crème']))[0]);
+
+    // TextTokenizer names what it took out.
+    const loaded = await TextTokenizer.load(BUNDLED);
+    expect(loaded.fastPathCheck?.mismatch).toBeUndefined();
+    expect(loaded.fastPathCheck!.excluded.length).toBeLessThan(5);
   });
 });
