@@ -105,6 +105,28 @@ describe('bundled models', () => {
     expect(correct).toBeGreaterThanOrEqual(cases.length - 1);
   });
 
+  it("answers the README's examples as the README shows them (top labels, answer text)", async () => {
+    // Each `curl ... /v1/<route> ... -d '<body>'` of the README for a bundled model, followed by its `# <answer>` line.
+    const readme = readFileSync(path.resolve('README.md'), 'utf8');
+    const examples = [...readme.matchAll(/curl -s localhost:8080\/v1\/(classify|qa) [^\n]*\\\n\s*-d '([^']+)'\n# ([^\n]+)/g)].filter((m) =>
+      /"model":"support-(intent|qa)"/.test(m[2]!),
+    );
+    expect(examples.map((m) => m[1])).toEqual(expect.arrayContaining(['classify', 'qa']));
+    for (const [, route, body, shown] of examples) {
+      const res = await app.inject({ method: 'POST', url: `/v1/${route}`, payload: JSON.parse(body!) as object });
+      expect(res.statusCode, body).toBe(200);
+      const results = (res.json() as { results: Array<Array<{ label?: string; answer?: string }>> }).results;
+      if (route === 'classify') {
+        // The first label of each input's list, as shown.
+        const shownTop = [...shown!.matchAll(/\[\{"label":"([a-z_]+)"/g)].map((m) => m[1]);
+        expect(results.map((r) => r[0]?.label)).toEqual(shownTop);
+      } else {
+        const shownAnswers = [...shown!.matchAll(/"answer":"([^"]*)"/g)].map((m) => m[1]);
+        expect(results.map((r) => r[0]?.answer)).toEqual(shownAnswers);
+      }
+    }
+  });
+
   it('qa: answers map back to the context, with accents, emoji and CJK before the answer', async () => {
     const context =
       'Hållo 😀 from Zürich — 東京の倉庫. Refunds are sent to the original payment method within 5 business days after we receive your return. Gift cards cannot be refunded.';
