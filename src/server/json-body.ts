@@ -4,11 +4,14 @@
  *   request, DELETE and GET included); a route that needs a body then says "body is required";
  * - a body with a `__proto__` key, or a `constructor` key holding `prototype`, is valid JSON
  *   refused for safety (prototype poisoning), and the detail names the key and where it is;
- * - malformed JSON says so, with the parser's own position.
+ * - malformed JSON says so, with the parser's own position;
+ * - a body declared in another charset than UTF-8 is refused (415) rather than read as UTF-8:
+ *   JSON between systems is UTF-8 (RFC 8259 section 8.1), and reading Latin-1 bytes as UTF-8
+ *   would turn every accented letter into U+FFFD, which the tokenizer deletes, without a word.
  */
 import type { FastifyInstance } from 'fastify';
 import { parse as secureParse } from 'secure-json-parse';
-import { ForbiddenKeyError, InvalidJsonError } from './problems.js';
+import { ForbiddenKeyError, InvalidJsonError, UnsupportedCharsetError } from './problems.js';
 
 /** Where the first forbidden key is, e.g. "body/inputs/0/__proto__"; undefined when none. */
 export function forbiddenKeyPath(value: unknown, at = 'body'): string | undefined {
@@ -40,11 +43,26 @@ function parseJsonBody(text: string): unknown {
   }
 }
 
+/** Charsets a JSON body may be declared in: UTF-8, and ASCII, which is a subset of it. */
+const UTF8_CHARSETS = new Set(['utf-8', 'utf8', 'us-ascii']);
+
+/** The charset parameter of a content-type header, lower-cased; undefined when there is none. */
+export function charsetOf(contentType: string | undefined): string | undefined {
+  const match = /;\s*charset\s*=\s*(?:"([^"]*)"|([^;\s]*))/i.exec(contentType ?? '');
+  return match ? (match[1] ?? match[2] ?? '').toLowerCase() : undefined;
+}
+
 /** Replaces Fastify's application/json parser on `app` (call before routes are registered). */
 export function useJsonBodyParser(app: FastifyInstance, bodyLimitBytes: number): void {
   app.removeContentTypeParser('application/json');
-  app.addContentTypeParser('application/json', { parseAs: 'string', bodyLimit: bodyLimitBytes }, (_request, body, done) => {
+  app.addContentTypeParser('application/json', { parseAs: 'string', bodyLimit: bodyLimitBytes }, (request, body, done) => {
     try {
+      const charset = charsetOf(request.headers['content-type']);
+      if (charset !== undefined && !UTF8_CHARSETS.has(charset)) {
+        throw new UnsupportedCharsetError(
+          `the body is declared as charset=${charset}; JSON must be UTF-8 (RFC 8259): encode it as UTF-8 and send charset=utf-8 or no charset`,
+        );
+      }
       done(null, parseJsonBody(body as string));
     } catch (err) {
       done(err as Error, undefined);

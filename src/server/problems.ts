@@ -12,7 +12,7 @@ export interface FieldError {
 
 /** Base of server-layer errors: `code` is the key into the status table. */
 /** Every code a server-layer error can carry; the HTTP status table must name each one. */
-export type ServerErrorCode = 'unauthorized' | 'forbidden' | 'validation' | 'invalid_json_body' | 'forbidden_key';
+export type ServerErrorCode = 'unauthorized' | 'forbidden' | 'validation' | 'invalid_json_body' | 'forbidden_key' | 'unsupported_charset';
 
 export abstract class ServerError extends Error {
   abstract readonly code: ServerErrorCode;
@@ -49,4 +49,10 @@ export class InvalidJsonError extends ServerError {
 export class ForbiddenKeyError extends ServerError {
   override name = 'ForbiddenKeyError';
   readonly code = 'forbidden_key';
+}
+
+/** A JSON body declared in a charset other than UTF-8 (JSON between systems is UTF-8, RFC 8259 section 8.1). */
+export class UnsupportedCharsetError extends ServerError {
+  override name = 'UnsupportedCharsetError';
+  readonly code = 'unsupported_charset';
 }

@@ -169,6 +169,13 @@ export const KINDS: { readonly [K in ErrorKind]: KindEntry } = {
     when: 'the body is not sent as application/json',
     example: 'content-type "text/plain" is not supported; send application/json',
   },
+  unsupported_charset: {
+    status: 415,
+    title: 'Unsupported charset',
+    expose: true,
+    when: 'the content-type names a charset other than UTF-8 (JSON is UTF-8, RFC 8259)',
+    example: 'the body is declared as charset=iso-8859-1; JSON must be UTF-8 (RFC 8259): encode it as UTF-8 and send charset=utf-8 or no charset',
+  },
   model_load_failed: {
     status: 422,
     title: 'Version cannot be loaded',

@@ -99,6 +99,14 @@ const SCENARIOS: Record<string, Scenario[]> = {
     { what: 'body too large', method: 'POST', url: () => '/v1/classify', headers: inference, payload: { ...classifyBody, inputs: [big] }, status: 413 },
     { what: 'text/plain', method: 'POST', url: () => '/v1/classify', headers: { ...inference, 'content-type': 'text/plain' }, payload: 'hello', status: 415 },
     {
+      what: 'a body declared as Latin-1',
+      method: 'POST',
+      url: () => '/v1/classify',
+      headers: { ...inference, 'content-type': 'application/json; charset=iso-8859-1' },
+      payload: JSON.stringify(classifyBody),
+      status: 415,
+    },
+    {
       what: 'a pinned version that cannot load',
       method: 'POST',
       url: () => '/v1/classify',
