@@ -90,7 +90,7 @@ export class ServedVersion {
     } else if (check && check.excluded.length > 0) {
       opts.logger?.info(
         { model: opts.model, version: opts.version, characters: check.excluded.map((c) => `U+${c.toString(16).toUpperCase().padStart(4, '0')}`) },
-        'the tokenizer fast path disagreed with the binding on these characters: texts holding them go to the binding (slower, same ids)',
+        'the tokenizer fast path leaves these characters to the binding (it read them otherwise, or could not check them): texts holding them go to the binding (slower, same ids)',
       );
     }
     const inf = opts.inference;

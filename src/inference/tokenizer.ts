@@ -134,33 +134,36 @@ export class TextTokenizer {
 export interface FastPathCheck {
   /** The first ASCII probe on which the ids differed; the fast path is then off. */
   mismatch?: string;
-  /** Characters beyond ASCII on whose probe the ids differed; texts holding one go to the binding. */
+  /** Characters beyond ASCII whose probe differed or that the path declined; texts holding one go to the binding. */
   excluded: number[];
 }
 
 /**
- * Compares the fast path with the binding on FastWordPiece.probeTexts (every printable ASCII
+ * Compares the fast path with the binding on FastWordPiece's probeTexts (every printable ASCII
  * character alone and inside words, control characters, case, words around
  * max_input_chars_per_word, and every character of its Unicode ranges in context) and takes out
  * of it what differs. TextTokenizer runs it at load, so a tokenizer.json, or a binding version,
  * that reads some text otherwise is served slower for that text, never wrong.
  */
 export async function checkFastPath(fast: FastWordPiece, binding: tokenizers.Tokenizer): Promise<FastPathCheck> {
-  const probes = FastWordPiece.probeTexts();
+  const probes = fast.probeTexts();
   const natives = await binding.encodeBatch(
     probes.map((p) => p.text),
     { addSpecialTokens: false },
   );
-  const differs = (text: string, theirs: number[]): boolean => {
-    const mine = fast.encode(text);
-    return mine !== undefined && (mine.length !== theirs.length || mine.some((v, k) => v !== theirs[k]));
-  };
   const excluded: number[] = [];
   for (const [i, probe] of probes.entries()) {
-    if (!differs(probe.text, natives[i]!.getIds())) continue;
-    if (probe.char === undefined) return { mismatch: probe.text, excluded };
-    fast.exclude(probe.char);
-    excluded.push(probe.char);
+    const mine = fast.encode(probe.text);
+    const theirs = natives[i]!.getIds();
+    const differs = mine !== undefined && (mine.length !== theirs.length || mine.some((v, k) => v !== theirs[k]));
+    if (probe.char === undefined) {
+      if (differs) return { mismatch: probe.text, excluded };
+    } else if (differs || mine === undefined) {
+      // A probe the path declines checked nothing: its character is taken out as well, so an
+      // added token or a lowercase outside the ranges cannot hide a difference.
+      fast.exclude(probe.char);
+      excluded.push(probe.char);
+    }
   }
   return { excluded };
 }
