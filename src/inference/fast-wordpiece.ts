@@ -202,16 +202,13 @@ export class FastWordPiece {
     return probes;
   }
 
-  /** Take a character out of the fast path: texts holding it go to the binding. */
+  /**
+   * Take a character beyond ASCII out of the fast path: texts holding it go to the binding. ASCII
+   * characters cannot be taken out one by one (the ASCII loop does not read the classes): a
+   * difference on one turns the whole path off instead (checkFastPath).
+   */
   exclude(char: number): void {
     if (char >= 128) this.classes[char] = OUTSIDE;
-  }
-
-  /** How many non-ASCII characters the path takes (after the load-time check). */
-  get unicodeChars(): number {
-    let n = 0;
-    for (const [from, to] of FAST_RANGES) for (let c = from; c <= to; c++) if (this.classes[c] !== OUTSIDE) n++;
-    return n;
   }
 
   /**
