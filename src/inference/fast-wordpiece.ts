@@ -87,16 +87,12 @@ function classify(c: number): number {
   return WORD;
 }
 
-/** Classes of ASCII and FAST_RANGES, indexed by UTF-16 unit; built once per process. */
-let sharedClasses: Uint8Array | undefined;
+/** Classes of ASCII and FAST_RANGES, indexed by UTF-16 unit (about 1,300 characters to classify). */
 function charClasses(): Uint8Array {
-  if (!sharedClasses) {
-    const classes = new Uint8Array(0x10000);
-    for (let c = 0; c < 128; c++) classes[c] = classify(c);
-    for (const [from, to] of FAST_RANGES) for (let c = from; c <= to; c++) classes[c] = classify(c);
-    sharedClasses = classes;
-  }
-  return sharedClasses;
+  const classes = new Uint8Array(0x10000);
+  for (let c = 0; c < 128; c++) classes[c] = classify(c);
+  for (const [from, to] of FAST_RANGES) for (let c = from; c <= to; c++) classes[c] = classify(c);
+  return classes;
 }
 
 /** `word` without the ASCII control characters clean_text deletes (tab, LF and CR end words before). */
@@ -111,15 +107,15 @@ function withoutControls(word: string): string {
 
 /** The parts of a Hugging Face tokenizer.json the fast path reads. */
 interface TokenizerJson {
-  normalizer?: { type?: unknown; clean_text?: unknown; lowercase?: unknown; strip_accents?: unknown; handle_chinese_chars?: unknown } | null;
+  normalizer?: { type?: unknown; clean_text?: unknown; lowercase?: unknown; strip_accents?: unknown } | null;
   pre_tokenizer?: { type?: unknown } | null;
   model?: { type?: unknown; vocab?: unknown; unk_token?: unknown; continuing_subword_prefix?: unknown; max_input_chars_per_word?: unknown };
   added_tokens?: Array<{ content?: unknown; normalized?: unknown }>;
 }
 
 export class FastWordPiece {
-  /** Per-tokenizer copy of the classes: the load-time check takes characters out of it. */
-  private readonly classes = Uint8Array.from(charClasses());
+  /** This tokenizer's classes: the load-time check takes characters out of them. */
+  private readonly classes = charClasses();
 
   private constructor(
     private readonly vocab: ReadonlyMap<string, number>,
@@ -267,7 +263,7 @@ export class FastWordPiece {
     const ids: number[] = [];
     let wordStart = -1;
     for (let i = 0; i <= normalized.length; i++) {
-      // A character normalisation produced that the ranges lack (none known) goes to the binding.
+      // A character normalisation produced that the ranges lack (U+2C63 lowercases to U+1D7D) goes to the binding.
       const cls = i === normalized.length ? WHITESPACE : classes[normalized.charCodeAt(i)]!;
       if (cls === OUTSIDE || cls === DELETED) return undefined;
       if (cls === WORD) {
