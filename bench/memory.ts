@@ -12,8 +12,11 @@
  * - growth: with --seconds of 120 or more, the median RSS of the last minute against the median
  *   of the second (RSS sampled every second). Medians, because RSS swings by tens of MiB within
  *   seconds while long QA batches run: a single sample at the end measured where the swing was.
+ * - V8's share, idle and after the load: the heap V8 has reserved and its external memory, from
+ *   the server's own /metrics (the rest of the anonymous memory is native: ONNX Runtime, the
+ *   tokenizer binding, malloc).
  * Components are told apart by difference: a bare Node process, the API with no models, one
- * session per model, each ONNX Runtime memory setting alone, the sources under tsx.
+ * session per model, each ONNX Runtime memory setting alone, V8 flags, the sources under tsx.
  *
  * RSS does not depend on how busy the CPU is, so these numbers hold on a shared machine; the
  * req/s printed beside them do not (they only show that a variant kept serving).
@@ -61,6 +64,23 @@ function procMemory(pid: number): ProcMemory {
   return { rss: kb('VmRSS') / 1024, hwm: kb('VmHWM') / 1024, anon: kb('RssAnon') / 1024, file: kb('RssFile') / 1024, threads: kb('Threads') };
 }
 
+/**
+ * The part of the anonymous memory that V8 owns, in MiB, from the server's own /metrics
+ * (prom-client's default metrics): the JavaScript heap V8 has reserved (total, not used: RSS
+ * follows what it holds) and external memory (ArrayBuffers and strings held outside the heap).
+ * The rest of the anonymous memory is native: ONNX Runtime, the tokenizer binding, malloc.
+ */
+interface V8Memory {
+  heapTotal: number;
+  external: number;
+}
+
+async function v8Memory(base: string): Promise<V8Memory> {
+  const text = await (await fetch(`${base}/metrics`)).text();
+  const gauge = (name: string): number => Number(new RegExp(`^distillery_${name} (\\S+)$`, 'm').exec(text)?.[1] ?? Number.NaN) / 2 ** 20;
+  return { heapTotal: gauge('nodejs_heap_size_total_bytes'), external: gauge('nodejs_external_memory_bytes') };
+}
+
 interface Variant {
   name: string;
   /** What it tells apart. */
@@ -98,6 +118,26 @@ const VARIANTS: Variant[] = [
     name: 'jobs-on',
     note: 'the defaults with /v1/jobs, the queue dashboard and model events on (JOBS_ENABLED=true, Redis at REDIS_URL)',
     env: { JOBS_ENABLED: 'true', REDIS_URL: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379' },
+  },
+  // V8 flags that hold the heap smaller; bench:serving --node-arg=FLAG weighs their CPU cost.
+  { name: 'optimize-for-size', note: "the defaults with V8's --optimize-for-size", nodeArgs: [...PRODUCTION_NODE_ARGS, '--optimize-for-size'] },
+  {
+    name: 'jobs-on-optimize-for-size',
+    note: "jobs-on with V8's --optimize-for-size",
+    env: { JOBS_ENABLED: 'true', REDIS_URL: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379' },
+    nodeArgs: [...PRODUCTION_NODE_ARGS, '--optimize-for-size'],
+  },
+  {
+    name: 'jobs-on-heap-growing-25',
+    note: "jobs-on, V8's old generation limit 25% above what survives a full GC (--heap-growing-percent=25)",
+    env: { JOBS_ENABLED: 'true', REDIS_URL: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379' },
+    nodeArgs: [...PRODUCTION_NODE_ARGS, '--heap-growing-percent=25'],
+  },
+  {
+    name: 'jobs-on-semi-space-1',
+    note: 'jobs-on with a 1 MiB semi-space (--max-semi-space-size=1)',
+    env: { JOBS_ENABLED: 'true', REDIS_URL: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379' },
+    nodeArgs: ['--max-semi-space-size=1'],
   },
   { name: 'malloc-arenas', note: 'the defaults with a glibc malloc arena per thread (no MALLOC_ARENA_MAX)', env: { MALLOC_ARENA_MAX: '' } },
   {
@@ -248,8 +288,10 @@ interface VariantResult {
   name: string;
   note: string;
   idle: ProcMemory;
+  idleV8: V8Memory;
   peak?: number;
   afterLoad?: ProcMemory;
+  afterLoadV8?: V8Memory;
   load?: Omit<LoadOutcome, 'samples'>;
   /** The last minute's median RSS against the second minute's (MiB and %), and RSS every 10 s; only with --seconds >= 120. */
   growth?: {
@@ -270,11 +312,13 @@ async function measure(variant: Variant, requests: ReadonlyArray<{ path: string;
     await sleep(3000);
     const pid = server.child.pid!;
     const idle = procMemory(pid);
-    if (variant.idleOnly) return { name: variant.name, note: variant.note, idle };
+    const idleV8 = await v8Memory(server.base);
+    if (variant.idleOnly) return { name: variant.name, note: variant.note, idle, idleV8 };
     const { samples, ...load } = await mixedLoad(server, requests);
     const peak = procMemory(pid).hwm;
     await sleep(3000);
     const afterLoad = procMemory(pid);
+    const afterLoadV8 = await v8Memory(server.base);
     let growth: VariantResult['growth'];
     if (SECONDS >= 120 && samples.length >= 120) {
       const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
@@ -288,7 +332,7 @@ async function measure(variant: Variant, requests: ReadonlyArray<{ path: string;
         every10s: samples.filter((_, i) => i % 10 === 9).map((v) => Math.round(v)),
       };
     }
-    return { name: variant.name, note: variant.note, idle, peak, afterLoad, load, ...(growth ? { growth } : {}) };
+    return { name: variant.name, note: variant.note, idle, idleV8, peak, afterLoad, afterLoadV8, load, ...(growth ? { growth } : {}) };
   } finally {
     await server.stop();
     if (emptyDir) rmSync(emptyDir, { recursive: true, force: true });
@@ -310,12 +354,14 @@ function render(bare: ProcMemory, results: VariantResult[]): string {
   const lines = [
     `bare node: ${mib(bare.rss)} MiB RSS`,
     '',
-    '| variant | what | idle after start (MiB) | anon / file | threads | peak after mixed load | after load | growth, 2nd to last minute | req/s | errors |',
-    '|---|---|---:|---:|---:|---:|---:|---:|---:|---:|',
+    '| variant | what | idle after start (MiB) | anon / file | V8 heap / external | threads | peak after mixed load | after load | V8 heap / external after load | growth, 2nd to last minute | req/s | errors |',
+    '|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
   ];
   for (const r of results) {
     lines.push(
-      `| ${r.name} | ${r.note} | ${mib(r.idle.rss)} | ${mib(r.idle.anon)} / ${mib(r.idle.file)} | ${r.idle.threads} | ${mib(r.peak)} | ${mib(r.afterLoad?.rss)} | ${
+      `| ${r.name} | ${r.note} | ${mib(r.idle.rss)} | ${mib(r.idle.anon)} / ${mib(r.idle.file)} | ${mib(r.idleV8.heapTotal)} / ${mib(r.idleV8.external)} | ${r.idle.threads} | ${mib(r.peak)} | ${mib(r.afterLoad?.rss)} | ${
+        r.afterLoadV8 ? `${mib(r.afterLoadV8.heapTotal)} / ${mib(r.afterLoadV8.external)}` : ''
+      } | ${
         r.growth
           ? `${r.growth.percent.toFixed(1)}% (median ${mib(r.growth.secondMinute)} -> ${mib(r.growth.lastMinute)}, floor ${mib(r.growth.floors[0])} -> ${mib(r.growth.floors[1])})`
           : ''

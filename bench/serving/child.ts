@@ -46,6 +46,8 @@ export interface StartChildOptions {
   spec: object;
   /** Extra environment (settings of the server under test). */
   env?: Record<string, string>;
+  /** Node and V8 flags before the script (e.g. --optimize-for-size): what `npm start` would add. */
+  nodeArgs?: readonly string[];
   /** Give up waiting for the message after this long. */
   timeoutMs: number;
 }
@@ -80,7 +82,12 @@ export async function plainJavaScript(script: string): Promise<string> {
  */
 export function startChild<T>(opts: StartChildOptions): Child<T> {
   const plain = path.isAbsolute(opts.script) && opts.script.endsWith('.mjs');
-  const args = [...profileArgs(), ...(plain ? [opts.script] : ['--import', 'tsx', path.join(BENCH_DIR, opts.script)]), JSON.stringify(opts.spec)];
+  const args = [
+    ...profileArgs(),
+    ...(opts.nodeArgs ?? []),
+    ...(plain ? [opts.script] : ['--import', 'tsx', path.join(BENCH_DIR, opts.script)]),
+    JSON.stringify(opts.spec),
+  ];
   const child = spawn(process.execPath, args, {
     env: { ...process.env, ...opts.env },
     stdio: ['ignore', 'pipe', 'inherit'],

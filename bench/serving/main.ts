@@ -3,14 +3,17 @@
  * transformers.js server, side by side in one run on this machine. A script, not a test.
  *
  *   npm run bench:serving -- [--model-dir models] [--model support-intent] [--loads 1,8,64]
- *                            [--set NAME=VALUE ...] [--only LIST] [--quick] [--out FILE]
+ *                            [--set NAME=VALUE ...] [--node-arg=FLAG ...] [--only LIST] [--quick] [--out FILE]
  *
  * --only takes a comma-separated subset of ideal,distillery,naive,transformers,one-bucket,http-bound
  * (quick trials of settings); the goals need them all.
  *
  * --set applies a server setting (INTRA_OP_THREADS, BUCKETS, MAX_BATCH_DELAY_MS ...) to every
  * contender (only our server batches; without --set the one-session servers get ONNX Runtime's
- * default threads, and the in-process limit is the best of several thread layouts). Servers, the load
+ * default threads, and the in-process limit is the best of several thread layouts).
+ *
+ * --node-arg=FLAG adds a Node or V8 flag (e.g. --node-arg=--optimize-for-size) to our server's processes only, to
+ * weigh a production start flag by its CPU cost. Servers, the load
  * generator and the in-process limit each run in their own process, one at a time; the report
  * goes to stdout and, with the raw numbers, to bench/results/.
  */
@@ -48,6 +51,7 @@ const { values: args } = parseArgs({
     model: { type: 'string', default: 'support-intent' },
     loads: { type: 'string', default: '1,8,64' },
     set: { type: 'string', multiple: true, default: [] },
+    'node-arg': { type: 'string', multiple: true, default: [] },
     seed: { type: 'string', default: '7' },
     size: { type: 'string', default: '2000' },
     'duration-s': { type: 'string', default: '8' },
@@ -101,6 +105,8 @@ interface Contender {
   script: string;
   spec: object;
   env: Record<string, string>;
+  /** Node flags for the server process (--node-arg; our server only). */
+  nodeArgs?: readonly string[];
   loads: number[];
   /** Scrape our server's /metrics around each run. */
   metrics: boolean;
@@ -145,7 +151,13 @@ function serverSide(before: ReturnType<typeof parsePrometheus>, after: ReturnTyp
 }
 
 async function runContender(c: Contender, files: ModelFiles, workloadFile: string): Promise<{ runs: RunRecord[]; inference?: InferenceConfig }> {
-  const server = startChild<{ port: number; inference?: InferenceConfig }>({ script: c.script, spec: c.spec, env: c.env, timeoutMs: 180_000 });
+  const server = startChild<{ port: number; inference?: InferenceConfig }>({
+    script: c.script,
+    spec: c.spec,
+    env: c.env,
+    ...(c.nodeArgs ? { nodeArgs: c.nodeArgs } : {}),
+    timeoutMs: 180_000,
+  });
   try {
     const { port, inference } = await server.message;
     const runs: RunRecord[] = [];
@@ -244,7 +256,7 @@ async function main(): Promise<void> {
     // creates a session: every core for it, spinning threads (unless --set says otherwise).
     const oneSessionEnv = { SESSIONS_PER_MODEL: '1', INTRA_OP_SPINNING: 'true', ...env };
     const contenders: Contender[] = [
-      { key: 'distillery', name: OURS, script: 'servers/distillery.ts', spec: {}, env: ourEnv, loads, metrics: true },
+      { key: 'distillery', name: OURS, script: 'servers/distillery.ts', spec: {}, env: ourEnv, loads, metrics: true, nodeArgs: args['node-arg'] },
       { key: 'naive', name: NAIVE, script: 'servers/naive.ts', spec: { versionDir: files.versionDir }, env: oneSessionEnv, loads, metrics: false },
       {
         key: 'transformers',
@@ -255,8 +267,26 @@ async function main(): Promise<void> {
         loads,
         metrics: false,
       },
-      { key: 'one-bucket', name: ONE_BUCKET, script: 'servers/distillery.ts', spec: {}, env: { ...ourEnv, BUCKETS: '512' }, loads: [headline], metrics: true },
-      { key: 'http-bound', name: HTTP_BOUND, script: 'servers/distillery.ts', spec: { nullBackend: true }, env: ourEnv, loads: [headline], metrics: true },
+      {
+        key: 'one-bucket',
+        name: ONE_BUCKET,
+        script: 'servers/distillery.ts',
+        spec: {},
+        env: { ...ourEnv, BUCKETS: '512' },
+        loads: [headline],
+        metrics: true,
+        nodeArgs: args['node-arg'],
+      },
+      {
+        key: 'http-bound',
+        name: HTTP_BOUND,
+        script: 'servers/distillery.ts',
+        spec: { nullBackend: true },
+        env: ourEnv,
+        loads: [headline],
+        metrics: true,
+        nodeArgs: args['node-arg'],
+      },
       { key: 'http-bound', name: HTTP_FLOOR, script: 'servers/floor.ts', spec: {}, env, loads: [headline], metrics: false },
     ];
     if (settings.BUCKETS !== undefined) {

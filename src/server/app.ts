@@ -31,7 +31,7 @@ export interface BuildAppOptions {
   /** pino logger; without one the app logs nothing (tests). */
   logger?: FastifyBaseLogger;
   /** The job queue; without it the /v1/jobs routes and the queue dashboard are not mounted. */
-  jobs?: ServerJobs & { bullQueue?: DashboardQueue; isAvailable?: () => boolean };
+  jobs?: ServerJobs & { bullQueue?: () => Promise<DashboardQueue>; isAvailable?: () => boolean };
 }
 
 /** A caller's request id is reused only when it is short and plain, so it is safe in logs. */
@@ -99,7 +99,7 @@ export async function buildApp({ config, engine, metrics, logger, jobs }: BuildA
     await app.register(jobRoutes, { jobs, rolloutHistory: async (name) => (await engine.getModel(name)).rollout.history });
     if (jobs.bullQueue) {
       await app.register(queueDashboard, {
-        queue: jobs.bullQueue,
+        queue: jobs.bullQueue.bind(jobs),
         basePath: '/admin/queues',
         adminEnabled: settings.adminApiKeys.length > 0,
         ...(jobs.isAvailable ? { available: () => jobs.isAvailable?.() ?? true } : {}),

@@ -35,8 +35,9 @@ async function main(): Promise<void> {
     lastRedisWarning = Date.now();
     logger.warn({ err: err.message, redis: config.queue.redisUrl }, 'Redis unreachable: job routes answer 503 until it is back; inference is unaffected');
   };
-  // Imported only when jobs are on: BullMQ, ioredis and Bull Board cost about 20 MiB of resident
-  // memory (npm run bench:memory, variants defaults vs jobs-on) that an API without jobs never uses.
+  // Imported only when jobs are on (ioredis and the job service; BullMQ and Bull Board wait for the
+  // first job call or dashboard request): an API without jobs never holds them (npm run
+  // bench:memory, variants defaults vs jobs-on).
   const queueModules = config.queue.enabled ? await Promise.all([import('../queue/job-service.js'), import('../queue/model-events.js')]) : undefined;
   const jobs: JobService | undefined = queueModules ? new queueModules[0].JobService({ queue: config.queue, paths: config.paths, onRedisError }) : undefined;
   if (jobs) announce = (event) => void jobs.announceModelChange(event);

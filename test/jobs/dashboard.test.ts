@@ -35,6 +35,35 @@ describe('/admin/queues', () => {
     expect(body.queues.map((q) => q.name)).toContain('distill');
   });
 
+  it("serves the board's static files, and its actions with and without a JSON body", async () => {
+    const headers = bearer(ADMIN_KEY);
+    const page = await (await fetch(`${s.url}/admin/queues`, { headers })).text();
+    const script = /<script[^>]*src="([^"]+\.js)"/.exec(page)?.[1];
+    expect(script).toBeDefined();
+    const asset = await fetch(`${s.url}/admin/queues/${script}`, { headers });
+    expect(asset.status).toBe(200);
+    expect(asset.headers.get('content-type')).toMatch(/javascript/);
+    expect((await asset.arrayBuffer()).byteLength).toBeGreaterThan(1000);
+
+    const queue = async () =>
+      (
+        (await (await fetch(`${s.url}/admin/queues/api/queues?activeQueue=distill&status=paused`, { headers })).json()) as {
+          queues: Array<{ name: string; isPaused: boolean; jobs: Array<{ name: string; data: unknown }> }>;
+        }
+      ).queues.find((q) => q.name === 'distill');
+    expect((await fetch(`${s.url}/admin/queues/api/queues/distill/pause`, { method: 'PUT', headers })).status).toBe(200);
+    expect((await queue())?.isPaused).toBe(true);
+    const add = await fetch(`${s.url}/admin/queues/api/queues/distill/add`, {
+      method: 'POST',
+      headers: { ...headers, 'content-type': 'application/json' },
+      body: JSON.stringify({ name: 'dashboard-probe', data: { note: 'café ✓' } }),
+    });
+    expect(add.status).toBe(200);
+    expect((await queue())?.jobs).toContainEqual(expect.objectContaining({ name: 'dashboard-probe', data: { note: 'café ✓' } }));
+    expect((await fetch(`${s.url}/admin/queues/api/queues/distill/resume`, { method: 'PUT', headers })).status).toBe(200);
+    expect((await queue())?.isPaused).toBe(false);
+  });
+
   it('is not part of the public API document', async () => {
     const doc = (await (await fetch(`${s.url}/docs/json`)).json()) as { paths: Record<string, unknown> };
     expect(Object.keys(doc.paths).some((p) => p.startsWith('/admin'))).toBe(false);
