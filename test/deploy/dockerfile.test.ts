@@ -66,7 +66,7 @@ describe('Dockerfile', () => {
     expect(api.instructions.some((i) => i.keyword === 'COPY' && /\/app\/models/.test(i.args))).toBe(true);
     expect(last(api, 'USER')).toBe('node');
     expect(last(api, 'HEALTHCHECK')).toMatch(/\/healthz/);
-    expect(last(api, 'CMD')).toBe('["node", "--max-semi-space-size=4", "dist/src/server/main.js"]');
+    expect(last(api, 'CMD')).toBe('["node", "--max-semi-space-size=4", "--heap-growing-percent=25", "dist/src/server/main.js"]');
   });
 
   it('npm start, the API image and the memory bench start the API with the same memory settings', () => {
@@ -79,10 +79,13 @@ describe('Dockerfile', () => {
     const benchText = readFileSync(path.join(ROOT, 'bench/memory.ts'), 'utf8');
     const bench = ['PRODUCTION_ENV', 'PRODUCTION_NODE_ARGS'].map((name) => new RegExp(`^const ${name} = .*$`, 'm').exec(benchText)?.[0] ?? '').join('\n');
     const semiSpace = /--max-semi-space-size=(\d+)/;
+    const heapGrowing = /--heap-growing-percent=(\d+)/;
     const mallocArenas = /MALLOC_ARENA_MAX[=:]\s*(?:\$\{MALLOC_ARENA_MAX:-)?'?(\d+)/;
-    const flags = [pkg.scripts.start!, last(api, 'CMD')!, bench].map((t) => semiSpace.exec(t)?.[1]);
-    expect(flags[0]).toBeDefined();
-    expect(new Set(flags).size).toBe(1);
+    for (const flag of [semiSpace, heapGrowing]) {
+      const values = [pkg.scripts.start!, last(api, 'CMD')!, bench].map((t) => flag.exec(t)?.[1]);
+      expect(values[0]).toBeDefined();
+      expect(new Set(values).size).toBe(1);
+    }
     const arenas = [pkg.scripts.start!, env, bench].map((t) => mallocArenas.exec(t)?.[1]);
     expect(arenas[0]).toBeDefined();
     expect(new Set(arenas).size).toBe(1);

@@ -113,7 +113,7 @@ describe('the compiled build (dist/)', () => {
     const pkg = JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string> };
     // exec: npm runs a script under `sh -c`, and Debian's dash forks the command instead of
     // replacing itself, so npm's forwarded SIGTERM would stop the shell and orphan node.
-    expect(pkg.scripts.start).toBe(`MALLOC_ARENA_MAX=\${MALLOC_ARENA_MAX:-2} exec node --max-semi-space-size=4 ${MAIN_JS}`);
+    expect(pkg.scripts.start).toBe(`MALLOC_ARENA_MAX=\${MALLOC_ARENA_MAX:-2} exec node --max-semi-space-size=4 --heap-growing-percent=25 ${MAIN_JS}`);
     expect(pkg.scripts.prestart).toBe('node scripts/build-dist.mjs');
     expect(pkg.scripts.worker).toBe('exec node dist/src/queue/worker-main.js');
     expect(pkg.scripts.distill).toBe('exec node dist/src/training/cli.js');
@@ -136,7 +136,7 @@ describe(`the server process (${MAIN_JS})`, () => {
     expect(stderr()).toContain('PORT');
   });
 
-  it('loads BullMQ, ioredis and Bull Board only with jobs on (about 20 MiB an inference-only API never uses)', async () => {
+  it('loads ioredis only with jobs on, and BullMQ and Bull Board only once a job route or the dashboard is used', async () => {
     // A module resolve hook (node:module register) writes every URL the process resolves.
     const dir = mkdtempSync(path.join(tmpdir(), 'resolved-'));
     cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
@@ -152,7 +152,8 @@ describe(`the server process (${MAIN_JS})`, () => {
     writeFileSync(path.join(dir, 'register.mjs'), "import { register } from 'node:module';\nregister('./hooks.mjs', import.meta.url);\n");
     const modelDir = tinyRegistry();
     cleanups.push(() => rmSync(modelDir, { recursive: true, force: true }));
-    const queueLibraries = async (jobs: boolean): Promise<string[]> => {
+    const adminKey = 'admin-key-for-the-resolve-test-0123';
+    const start = async (jobs: boolean) => {
       const log = path.join(dir, `resolved-${jobs}.txt`);
       const { child, lines, exited } = startMain(
         {
@@ -163,19 +164,35 @@ describe(`the server process (${MAIN_JS})`, () => {
           REGISTRY_POLL_MS: '0',
           JOBS_ENABLED: String(jobs),
           REDIS_URL: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379',
+          QUEUE_PREFIX: `dtest-resolve-${process.pid}`,
+          ADMIN_API_KEYS: adminKey,
           RESOLVE_LOG: log,
         },
         [process.execPath, '--import', pathToFileURL(path.join(dir, 'register.mjs')).href, MAIN_JS],
       );
-      await waitForLine(lines, 'accepting requests');
-      child.kill('SIGTERM');
-      expect(await exited).toBe(0);
-      const urls = readFileSync(log, 'utf8').split('\n');
-      return ['bullmq', 'ioredis', '@bull-board/api', '@bull-board/fastify'].filter((lib) => urls.some((u) => u.includes(`/node_modules/${lib}/`)));
+      const { address } = (await waitForLine(lines, 'accepting requests')) as Line & { address: string };
+      const loaded = (): string[] => {
+        const urls = readFileSync(log, 'utf8').split('\n');
+        return ['bullmq', 'ioredis', '@bull-board/api', '@bull-board/fastify'].filter((lib) => urls.some((u) => u.includes(`/node_modules/${lib}/`)));
+      };
+      const get = async (url: string): Promise<number> => (await fetch(`${address}${url}`, { headers: { authorization: `Bearer ${adminKey}` } })).status;
+      const stop = async (): Promise<void> => {
+        child.kill('SIGTERM');
+        expect(await exited).toBe(0);
+      };
+      return { loaded, get, stop };
     };
-    expect(await queueLibraries(false)).toEqual([]);
-    // The same check sees them when jobs are on, so the empty list above is not a blind spot.
-    expect(await queueLibraries(true)).toEqual(['bullmq', 'ioredis', '@bull-board/api', '@bull-board/fastify']);
+    const inferenceOnly = await start(false);
+    expect(inferenceOnly.loaded()).toEqual([]);
+    await inferenceOnly.stop();
+    // The same check sees each library once it is used, so the empty lists are not blind spots.
+    const withJobs = await start(true);
+    expect(withJobs.loaded()).toEqual(['ioredis']);
+    expect(await withJobs.get('/v1/jobs')).toBe(200);
+    expect(withJobs.loaded()).toEqual(['bullmq', 'ioredis']);
+    expect(await withJobs.get('/admin/queues')).toBe(200);
+    expect(withJobs.loaded()).toEqual(['bullmq', 'ioredis', '@bull-board/api', '@bull-board/fastify']);
+    await withJobs.stop();
   }, 120_000);
 
   it('loads models before listening, then drains in-flight work on SIGTERM and exits 0', async () => {
