@@ -62,7 +62,8 @@ export class JobService {
    */
   bullQueue(): Promise<Queue<DistillJobData, JobResult>> {
     if (this.closed) return Promise.reject(new JobsUnavailableError('the job service is closed'));
-    this.queue ??= import('bullmq').then(({ Queue }) => {
+    if (this.queue) return this.queue;
+    const created = import('bullmq').then(({ Queue }) => {
       const queue = new Queue<DistillJobData, JobResult>(this.names.queue, {
         connection: this.redis,
         prefix: this.names.bullPrefix,
@@ -75,6 +76,11 @@ export class JobService {
       });
       queue.on('error', (err) => this.opts.onRedisError?.(err));
       return queue;
+    });
+    this.queue = created;
+    // A failed import or construction is tried again by the next call, not kept until a restart.
+    created.catch(() => {
+      if (this.queue === created) this.queue = undefined;
     });
     return this.queue;
   }
@@ -184,7 +190,7 @@ export class JobService {
 
   /** The spec as submitted (defaults filled), or null when the job is gone (cancelled while queued). */
   async spec(id: string): Promise<DistillJobData['spec'] | null> {
-    return this.call(async () => (await (await this.bullQueue()).getJob(id))?.data.spec ?? null);
+    return this.call(async () => (await (await this.bullQueue()).getJob(id))?.data?.spec ?? null);
   }
 
   async logs(id: string, start = 0): Promise<{ logs: string[]; count: number }> {
@@ -244,8 +250,9 @@ export class JobService {
   }
 
   private view(job: Job<DistillJobData, JobResult>, state: JobState): JobView {
-    // Jobs written by older versions may lack fields: read them defensively.
-    const spec = job.data.spec as Partial<JobSpec>;
+    // Jobs written by older versions, or added from the queue dashboard, may lack fields or the
+    // spec itself: read them defensively.
+    const spec = (job.data?.spec ?? {}) as Partial<JobSpec>;
     const progress = typeof job.progress === 'object' && job.progress !== null ? (job.progress as unknown as JobProgress) : null;
     const iso = (ms: number | undefined): string | null => (ms ? new Date(ms).toISOString() : null);
     return {

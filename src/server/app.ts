@@ -102,6 +102,7 @@ export async function buildApp({ config, engine, metrics, logger, jobs }: BuildA
         queue: jobs.bullQueue.bind(jobs),
         basePath: '/admin/queues',
         adminEnabled: settings.adminApiKeys.length > 0,
+        bodyLimitBytes: settings.bodyLimitBytes,
         ...(jobs.isAvailable ? { available: () => jobs.isAvailable?.() ?? true } : {}),
       });
     }

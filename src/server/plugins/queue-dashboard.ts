@@ -9,10 +9,12 @@
  * resident memory and 4 MiB of V8 heap otherwise; npm run bench:memory), and its own error
  * handler stays in that instance.
  */
+import { randomUUID } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Queue } from 'bullmq';
 import type { FastifyInstance, FastifyReply, FastifyRequest, HTTPMethods } from 'fastify';
-import { problemFor, sendProblem } from './errors.js';
+import { REQUEST_ID_HEADER } from '../schemas/common.js';
+import errorsPlugin, { answerFrameworkError, MAX_PARAM_LENGTH, problemFor, sendProblem } from './errors.js';
 
 export type DashboardQueue = Queue;
 
@@ -24,6 +26,8 @@ export interface QueueDashboardOptions {
   adminEnabled: boolean;
   /** Whether the queue's Redis answers now; without it every dashboard call is a clear 503. */
   available?: () => boolean;
+  /** The server's BODY_LIMIT_BYTES, for the board's own error documents. */
+  bodyLimitBytes: number;
 }
 
 /** Seconds the dashboard's API asks a caller to wait while Redis is unreachable. */
@@ -53,6 +57,21 @@ export default async function queueDashboard(app: FastifyInstance, opts: QueueDa
         : 'the key sent is not an admin key of this server: check the Authorization header (Bearer <key>, a key from ADMIN_API_KEYS)';
     return sendProblem(reply, problemFor('unauthorized', detail, request));
   });
+  // The board's instance resolves dot segments (and backslashes) before it routes, so a path
+  // such as /admin/queues/%2e%2e/queues/api/queues would reach its API past the checks below,
+  // which read the path as sent. Only paths that are already plain are handed on.
+  app.addHook('onRequest', async (request, reply) => {
+    const path = request.url.split('?', 1)[0] ?? '';
+    if (new URL(path, 'http://localhost').pathname === path) return;
+    return sendProblem(
+      reply,
+      problemFor(
+        'bad_request',
+        `the path ${JSON.stringify(path)} is not plain: dot segments (. and .., also percent-encoded), backslashes and characters that need percent-encoding are refused under ${opts.basePath}`,
+        request,
+      ),
+    );
+  });
   const api = `${opts.basePath}/api/`;
   const redisDown = `the job queue's Redis cannot be reached; the dashboard fills in again by itself once it is back (jobs and inference are unaffected otherwise: see /readyz and the API logs)`;
   // Redis down: answer the board's API at once with one clear message instead of letting each
@@ -75,22 +94,24 @@ export default async function queueDashboard(app: FastifyInstance, opts: QueueDa
   });
   let board: Promise<FastifyInstance> | undefined;
   const forward = async (request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> => {
-    // A failed build (Redis lost while creating the queue) is tried again by the next request.
+    // A failed build (an import, or the queue's creation) is tried again by the next request.
     board ??= buildBoard(opts).catch((err: unknown) => {
       board = undefined;
       throw err;
     });
     const res = await (await board).inject({
-      method: request.method as HTTPMethods,
+      // HEAD is asked as GET: Fastify's HEAD route here measures the body it then drops.
+      method: (request.method === 'HEAD' ? 'GET' : request.method) as HTTPMethods,
       url: request.url,
-      headers: forwardedHeaders(request.headers, request.body !== undefined),
+      headers: { ...forwardedHeaders(request.headers, request.body !== undefined), [REQUEST_ID_HEADER]: request.id },
       ...(request.body !== undefined ? { payload: JSON.stringify(request.body) } : {}),
     });
     reply.code(res.statusCode);
     for (const [name, value] of Object.entries(res.headers)) {
       if (value !== undefined && !NOT_FORWARDED.has(name)) reply.header(name, value);
     }
-    return reply.send(res.rawPayload);
+    // Nothing to send (204, 304): no body, so no content type is made up for it.
+    return res.rawPayload.length === 0 ? reply.send() : reply.send(res.rawPayload);
   };
   // Kept out of the public API document: the board's API is its own.
   const route = {
@@ -109,13 +130,21 @@ const NOT_FORWARDED = new Set(['connection', 'keep-alive', 'transfer-encoding', 
 function forwardedHeaders(headers: IncomingHttpHeaders, reencodedBody: boolean): Record<string, string | string[]> {
   const out: Record<string, string | string[]> = {};
   for (const [name, value] of Object.entries(headers)) {
-    if (value === undefined || NOT_FORWARDED.has(name) || name === 'host') continue;
+    if (value === undefined || NOT_FORWARDED.has(name) || name === 'host' || name === 'content-type') continue;
     out[name] = value;
   }
-  // A JSON body was parsed by this server and is sent on as JSON.
+  // A JSON body was parsed by this server and is sent on as JSON; without a body (an empty one
+  // counts as none here) no content type is claimed.
   if (reencodedBody) out['content-type'] = 'application/json';
   return out;
 }
+
+/**
+ * The board's own body limit. What reaches it has passed this server's BODY_LIMIT_BYTES already;
+ * re-encoding can lengthen it (1e20 is written out in 21 characters), so the inner limit is not
+ * a second, tighter check.
+ */
+const BOARD_BODY_LIMIT = 1_073_741_824;
 
 async function buildBoard(opts: QueueDashboardOptions): Promise<FastifyInstance> {
   const [{ default: Fastify }, { createBullBoard }, { BullMQAdapter }, { FastifyAdapter }, queue] = await Promise.all([
@@ -125,7 +154,19 @@ async function buildBoard(opts: QueueDashboardOptions): Promise<FastifyInstance>
     import('@bull-board/fastify'),
     opts.queue(),
   ]);
-  const board = Fastify({ logger: false });
+  // The same router limit and problem documents as the API (a path the board does not know is a
+  // route_not_found problem, a long parameter a uri_too_long one), with the outer request id.
+  const board = Fastify({
+    logger: false,
+    bodyLimit: BOARD_BODY_LIMIT,
+    genReqId: (req) => {
+      const id = req.headers[REQUEST_ID_HEADER];
+      return typeof id === 'string' ? id : randomUUID();
+    },
+    routerOptions: { maxParamLength: MAX_PARAM_LENGTH },
+    frameworkErrors: answerFrameworkError,
+  });
+  await board.register(errorsPlugin, { bodyLimitBytes: opts.bodyLimitBytes });
   const adapter = new FastifyAdapter();
   adapter.setBasePath(opts.basePath);
   createBullBoard({ queues: [new BullMQAdapter(queue, { readOnlyMode: false })], serverAdapter: adapter });
