@@ -135,11 +135,12 @@ const VARIANTS: Variant[] = [
     note: 'the defaults without --heap-growing-percent: V8 grows the old generation up to 4x what survived its last full GC while GC is cheap',
     nodeArgs: ['--max-semi-space-size=4'],
   },
-  {
-    name: 'heap-growing-50',
-    note: 'the defaults with --heap-growing-percent=50',
-    nodeArgs: ['--max-semi-space-size=4', '--heap-growing-percent=50'],
-  },
+  ...[10, 50].map((percent) => ({
+    name: `jobs-on-heap-growing-${percent}`,
+    note: `jobs-on with --heap-growing-percent=${percent} instead of 25`,
+    env: { JOBS_ENABLED: 'true', REDIS_URL: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379' },
+    nodeArgs: ['--max-semi-space-size=4', `--heap-growing-percent=${percent}`],
+  })),
   {
     name: 'jobs-on-semi-space-1',
     note: 'jobs-on with a 1 MiB semi-space (--max-semi-space-size=1)',

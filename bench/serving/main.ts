@@ -12,10 +12,12 @@
  * contender (only our server batches; without --set the one-session servers get ONNX Runtime's
  * default threads, and the in-process limit is the best of several thread layouts).
  *
- * --node-arg=FLAG adds a Node or V8 flag (e.g. --node-arg=--optimize-for-size) to our server's processes only, to
- * weigh a production start flag by its CPU cost. Servers, the load
- * generator and the in-process limit each run in their own process, one at a time; the report
- * goes to stdout and, with the raw numbers, to bench/results/.
+ * --node-arg=FLAG adds a Node or V8 flag (e.g. --node-arg=--heap-growing-percent=25) to our
+ * server's processes only, to weigh a start flag by its CPU cost; the bench's servers otherwise
+ * run with Node's defaults, not npm start's flags.
+ *
+ * Servers, the load generator and the in-process limit each run in their own process, one at a
+ * time; the report goes to stdout and, with the raw numbers, to bench/results/.
  */
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, promises as fs, readFileSync, rmSync } from 'node:fs';

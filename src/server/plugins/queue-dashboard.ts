@@ -5,9 +5,10 @@
  *
  * The board is built on the first admin request, in a Fastify instance of its own that every
  * request under the base path is handed to (inject): Bull Board, its static file and template
- * plugins and BullMQ then load only in a replica whose dashboard is opened (about 6 MiB of
- * resident memory and 4 MiB of V8 heap otherwise; npm run bench:memory), and its own error
- * handler stays in that instance.
+ * plugins and BullMQ then load only in a replica whose dashboard is opened (Bull Board alone
+ * is about 5 MiB of resident memory and 4 MiB of V8 heap; docs/benchmarks.md, memory), and its
+ * own error handler stays in that instance. Requests are handed on only once the checks here
+ * (admin key, a plain path, Redis reachable for its API) have passed.
  */
 import { randomUUID } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
