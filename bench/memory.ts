@@ -109,6 +109,8 @@ interface Variant {
  */
 const PRODUCTION_ENV = { MALLOC_ARENA_MAX: '2' };
 const PRODUCTION_NODE_ARGS = ['--max-semi-space-size=4', '--heap-growing-percent=25'];
+/** What the jobs-on variants add: jobs on (the API's default), against the Redis at REDIS_URL. */
+const JOBS_ON_ENV = { JOBS_ENABLED: 'true', REDIS_URL: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379' };
 
 const VARIANTS: Variant[] = [
   {
@@ -120,14 +122,14 @@ const VARIANTS: Variant[] = [
   {
     name: 'jobs-on',
     note: 'the defaults with /v1/jobs, the queue dashboard and model events on (JOBS_ENABLED=true, Redis at REDIS_URL)',
-    env: { JOBS_ENABLED: 'true', REDIS_URL: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379' },
+    env: JOBS_ON_ENV,
   },
   // V8 flags that hold the heap smaller; bench:serving --node-arg=FLAG weighs their CPU cost.
   { name: 'optimize-for-size', note: "the defaults with V8's --optimize-for-size", nodeArgs: [...PRODUCTION_NODE_ARGS, '--optimize-for-size'] },
   {
     name: 'jobs-on-optimize-for-size',
     note: "jobs-on with V8's --optimize-for-size",
-    env: { JOBS_ENABLED: 'true', REDIS_URL: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379' },
+    env: JOBS_ON_ENV,
     nodeArgs: [...PRODUCTION_NODE_ARGS, '--optimize-for-size'],
   },
   {
@@ -138,13 +140,13 @@ const VARIANTS: Variant[] = [
   ...[10, 50].map((percent) => ({
     name: `jobs-on-heap-growing-${percent}`,
     note: `jobs-on with --heap-growing-percent=${percent} instead of 25`,
-    env: { JOBS_ENABLED: 'true', REDIS_URL: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379' },
+    env: JOBS_ON_ENV,
     nodeArgs: ['--max-semi-space-size=4', `--heap-growing-percent=${percent}`],
   })),
   {
     name: 'jobs-on-semi-space-1',
     note: 'jobs-on with a 1 MiB semi-space (--max-semi-space-size=1)',
-    env: { JOBS_ENABLED: 'true', REDIS_URL: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379' },
+    env: JOBS_ON_ENV,
     nodeArgs: ['--max-semi-space-size=1', '--heap-growing-percent=25'],
   },
   { name: 'malloc-arenas', note: 'the defaults with a glibc malloc arena per thread (no MALLOC_ARENA_MAX)', env: { MALLOC_ARENA_MAX: '' } },
