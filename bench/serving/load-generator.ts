@@ -4,12 +4,15 @@
  * workload as soon as its previous one is answered. A warm-up phase is not measured; the run is
  * bounded by duration and by request count. Loopback only.
  *
- * node:http with a keep-alive Agent (one socket per client) is used rather than fetch: on a
- * 2-core machine every microsecond the client spends is taken from the server it measures.
+ * Each client owns one keep-alive connection of our minimal HTTP/1.1 client (keep-alive-client.ts):
+ * on a 2-core machine every microsecond the client spends is taken from the server it measures.
+ * `client: 'node-http'` runs the same loop over node:http (a keep-alive Agent, one socket per
+ * client), the load generator of earlier runs, to compare the two.
  */
 import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import { announceResult, childSpec } from './child.js';
+import { encodePost, KeepAliveConnection, type Outcome } from './keep-alive-client.js';
 import { type LatencySummary, summarize } from './stats.js';
 import { REQUEST_KINDS, type RequestKind, type WorkloadItem } from './workload.js';
 
@@ -25,7 +28,12 @@ export interface LoadSpec {
   maxRequests: number;
   /** A request not answered within this is counted as an error. */
   timeoutMs: number;
+  /** HTTP client: our keep-alive client (the default) or node:http (earlier runs' load generator). */
+  client?: LoadClient;
 }
+
+export const LOAD_CLIENTS = ['keep-alive', 'node-http'] as const;
+export type LoadClient = (typeof LOAD_CLIENTS)[number];
 
 export interface LoadResult {
   concurrency: number;
@@ -45,11 +53,6 @@ export interface LoadResult {
   /** CPU seconds this load generator used over the whole run, and the run's wall time. */
   cpuS: number;
   wallS: number;
-}
-
-interface Outcome {
-  ok: boolean;
-  error?: string;
 }
 
 function post(agent: http.Agent, url: URL, body: Buffer, timeoutMs: number): Promise<Outcome> {
@@ -76,11 +79,29 @@ function post(agent: http.Agent, url: URL, body: Buffer, timeoutMs: number): Pro
   });
 }
 
+/** One send function per client over the chosen HTTP client, and how to close them all. */
+function openSenders(spec: LoadSpec, url: URL, bodies: readonly Buffer[]): { clients: Array<(item: number) => Promise<Outcome>>; close(): void } {
+  if (spec.client === 'node-http') {
+    const agent = new http.Agent({ keepAlive: true, maxSockets: spec.concurrency, maxFreeSockets: spec.concurrency });
+    const send = (item: number) => post(agent, url, bodies[item]!, spec.timeoutMs);
+    return { clients: Array.from({ length: spec.concurrency }, () => send), close: () => agent.destroy() };
+  }
+  const target = { host: url.hostname.replace(/^\[|\]$/g, ''), port: Number(url.port) };
+  const requests = bodies.map((body) => encodePost({ authority: url.host, path: url.pathname, body }));
+  const connections = Array.from({ length: spec.concurrency }, () => new KeepAliveConnection({ ...target, timeoutMs: spec.timeoutMs }));
+  return {
+    clients: connections.map((c) => (item: number) => c.send(requests[item]!)),
+    close: () => {
+      for (const c of connections) c.close();
+    },
+  };
+}
+
 export async function generateLoad(spec: LoadSpec, items: readonly WorkloadItem[]): Promise<LoadResult> {
   const url = new URL(spec.url);
   if (!['127.0.0.1', 'localhost', '[::1]'].includes(url.hostname)) throw new Error(`load generator is loopback only (got ${url.hostname})`);
-  const agent = new http.Agent({ keepAlive: true, maxSockets: spec.concurrency, maxFreeSockets: spec.concurrency });
   const bodies = items.map((i) => Buffer.from(JSON.stringify({ model: spec.model, inputs: [i.text] })));
+  const senders = openSenders(spec, url, bodies);
 
   const latencies: Record<RequestKind, number[]> = { short: [], paragraph: [], long: [] };
   const errors: Record<string, number> = {};
@@ -93,7 +114,7 @@ export async function generateLoad(spec: LoadSpec, items: readonly WorkloadItem[
   const measureFrom = startedAt + spec.warmupMs;
   let measureTo = measureFrom + spec.durationMs;
 
-  const client = async (): Promise<void> => {
+  const client = async (send: (item: number) => Promise<Outcome>): Promise<void> => {
     for (;;) {
       const now = performance.now();
       if (now >= measureTo) return;
@@ -102,7 +123,7 @@ export async function generateLoad(spec: LoadSpec, items: readonly WorkloadItem[
         return;
       }
       const i = next++ % items.length;
-      const outcome = await post(agent, url, bodies[i]!, spec.timeoutMs);
+      const outcome = await send(i);
       const end = performance.now();
       if (!outcome.ok) {
         errors[outcome.error!] = (errors[outcome.error!] ?? 0) + 1;
@@ -114,8 +135,8 @@ export async function generateLoad(spec: LoadSpec, items: readonly WorkloadItem[
       completions.push(end);
     }
   };
-  await Promise.all(Array.from({ length: spec.concurrency }, client));
-  agent.destroy();
+  await Promise.all(senders.clients.map(client));
+  senders.close();
   const cpu = process.cpuUsage(cpuBefore);
 
   const windowS = Math.max(1e-3, (measureTo - measureFrom) / 1000);

@@ -3,7 +3,8 @@
  * transformers.js server, side by side in one run on this machine. A script, not a test.
  *
  *   npm run bench:serving -- [--model-dir models] [--model support-intent] [--loads 1,8,64]
- *                            [--set NAME=VALUE ...] [--node-arg=FLAG ...] [--only LIST] [--quick] [--out FILE]
+ *                            [--set NAME=VALUE ...] [--node-arg=FLAG ...] [--only LIST] [--client keep-alive|node-http]
+ *                            [--quick] [--out FILE]
  *
  * --only takes a comma-separated subset of ideal,distillery,naive,transformers,one-bucket,http-bound
  * (quick trials of settings); the goals need them all.
@@ -15,6 +16,12 @@
  * --node-arg=FLAG adds a Node or V8 flag (e.g. --node-arg=--heap-growing-percent=25) to our
  * server's processes only, to weigh a start flag by its CPU cost; the bench's servers otherwise
  * run with Node's defaults, not npm start's flags.
+ *
+ * --pairs N (default 3) ends the run with our server and the in-process limit alternated N times at
+ * the headline load (--pair-s seconds each), the ratio that copes with this VM's drifting speed.
+ *
+ * --client node-http runs the load generator over node:http, as runs before the keep-alive client
+ * did (it costs the shared cores more CPU per request; see load-generator.ts).
  *
  * Servers, the load generator and the in-process limit each run in their own process, one at a
  * time; the report goes to stdout and, with the raw numbers, to bench/results/.
@@ -28,7 +35,7 @@ import type { InferenceConfig } from '../../src/config.js';
 import { TextTokenizer } from '../../src/inference/tokenizer.js';
 import { BENCH_DIR, runChild, startChild } from './child.js';
 import type { IdealResult, IdealSpec } from './ideal.js';
-import type { LoadResult, LoadSpec } from './load-generator.js';
+import { LOAD_CLIENTS, type LoadClient, type LoadResult, type LoadSpec } from './load-generator.js';
 import { prepareModelFiles, type ModelFiles } from './model-files.js';
 import {
   type BenchResults,
@@ -37,6 +44,8 @@ import {
   HTTP_BOUND,
   HTTP_FLOOR,
   NAIVE,
+  type PairedRun,
+  pairedRatio,
   ONE_BUCKET,
   OURS,
   renderReport,
@@ -60,8 +69,11 @@ const { values: args } = parseArgs({
     'headline-duration-s': { type: 'string', default: '20' },
     'warmup-s': { type: 'string', default: '2' },
     'ideal-s': { type: 'string', default: '10' },
+    pairs: { type: 'string', default: '3' },
+    'pair-s': { type: 'string', default: '8' },
     quick: { type: 'boolean', default: false },
     only: { type: 'string' },
+    client: { type: 'string', default: 'keep-alive' },
     out: { type: 'string' },
   },
 });
@@ -78,8 +90,13 @@ const durationMs = seconds(args['duration-s'], 1.5);
 const headlineMs = seconds(args['headline-duration-s'], 2);
 const warmupMs = seconds(args['warmup-s'], 0.5);
 const idealMs = seconds(args['ideal-s'], 1.5);
+const pairMs = seconds(args['pair-s'], 1);
+const pairs = quick ? 1 : Number(args.pairs);
+if (!Number.isInteger(pairs) || pairs < 0) throw new Error(`--pairs must be a whole number >= 0 (got ${args.pairs})`);
 const seed = Number(args.seed);
 const size = quick ? 300 : Number(args.size);
+if (!(LOAD_CLIENTS as readonly string[]).includes(args.client)) throw new Error(`--client: unknown ${args.client}; use ${LOAD_CLIENTS.join(' or ')}`);
+const client = args.client as LoadClient;
 const CONTENDER_KEYS = ['ideal', 'distillery', 'naive', 'transformers', 'one-bucket', 'http-bound'];
 const only = new Set(args.only ? args.only.split(',') : CONTENDER_KEYS);
 for (const key of only) if (!CONTENDER_KEYS.includes(key)) throw new Error(`--only: unknown ${key}; use ${CONTENDER_KEYS.join(',')}`);
@@ -122,11 +139,14 @@ const CLOCK_TICKS = (() => {
   }
 })();
 
-/** CPU seconds a process has used so far, every thread (Linux /proc; undefined elsewhere). */
-function processCpuSeconds(pid: number | undefined): number | undefined {
+/**
+ * CPU seconds a process has used so far, every thread, or with `thread` one of its threads (the
+ * process id is its main thread: the event loop); Linux /proc, undefined elsewhere.
+ */
+function processCpuSeconds(pid: number | undefined, thread?: number): number | undefined {
   if (pid === undefined) return undefined;
   try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const stat = readFileSync(thread === undefined ? `/proc/${pid}/stat` : `/proc/${pid}/task/${thread}/stat`, 'utf8');
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
     return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS; // utime, stime
   } catch {
@@ -152,6 +172,77 @@ function serverSide(before: ReturnType<typeof parsePrometheus>, after: ReturnTyp
   };
 }
 
+function loadSpec(opts: { port: number; model: string; workloadFile: string; concurrency: number; measureMs: number }): LoadSpec {
+  return {
+    url: `http://127.0.0.1:${opts.port}/v1/classify`,
+    model: opts.model,
+    workloadFile: opts.workloadFile,
+    concurrency: opts.concurrency,
+    warmupMs,
+    durationMs: opts.measureMs,
+    maxRequests: 200_000,
+    timeoutMs: 30_000,
+    client,
+  };
+}
+
+function runIdeal(opts: { files: ModelFiles; workloadFile: string; env: Record<string, string>; durationMs: number }): Promise<IdealResult> {
+  return runChild<IdealResult>({
+    script: 'ideal.ts',
+    spec: { versionDir: opts.files.versionDir, workloadFile: opts.workloadFile, durationMs: opts.durationMs } satisfies IdealSpec,
+    env: opts.env,
+    timeoutMs: opts.durationMs + 120_000,
+  });
+}
+
+/**
+ * Our server at the headline load and the in-process limit, alternated: limit, server, limit,
+ * server, ..., limit, with the server kept up throughout (idle while the limit runs). This shared
+ * VM's speed drifts by a third within minutes (the limit measured minutes apart: 2047 to 2527
+ * rows/s), so a ratio of two figures measured at different times says little; each window of
+ * the server is set against the mean of the limits measured just before and just after it.
+ */
+async function runPairs(opts: {
+  files: ModelFiles;
+  workloadFile: string;
+  serverEnv: Record<string, string>;
+  limitEnv: Record<string, string>;
+}): Promise<PairedRun[]> {
+  const server = startChild<{ port: number }>({
+    script: 'servers/distillery.ts',
+    spec: {},
+    env: opts.serverEnv,
+    ...(args['node-arg'].length > 0 ? { nodeArgs: args['node-arg'] } : {}),
+    timeoutMs: 180_000,
+  });
+  try {
+    const { port } = await server.message;
+    const limit = () => runIdeal({ files: opts.files, workloadFile: opts.workloadFile, env: opts.limitEnv, durationMs: pairMs / 2 });
+    let before = await limit();
+    const out: PairedRun[] = [];
+    for (let i = 0; i < pairs; i++) {
+      const spec = loadSpec({ port, model: opts.files.model, workloadFile: opts.workloadFile, concurrency: headline, measureMs: pairMs });
+      const load = await runChild<LoadResult>({ script: 'load-generator.ts', spec, timeoutMs: warmupMs + pairMs + 60_000 });
+      const after = await limit();
+      const pair: PairedRun = {
+        limitBefore: before.rowsPerSecond,
+        throughput: load.throughput,
+        limitAfter: after.rowsPerSecond,
+        p99: load.overall.p99,
+        errors: load.errors,
+      };
+      out.push(pair);
+      console.error(
+        `  pair ${i + 1}: limit ${pair.limitBefore.toFixed(0)} / ${pair.limitAfter.toFixed(0)} rows/s, ours ${pair.throughput.toFixed(0)} req/s = ${(100 * pairedRatio(pair)).toFixed(1)}%`,
+      );
+      before = after;
+    }
+    return out;
+  } finally {
+    await server.stop();
+  }
+}
+
 async function runContender(c: Contender, files: ModelFiles, workloadFile: string): Promise<{ runs: RunRecord[]; inference?: InferenceConfig }> {
   const server = startChild<{ port: number; inference?: InferenceConfig }>({
     script: c.script,
@@ -165,25 +256,20 @@ async function runContender(c: Contender, files: ModelFiles, workloadFile: strin
     const runs: RunRecord[] = [];
     for (const concurrency of c.loads) {
       const measureMs = concurrency === headline ? headlineMs : durationMs;
-      const spec: LoadSpec = {
-        url: `http://127.0.0.1:${port}/v1/classify`,
-        model: files.model,
-        workloadFile,
-        concurrency,
-        warmupMs,
-        durationMs: measureMs,
-        maxRequests: 200_000,
-        timeoutMs: 30_000,
-      };
+      const spec = loadSpec({ port, model: files.model, workloadFile, concurrency, measureMs });
       const before = c.metrics ? await scrape(port) : undefined;
-      const cpuBefore = processCpuSeconds(server.process.pid);
+      const pid = server.process.pid;
+      const cpuBefore = processCpuSeconds(pid);
+      const loopBefore = processCpuSeconds(pid, pid);
       const load = await runChild<LoadResult>({ script: 'load-generator.ts', spec, timeoutMs: warmupMs + measureMs + 60_000 });
-      const cpuAfter = processCpuSeconds(server.process.pid);
+      const cpuAfter = processCpuSeconds(pid);
+      const loopAfter = processCpuSeconds(pid, pid);
       const after = c.metrics ? await scrape(port) : undefined;
       const record: RunRecord = {
         contender: c.name,
         load,
         ...(cpuBefore !== undefined && cpuAfter !== undefined ? { serverCpuS: cpuAfter - cpuBefore } : {}),
+        ...(loopBefore !== undefined && loopAfter !== undefined ? { eventLoopCpuS: loopAfter - loopBefore } : {}),
         ...(before && after ? { server: serverSide(before, after, files.model, load.realTokens) } : {}),
       };
       runs.push(record);
@@ -222,6 +308,7 @@ async function main(): Promise<void> {
     // layout: one single-threaded session per core, one session on every core, or the threads
     // given with --set.
     const idealLayouts: IdealResult[] = [];
+    const layoutEnvs = new Map<string, Record<string, string>>();
     if (only.has('ideal')) {
       const cores = String(os.availableParallelism());
       const layouts: Array<Record<string, string>> = [
@@ -239,13 +326,9 @@ async function main(): Promise<void> {
                 .map(([k, v]) => `${k}=${v}`)
                 .join(' ');
         console.error(`in-process limit (${name}) ...`);
-        const result = await runChild<IdealResult>({
-          script: 'ideal.ts',
-          spec: { versionDir: files.versionDir, workloadFile, durationMs: idealMs } satisfies IdealSpec,
-          env: layoutEnv,
-          timeoutMs: idealMs + 120_000,
-        });
+        const result = await runIdeal({ files, workloadFile, env: layoutEnv, durationMs: idealMs });
         idealLayouts.push({ ...result, layout: name });
+        layoutEnvs.set(name, layoutEnv);
         console.error(`  ${result.rowsPerSecond.toFixed(0)} rows/s`);
       }
     }
@@ -304,6 +387,12 @@ async function main(): Promise<void> {
       runs.push(...out.runs);
       if (c.name === OURS) inference = out.inference;
     }
+    const paired: PairedRun[] = [];
+    const limitEnv = ideal.layout ? layoutEnvs.get(ideal.layout) : undefined;
+    if (pairs > 0 && limitEnv && only.has('distillery')) {
+      console.error(`${OURS} and the in-process limit (${ideal.layout}), alternated ${pairs} times ...`);
+      paired.push(...(await runPairs({ files, workloadFile, serverEnv: ourEnv, limitEnv })));
+    }
 
     const results: BenchResults = {
       machine: {
@@ -335,6 +424,7 @@ async function main(): Promise<void> {
       ideal,
       idealLayouts,
       runs,
+      ...(paired.length > 0 ? { paired } : {}),
     };
     const goals = evaluateGoals(results);
     const report = renderReport(results, goals);
