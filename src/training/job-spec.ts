@@ -300,8 +300,18 @@ export const JobSpecSchema = Type.Object(
       }),
     ),
     max_length: Type.Optional(Type.Integer({ minimum: 16, maximum: 512, description: 'default 128 (classification) or 384 (qa)' })),
-    doc_stride: Type.Integer({ minimum: 8, maximum: 512, default: 128 }),
-    max_query_length: Type.Integer({ minimum: 4, maximum: 256, default: 64 }),
+    doc_stride: Type.Integer({
+      minimum: 8,
+      maximum: 512,
+      default: 128,
+      description: 'QA: context tokens shared by consecutive windows of a long context (a classification job refuses any value but the default)',
+    }),
+    max_query_length: Type.Integer({
+      minimum: 4,
+      maximum: 256,
+      default: 64,
+      description: 'QA: question tokens kept, the rest cut (a classification job refuses any value but the default)',
+    }),
     qa_train_windows: Type.Union([Type.Literal('all'), Type.Literal('answer'), Type.Literal('answer_and_one_other')], {
       default: 'all',
       description:

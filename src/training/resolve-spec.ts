@@ -8,7 +8,7 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import type { PathsConfig } from '../config.js';
 import { JobSpecError, type SpecIssue } from './errors.js';
-import { type JobSpec, TASK_DISTILL_LR } from './job-spec.js';
+import { type JobSpec, JobSpecSchema, TASK_DISTILL_LR } from './job-spec.js';
 import { type CheckpointShape, readCheckpointFolder } from './checkpoint-folder.js';
 import { type ResolvedStudent, resolveStudent, type StudentInit } from './student-shape.js';
 
@@ -202,13 +202,23 @@ export async function resolveJobSpec(spec: JobSpec, { paths, jobId }: ResolveOpt
     issues.push({ path: '/labels', message: 'labels apply to classification only' });
   }
   // A QA-only choice on a classification job would be dropped without a word: the user who set
-  // it expects it to act, so the likelier mistake (task or field) is theirs to fix. "all" is the
-  // default, indistinguishable from the field's absence once defaults are filled in.
+  // it expects it to act, so the likelier mistake (task or field) is theirs to fix. A default
+  // ("all", doc_stride 128, max_query_length 64) is indistinguishable from the field's absence
+  // once defaults are filled in, and the worker re-reads stored specs with every default present.
   if (spec.task !== 'qa' && spec.qa_train_windows !== 'all') {
     issues.push({
       path: '/qa_train_windows',
       message: `qa_train_windows ${JSON.stringify(spec.qa_train_windows)} chooses QA training windows and this is a ${spec.task} job: remove it, or set task "qa"`,
     });
+  }
+  for (const field of ['doc_stride', 'max_query_length'] as const) {
+    const fallback = JobSpecSchema.properties[field].default as number;
+    if (spec.task !== 'qa' && spec[field] !== fallback) {
+      issues.push({
+        path: `/${field}`,
+        message: `${field} ${spec[field]} sizes QA windows and this is a ${spec.task} job: remove it, or set task "qa"`,
+      });
+    }
   }
 
   const maxLength = spec.max_length ?? (spec.task === 'qa' ? 384 : 128);

@@ -376,6 +376,15 @@ describe('job spec', () => {
     expect(await issuesOf({ ...baseSpec(), qa_train_windows: 'all' })).toEqual([]);
   });
 
+  it('doc_stride and max_query_length on a classification job are refused, not dropped', async () => {
+    expect(await issuesOf({ ...baseSpec(), doc_stride: 64, max_query_length: 32 })).toEqual([
+      { path: '/doc_stride', message: 'doc_stride 64 sizes QA windows and this is a classification job: remove it, or set task "qa"' },
+      { path: '/max_query_length', message: 'max_query_length 32 sizes QA windows and this is a classification job: remove it, or set task "qa"' },
+    ]);
+    // The defaults, as a stored spec carries them.
+    expect(await issuesOf({ ...baseSpec(), doc_stride: 128, max_query_length: 64 })).toEqual([]);
+  });
+
   it('refuses head counts the teacher cannot be grouped into', async () => {
     const issues = await issuesOf({ ...baseSpec(), student: { hidden: 320, heads: 5 } });
     expect(issues.find((i) => i.path === '/student/heads')?.message).toMatch(/cannot be grouped/);
