@@ -384,7 +384,9 @@ async function main(): Promise<number> {
     ctx.record.tasks[plan.name] = task;
     if (!manifest.gate?.activated) {
       // The base is cached by now, so the other models need not wait for this one's fix.
-      const others = plans.filter((p) => p.name !== plan.name).map((p) => `\`npm run models:build -- --only ${p.name}\``);
+      // The base's cache key holds the seed and the shapes: the command repeats what chose them.
+      const flags = ` --seed ${seed}${quick ? ' --quick' : ''}`;
+      const others = plans.filter((p) => p.name !== plan.name).map((p) => `\`npm run models:build --${flags} --only ${p.name}\``);
       throw new Error(
         `${plan.name}: the INT8 student did not pass the quality gate (${manifest.gate?.reason ?? 'no gate result'}); models/ left unchanged.` +
           (others.length > 0 ? ` The pre-trained base is cached: ${others.join(' or ')} builds and ships another model from it.` : ''),

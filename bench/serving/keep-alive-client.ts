@@ -3,12 +3,14 @@
  * requests written as pre-encoded bytes and answers framed by their Content-Length, nothing else.
  *
  * Why not node:http: on 2 cores the load generator's CPU is taken from the server it measures.
- * At the rate our server answers with the model (about 1600 req/s over 64 connections), node:http
- * costs the client 0.10-0.17 ms of CPU per request, undici 6 0.04-0.18, this client 0.03-0.06
- * (a side-by-side script against a Fastify server answering a constant after 35 ms;
- * docs/benchmarks.md, the load generator). Every server the bench measures is Fastify, which frames
- * its JSON answers with Content-Length; an answer framed any other way (chunked, or closed to
- * end it) is counted as an error with its own code rather than parsed, so it cannot go unnoticed.
+ * Near the rate our server answers with the model (1600-1800 req/s over 64 connections), node:http
+ * cost the client 0.15-0.17 ms of CPU per request, undici 6 0.06-0.18, this client 0.03-0.06 (a
+ * side-by-side script against a Fastify server answering a constant after 35 ms;
+ * docs/benchmarks.md, the serving bench). Every server the bench measures is Fastify, which frames
+ * its JSON answers to POSTs with Content-Length; an answer framed any other way (chunked, closed
+ * to end it, or a bodiless 1xx, 204 or 304) is counted as an error with its own code rather than
+ * parsed, so it cannot go unnoticed. A server that closes a kept-alive connection without saying
+ * so fails the next request on it ('closed'), which is counted, not retried.
  */
 import net from 'node:net';
 

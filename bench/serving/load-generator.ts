@@ -86,8 +86,8 @@ function openSenders(spec: LoadSpec, url: URL, bodies: readonly Buffer[]): { cli
     const send = (item: number) => post(agent, url, bodies[item]!, spec.timeoutMs);
     return { clients: Array.from({ length: spec.concurrency }, () => send), close: () => agent.destroy() };
   }
-  const target = { host: url.hostname.replace(/^\[|\]$/g, ''), port: Number(url.port) };
-  const requests = bodies.map((body) => encodePost({ authority: url.host, path: url.pathname, body }));
+  const target = { host: url.hostname.replace(/^\[|\]$/g, ''), port: Number(url.port || 80) };
+  const requests = bodies.map((body) => encodePost({ authority: url.host, path: url.pathname + url.search, body }));
   const connections = Array.from({ length: spec.concurrency }, () => new KeepAliveConnection({ ...target, timeoutMs: spec.timeoutMs }));
   return {
     clients: connections.map((c) => (item: number) => c.send(requests[item]!)),

@@ -91,7 +91,7 @@ const headlineMs = seconds(args['headline-duration-s'], 2);
 const warmupMs = seconds(args['warmup-s'], 0.5);
 const idealMs = seconds(args['ideal-s'], 1.5);
 const pairMs = seconds(args['pair-s'], 1);
-const pairs = quick ? 1 : Number(args.pairs);
+const pairs = quick ? Math.min(1, Number(args.pairs)) : Number(args.pairs);
 if (!Number.isInteger(pairs) || pairs < 0) throw new Error(`--pairs must be a whole number >= 0 (got ${args.pairs})`);
 const seed = Number(args.seed);
 const size = quick ? 300 : Number(args.size);
@@ -218,6 +218,10 @@ async function runPairs(opts: {
   try {
     const { port } = await server.message;
     const limit = () => runIdeal({ files: opts.files, workloadFile: opts.workloadFile, env: opts.limitEnv, durationMs: pairMs / 2 });
+    // One unmeasured window first: a fresh server is not yet at the pace of the table's run, which
+    // follows its 1- and 8-client loads.
+    const warm = loadSpec({ port, model: opts.files.model, workloadFile: opts.workloadFile, concurrency: headline, measureMs: pairMs });
+    await runChild<LoadResult>({ script: 'load-generator.ts', spec: warm, timeoutMs: warmupMs + pairMs + 60_000 });
     let before = await limit();
     const out: PairedRun[] = [];
     for (let i = 0; i < pairs; i++) {

@@ -14,7 +14,7 @@ import type { Logger } from 'pino';
 import type { InferenceConfig, PathsConfig, QueueConfig, TrainerConfig } from '../config.js';
 import { runDistillJob } from '../training/distill-job.js';
 import { describeLocation, TrainerStoppedError, TrainingError } from '../training/errors.js';
-import { parseJobSpec, withoutRetiredFields } from '../training/job-spec.js';
+import { parseJobSpec, upgradeStoredSpec } from '../training/job-spec.js';
 import type { TrainerEvent } from '../training/trainer-events.js';
 import { trainerWarning } from '../training/trainer-log.js';
 import { type EndedOutcome, finishWorkDir, reopenWorkDir, sweepWorkDirs } from '../training/work-dirs.js';
@@ -184,8 +184,9 @@ export class DistillWorker {
     try {
       const result = await runDistillJob({
         // Redis is a process boundary: the data is checked here once, whatever wrote it. A job
-        // queued before a field was retired still carries it (as a filled-in default).
-        spec: parseJobSpec(withoutRetiredFields(job.data.spec)),
+        // queued under an earlier version may carry what this one refuses from users (a retired
+        // field as a filled-in default, QA window sizes on a classification job).
+        spec: parseJobSpec(upgradeStoredSpec(job.data.spec)),
         jobId,
         paths: this.opts.paths,
         trainer: this.opts.trainer,

@@ -353,14 +353,19 @@ export const RETIRED_FIELDS: Readonly<Record<string, string>> = {
   '/stages/general_distill/temperature': 'general distillation has no prediction layer, so no temperature; it was never used',
 };
 
+/** Fields only a QA job uses; earlier versions accepted and ignored them on other tasks. */
+export const QA_WINDOW_FIELDS = ['doc_stride', 'max_query_length'] as const;
+
 /**
- * A copy of `spec` without its RETIRED_FIELDS, for specs this service accepted itself before a
- * field was retired: a queued job's spec has every default filled in, retired ones included. A
- * user's spec never goes through this; it gets the 400 that says why the field went.
+ * A spec this service accepted itself under an earlier version, made acceptable to this one: a
+ * queued job's spec has every default filled in, so it may carry RETIRED_FIELDS, and a
+ * classification job accepted before they were refused on it may carry non-default QA window
+ * sizes (doc_stride, max_query_length), which never acted. Both are dropped from a copy. A user's
+ * spec never goes through this; it gets the 400 that says what to remove.
  */
-export function withoutRetiredFields(spec: unknown): unknown {
+export function upgradeStoredSpec(spec: unknown): unknown {
   if (typeof spec !== 'object' || spec === null) return spec;
-  const copy = structuredClone(spec);
+  const copy = structuredClone(spec) as Record<string, unknown>;
   for (const pointer of Object.keys(RETIRED_FIELDS)) {
     const parts = pointer.split('/').slice(1);
     const field = parts.pop() as string;
@@ -368,6 +373,7 @@ export function withoutRetiredFields(spec: unknown): unknown {
     for (const part of parts) node = typeof node === 'object' && node !== null ? (node as Record<string, unknown>)[part] : undefined;
     if (typeof node === 'object' && node !== null) delete (node as Record<string, unknown>)[field];
   }
+  if (copy.task !== 'qa') for (const field of QA_WINDOW_FIELDS) delete copy[field];
   return copy;
 }
 

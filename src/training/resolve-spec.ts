@@ -8,7 +8,7 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import type { PathsConfig } from '../config.js';
 import { JobSpecError, type SpecIssue } from './errors.js';
-import { type JobSpec, JobSpecSchema, TASK_DISTILL_LR } from './job-spec.js';
+import { type JobSpec, JobSpecSchema, QA_WINDOW_FIELDS, TASK_DISTILL_LR } from './job-spec.js';
 import { type CheckpointShape, readCheckpointFolder } from './checkpoint-folder.js';
 import { type ResolvedStudent, resolveStudent, type StudentInit } from './student-shape.js';
 
@@ -211,7 +211,7 @@ export async function resolveJobSpec(spec: JobSpec, { paths, jobId }: ResolveOpt
       message: `qa_train_windows ${JSON.stringify(spec.qa_train_windows)} chooses QA training windows and this is a ${spec.task} job: remove it, or set task "qa"`,
     });
   }
-  for (const field of ['doc_stride', 'max_query_length'] as const) {
+  for (const field of QA_WINDOW_FIELDS) {
     const fallback = JobSpecSchema.properties[field].default as number;
     if (spec.task !== 'qa' && spec[field] !== fallback) {
       issues.push({

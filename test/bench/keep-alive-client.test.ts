@@ -1,5 +1,5 @@
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
+import net, { type AddressInfo } from 'node:net';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { encodePost, KeepAliveConnection, parseResponseHead } from '../../bench/serving/keep-alive-client.js';
@@ -106,5 +106,49 @@ describe('KeepAliveConnection against a real Fastify server', () => {
     expect(await connection.send(post('/echo', { n: 2 }))).toEqual({ ok: false, error: 'busy' });
     expect(await first).toEqual({ ok: true });
     connection.close();
+  });
+});
+
+describe('KeepAliveConnection against a raw TCP server', () => {
+  /** A server that answers each request's bytes with `answer(n)` (n: requests so far on the socket), written piece by piece. */
+  async function rawServer(answer: (n: number) => string[]): Promise<{ port: number; close(): Promise<void> }> {
+    const server = net.createServer((socket) => {
+      let n = 0;
+      socket.on('data', async () => {
+        for (const piece of answer(n++)) {
+          socket.write(piece);
+          await new Promise((r) => setTimeout(r, 5));
+        }
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    return {
+      port: (server.address() as AddressInfo).port,
+      close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+    };
+  }
+  const request = encodePost({ authority: 'test', path: '/', body: Buffer.from('{}') });
+
+  it('reads an answer whose header block, even its blank line, arrives split over reads', async () => {
+    const server = await rawServer(() => ['HTTP/1.1 200 OK\r\nContent-Le', 'ngth: 2\r\n\r', '\n', '{', '}']);
+    const connection = new KeepAliveConnection({ host: '127.0.0.1', port: server.port, timeoutMs: 2_000 });
+    expect(await connection.send(request)).toEqual({ ok: true });
+    expect(await connection.send(request)).toEqual({ ok: true });
+    connection.close();
+    await server.close();
+  });
+
+  it('fails an answer without a length, and bytes past the answer, instead of guessing', async () => {
+    const noLength = await rawServer(() => ['HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n\r\nhello']);
+    const a = new KeepAliveConnection({ host: '127.0.0.1', port: noLength.port, timeoutMs: 2_000 });
+    expect(await a.send(request)).toEqual({ ok: false, error: 'unsupported_framing' });
+    a.close();
+    await noLength.close();
+
+    const extra = await rawServer(() => ['HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n{}HTTP/1.1 200 OK\r\n']);
+    const b = new KeepAliveConnection({ host: '127.0.0.1', port: extra.port, timeoutMs: 2_000 });
+    expect(await b.send(request)).toEqual({ ok: false, error: 'unexpected_data' });
+    b.close();
+    await extra.close();
   });
 });

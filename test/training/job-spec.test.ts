@@ -5,7 +5,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { PathsConfig } from '../../src/config.js';
 import { JobSpecError } from '../../src/training/errors.js';
-import { parseJobSpec, withoutRetiredFields } from '../../src/training/job-spec.js';
+import { parseJobSpec, upgradeStoredSpec } from '../../src/training/job-spec.js';
 import { resolveJobSpec } from '../../src/training/resolve-spec.js';
 import { TRAINER_PYTHONPATH } from '../../src/training/trainer-runner.js';
 
@@ -298,7 +298,7 @@ describe('job spec', () => {
     ]);
     // A job queued before the field went carries it as a filled-in default: the worker drops it.
     const queued = { ...baseSpec(), stages: { general_distill: { enabled: false, epochs: 3, batch_size: 256, lr: 3e-5, temperature: 5 } } };
-    expect(parseJobSpec(withoutRetiredFields(queued)).stages.general_distill).toEqual({
+    expect(parseJobSpec(upgradeStoredSpec(queued)).stages.general_distill).toEqual({
       enabled: false,
       epochs: 3,
       batch_size: 256,
@@ -383,6 +383,14 @@ describe('job spec', () => {
     ]);
     // The defaults, as a stored spec carries them.
     expect(await issuesOf({ ...baseSpec(), doc_stride: 128, max_query_length: 64 })).toEqual([]);
+    // A classification job queued before the refusal still runs: the worker drops what never acted.
+    const queued = parseJobSpec({ ...baseSpec(), doc_stride: 64, max_query_length: 32 });
+    const upgraded = parseJobSpec(upgradeStoredSpec(JSON.parse(JSON.stringify(queued))));
+    expect(upgraded).toMatchObject({ doc_stride: 128, max_query_length: 64 });
+    expect(await issuesOf(upgraded)).toEqual([]);
+    // A QA job keeps its windows.
+    const qa = parseJobSpec({ ...baseSpec(), task: 'qa', doc_stride: 64, max_query_length: 32 });
+    expect(parseJobSpec(upgradeStoredSpec(qa))).toMatchObject({ doc_stride: 64, max_query_length: 32 });
   });
 
   it('refuses head counts the teacher cannot be grouped into', async () => {
