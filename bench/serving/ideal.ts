@@ -58,7 +58,7 @@ if (import.meta.filename === process.argv[1]) {
   const rows = await buildClassificationRows(
     tokenizer,
     items.map((i) => i.text),
-    config.max_length,
+    { maxLength: config.max_length },
   );
   const batches = idealBatches(rows, inference.maxBatchTokens, inference.maxBatchRows, tokenizer.padId);
   const pool = await SessionPool.create({

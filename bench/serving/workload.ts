@@ -71,7 +71,7 @@ export async function buildWorkload(tokenizer: TextTokenizer, maxLength: number,
   const rows = await buildClassificationRows(
     tokenizer,
     texts.map((t) => t.text),
-    maxLength,
+    { maxLength },
   );
   return texts.map((t, i) => ({ ...t, tokens: segments[i]!.ids.length + 2, rowTokens: rows[i]!.inputIds.length }));
 }

@@ -131,6 +131,18 @@ export class InvalidInputError extends InferenceError {
 }
 
 /**
+ * A text of which the tokenizer keeps nothing: BERT's normaliser drops control and format
+ * characters, U+FFFD and lone combining marks, so such a text passes the schema's "something to
+ * read" pattern and still reaches the model as [CLS] [SEP], which answers it with confidence.
+ * `what` names the field, e.g. "input 2" or "question 0".
+ */
+export function unreadableTextError(what: string): InvalidInputError {
+  return new InvalidInputError(
+    `the model's tokenizer keeps nothing of ${what} (it drops control and format characters, lone accents, U+FFFD and the like), so the model would see no text; send some text`,
+  );
+}
+
+/**
  * A canary or shadow plan that cannot run against the model as it is: no active version, the
  * candidate is the active version, another task, or a rule that needs a shadow on a canary.
  */

@@ -293,6 +293,7 @@ export class ModelHost {
     if (this.closing) throw new EngineClosedError();
     if (!(await this.registry.exists(model))) throw new ModelNotFoundError(model);
     if (!(await this.registry.listVersions(model)).includes(version)) throw new VersionNotFoundError(model, version);
+    await this.refuseOtherTask(model, version);
     const slot = this.slot(model);
     const loaded = opts.loaded?.version === version && !opts.loaded.closed ? opts.loaded : undefined;
     const ready = slot.active?.version === version ? slot.active : (loaded ?? (await (this.takePinned(model, version) ?? this.load(model, version))));
@@ -305,6 +306,26 @@ export class ModelHost {
       this.swap(slot, ready);
     }
     return state;
+  }
+
+  /**
+   * A model keeps its task: a version of the other task would turn every call its clients make
+   * (to /v1/classify or /v1/qa) into an error the moment it became active, as canaries and
+   * shadows already refuse (rollout-manager). Throws InvalidInputError; a model without an active
+   * version, or whose active version cannot be read, takes any task.
+   */
+  private async refuseOtherTask(model: string, version: number): Promise<void> {
+    const active = (await this.registry.readState(model).catch(() => undefined))?.active;
+    if (active === undefined || active === version) return;
+    const [current, candidate] = await Promise.all([
+      this.registry.readServingConfig(model, active).catch(() => undefined),
+      this.registry.readServingConfig(model, version).catch(() => undefined),
+    ]);
+    if (current && candidate && current.task !== candidate.task) {
+      throw new InvalidInputError(
+        `version ${version} of ${model} is a ${candidate.task} model and the active version ${active} a ${current.task} model; a model keeps its task, so publish this one under another model name`,
+      );
+    }
   }
 
   /** Versions being served now: active ones and pinned ones. */

@@ -25,6 +25,11 @@ export interface WorkOptions {
   deadlineMs?: number;
   /** Aborted when the caller goes away: queued rows are dropped before they cost compute. */
   signal?: CancelSignal;
+  /**
+   * true: a text the tokenizer keeps nothing of runs as [CLS] [SEP] instead of being refused
+   * (InvalidInputError); for evaluation, which scores every example of a data set as it is.
+   */
+  allowEmptyText?: boolean;
 }
 
 export interface ClassifyOptions extends WorkOptions {
@@ -195,7 +200,10 @@ export class ServedVersion {
       if (!ok) throw new InvalidInputError(`input ${i} must be a string or {text, text_pair?}`);
     }
     return this.work('classification', inputs.length, options, async (control, reservation) => {
-      const rows = await buildClassificationRows(this.tokenizer, inputs, this.config.max_length);
+      const rows = await buildClassificationRows(this.tokenizer, inputs, {
+        maxLength: this.config.max_length,
+        allowEmptyText: options.allowEmptyText ?? false,
+      });
       control.throwIfCancelled();
       const outputs = await this.scheduler.submit(reservation, control, rows);
       return outputs.map((o) => topLabels(o.logits!.data, this.config.labels!, options.topK));
@@ -218,6 +226,7 @@ export class ServedVersion {
         docStride: this.config.doc_stride ?? 128,
         maxQueryLength: this.config.max_query_length ?? 64,
         maxWindows: this.opts.inference.maxQaWindows,
+        allowEmptyText: options.allowEmptyText ?? false,
       });
       control.throwIfCancelled();
       const outputs = await this.scheduler.submit(

@@ -7,7 +7,9 @@
  * - malformed JSON says so, with the parser's own position;
  * - a body declared in another charset than UTF-8 is refused (415) rather than read as UTF-8:
  *   JSON between systems is UTF-8 (RFC 8259 section 8.1), and reading Latin-1 bytes as UTF-8
- *   would turn every accented letter into U+FFFD, which the tokenizer deletes, without a word.
+ *   would turn every accented letter into U+FFFD, which the tokenizer deletes, without a word;
+ * - for the same reason, a body declared UTF-8 (or not declared) whose bytes are not UTF-8 is a
+ *   400 that says where, not a string with U+FFFD in place of what was sent.
  */
 import type { FastifyInstance } from 'fastify';
 import { parse as secureParse } from 'secure-json-parse';
@@ -25,6 +27,20 @@ export function forbiddenKeyPath(value: unknown, at = 'body'): string | undefine
     if (inner) return inner;
   }
   return undefined;
+}
+
+/** Strict UTF-8: throws on any byte sequence that is not UTF-8 instead of replacing it. */
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+/** The body's text, or InvalidJsonError naming the first byte that is not UTF-8. */
+export function decodeUtf8Body(body: Buffer): string {
+  try {
+    return utf8.decode(body);
+  } catch {
+    // Rare: find the offset for the message (Buffer's lenient decoding marks it with U+FFFD).
+    const at = Buffer.byteLength(body.toString('utf8').split('\ufffd')[0] ?? '', 'utf8');
+    throw new InvalidJsonError(`the body is not valid UTF-8 (at byte ${at}); JSON must be UTF-8 (RFC 8259): encode the text as UTF-8`);
+  }
 }
 
 function parseJsonBody(text: string): unknown {
@@ -55,7 +71,7 @@ export function charsetOf(contentType: string | undefined): string | undefined {
 /** Replaces Fastify's application/json parser on `app` (call before routes are registered). */
 export function useJsonBodyParser(app: FastifyInstance, bodyLimitBytes: number): void {
   app.removeContentTypeParser('application/json');
-  app.addContentTypeParser('application/json', { parseAs: 'string', bodyLimit: bodyLimitBytes }, (request, body, done) => {
+  app.addContentTypeParser('application/json', { parseAs: 'buffer', bodyLimit: bodyLimitBytes }, (request, body, done) => {
     try {
       const charset = charsetOf(request.headers['content-type']);
       if (charset !== undefined && !UTF8_CHARSETS.has(charset)) {
@@ -63,7 +79,7 @@ export function useJsonBodyParser(app: FastifyInstance, bodyLimitBytes: number):
           `the body is declared as charset=${charset}; JSON must be UTF-8 (RFC 8259): encode it as UTF-8 and send charset=utf-8 or no charset`,
         );
       }
-      done(null, parseJsonBody(body as string));
+      done(null, parseJsonBody(decodeUtf8Body(body as Buffer)));
     } catch (err) {
       done(err as Error, undefined);
     }

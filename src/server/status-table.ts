@@ -57,7 +57,7 @@ export const KINDS: { readonly [K in ErrorKind]: KindEntry } = {
     status: 400,
     title: 'Invalid input',
     expose: true,
-    when: 'the input does not suit the model: a model of the other task, a context needing more than MAX_QA_WINDOWS windows, a pinned version while MAX_PINNED_VERSIONS=0',
+    when: 'the input does not suit the model: a model of the other task, a text its tokenizer keeps nothing of, a context needing more than MAX_QA_WINDOWS windows, a pinned version while MAX_PINNED_VERSIONS=0, activating a version of the other task',
     example: 'model support-qa is a qa model; send it to /v1/qa instead',
   },
   invalid_rollout: {
@@ -92,7 +92,7 @@ export const KINDS: { readonly [K in ErrorKind]: KindEntry } = {
     status: 400,
     title: 'Malformed JSON',
     expose: true,
-    when: 'the body is not valid JSON',
+    when: 'the body is not valid JSON, or its bytes are not UTF-8',
     example: 'the body is not valid JSON (Unexpected end of JSON input); send a JSON document',
   },
   unauthorized: {

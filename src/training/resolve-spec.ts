@@ -7,6 +7,7 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import type { PathsConfig } from '../config.js';
+import { ModelRegistry } from '../inference/registry/model-registry.js';
 import { JobSpecError, type SpecIssue } from './errors.js';
 import { type JobSpec, JobSpecSchema, QA_WINDOW_FIELDS, TASK_DISTILL_LR } from './job-spec.js';
 import { type CheckpointShape, readCheckpointFolder } from './checkpoint-folder.js';
@@ -136,6 +137,19 @@ export interface ResolveOptions {
 }
 
 /** Checks everything that can be checked before the trainer starts and returns its input. */
+/**
+ * The task of the model's active version in MODEL_DIR, if it has one that can be read: a job
+ * publishes into the same model, and a model keeps its task (the API refuses to activate a
+ * version of the other one), so the mismatch is refused before any training, not after.
+ */
+async function activeTask(modelDir: string, model: string): Promise<{ task: string; version: number } | undefined> {
+  const registry = new ModelRegistry(modelDir);
+  const state = await registry.readState(model).catch(() => undefined);
+  if (!state) return undefined;
+  const config = await registry.readServingConfig(model, state.active).catch(() => undefined);
+  return config ? { task: config.task, version: state.active } : undefined;
+}
+
 export async function resolveJobSpec(spec: JobSpec, { paths, jobId }: ResolveOptions): Promise<ResolvedSpec> {
   const issues: SpecIssue[] = [];
   const dataFile = async (role: 'train' | 'eval' | 'unlabeled', rel: string | undefined): Promise<string | null> => {
@@ -219,6 +233,14 @@ export async function resolveJobSpec(spec: JobSpec, { paths, jobId }: ResolveOpt
         message: `${field} ${spec[field]} sizes QA windows and this is a ${spec.task} job: remove it, or set task "qa"`,
       });
     }
+  }
+
+  const served = await activeTask(paths.modelDir, spec.model);
+  if (served && served.task !== spec.task) {
+    issues.push({
+      path: '/task',
+      message: `model ${spec.model} serves ${served.task} (its active version ${served.version}); a ${spec.task} job would publish a version its clients could not call: name another model, or set task "${served.task}"`,
+    });
   }
 
   const maxLength = spec.max_length ?? (spec.task === 'qa' ? 384 : 128);

@@ -1,4 +1,6 @@
 /** Every endpoint against the real engine over the tiny fixture registry. */
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openApiDocument } from '../../src/server/openapi.js';
 import { ADMIN_KEY, bearer, startServer, type TestServer } from './helpers.js';
@@ -82,6 +84,31 @@ describe('POST /v1/classify', () => {
     const res = await post('/v1/classify', { model: 'tiny-qa', inputs: ['x'] });
     expect(res.statusCode).toBe(400);
     expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
+  });
+});
+
+describe('texts the tokenizer keeps nothing of', () => {
+  // They pass the schema's "something to read" pattern (none is white space, control or format),
+  // but BERT's normaliser drops them all: the model would answer [CLS] [SEP] with confidence.
+  const unreadable = ['\ud800', '\ufffd', '\u0301\u0301', '\ufffd \u0301'];
+  it.each(unreadable.map((t) => [JSON.stringify(t), t]))('%s is a 400 naming the input, in every text field', async (_name, text) => {
+    const cases: Array<[string, Record<string, unknown>, RegExp]> = [
+      ['/v1/classify', { model: 'tiny-intent', inputs: ['hello', text] }, /keeps nothing of input 1 /],
+      ['/v1/classify', { model: 'tiny-intent', inputs: [{ text: 'hello', text_pair: text }] }, /keeps nothing of the text_pair of input 0 /],
+      ['/v1/qa', { model: 'tiny-qa', inputs: [{ question: text, context: 'the start paris end' }] }, /keeps nothing of question 0 /],
+      ['/v1/qa', { model: 'tiny-qa', inputs: [{ question: 'where?', context: text }] }, /keeps nothing of context 0 /],
+    ];
+    for (const [url, payload, detail] of cases) {
+      const res = await post(url, payload);
+      expect(res.statusCode, `${url} ${JSON.stringify(payload)}`).toBe(400);
+      expect(res.json().detail).toMatch(detail);
+      expect(res.json().detail).toMatch(/send some text$/);
+    }
+  });
+
+  it('one readable character among them is enough', async () => {
+    const res = await post('/v1/classify', { model: 'tiny-intent', inputs: ['\ufffd a \u0301'] });
+    expect(res.statusCode).toBe(200);
   });
 });
 
@@ -169,6 +196,22 @@ describe('models', () => {
     const repeat = await post('/v1/models/tiny-intent/activate', { version: 1 }, admin);
     expect(repeat.json()).toEqual({ model: 'tiny-intent', previous_version: 1, active_version: 1, changed: false });
     expect((await post('/v1/classify', { model: 'tiny-intent', inputs: ['x'] })).json().version).toBe(1);
+  });
+
+  it('refuses to activate a version of the other task, before loading it', async () => {
+    // A QA version published under the intent model (by hand, or by a job before jobs were checked).
+    await fs.cp(path.join(s.modelDir, 'tiny-qa', '1'), path.join(s.modelDir, 'tiny-intent', '9'), { recursive: true });
+    try {
+      const res = await post('/v1/models/tiny-intent/activate', { version: 9 }, admin);
+      expect(res.statusCode).toBe(400);
+      expect(res.json().detail).toBe(
+        'version 9 of tiny-intent is a qa model and the active version 1 a classification model; a model keeps its task, so publish this one under another model name',
+      );
+      expect((await s.app.inject({ url: '/v1/models/tiny-intent' })).json().active_version).toBe(1);
+      expect((await post('/v1/classify', { model: 'tiny-intent', inputs: ['x'] })).statusCode).toBe(200);
+    } finally {
+      await fs.rm(path.join(s.modelDir, 'tiny-intent', '9'), { recursive: true, force: true });
+    }
   });
 
   it('refuses to activate a version that does not exist', async () => {

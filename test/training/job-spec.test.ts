@@ -376,6 +376,26 @@ describe('job spec', () => {
     expect(await issuesOf({ ...baseSpec(), qa_train_windows: 'all' })).toEqual([]);
   });
 
+  it('a job of the other task than the model serves is refused before any training', async () => {
+    // MODEL_DIR holds demo-intent with a classification version 1 active.
+    const dir = path.join(paths.modelDir, 'demo-intent');
+    await fs.mkdir(path.join(dir, '1'), { recursive: true });
+    await fs.writeFile(path.join(dir, '1', 'config.json'), JSON.stringify({ task: 'classification', max_length: 64, labels: ['a', 'b'], outputs: ['logits'] }));
+    await fs.writeFile(path.join(dir, 'state.json'), JSON.stringify({ active: 1, activated_at: new Date().toISOString(), history: [] }));
+    try {
+      expect(await issuesOf({ ...baseSpec(), task: 'qa' })).toContainEqual({
+        path: '/task',
+        message:
+          'model demo-intent serves classification (its active version 1); a qa job would publish a version its clients could not call: name another model, or set task "classification"',
+      });
+      expect((await issuesOf(baseSpec())).filter((i) => i.path === '/task')).toEqual([]);
+      // Another model name is free to do QA.
+      expect((await issuesOf({ ...baseSpec(), model: 'demo-qa', task: 'qa' })).filter((i) => i.path === '/task')).toEqual([]);
+    } finally {
+      await fs.rm(dir, { recursive: true, force: true });
+    }
+  });
+
   it('doc_stride and max_query_length on a classification job are refused, not dropped', async () => {
     expect(await issuesOf({ ...baseSpec(), doc_stride: 64, max_query_length: 32 })).toEqual([
       { path: '/doc_stride', message: 'doc_stride 64 sizes QA windows and this is a classification job: remove it, or set task "qa"' },

@@ -46,7 +46,7 @@ for (const length of [8, 16, 32, config.max_length]) {
 const app = Fastify({ logger: false, bodyLimit: 1_048_576 });
 app.post('/v1/classify', async (request) => {
   const body = request.body as { model: string; inputs: ClassifyInput[]; top_k?: number };
-  const rows = await buildClassificationRows(tokenizer, body.inputs, config.max_length);
+  const rows = await buildClassificationRows(tokenizer, body.inputs, { maxLength: config.max_length });
   const results = [];
   for (const row of rows) results.push(topLabels(await logitsOf(padBatch([row], tokenizer.padId)), labels, body.top_k ?? 1));
   return { model: body.model, results };

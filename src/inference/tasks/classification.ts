@@ -3,6 +3,7 @@
  * model's max_length the way Hugging Face's longest_first does (drop the last token of the longer
  * segment, the pair on ties), then softmax over the logits and the top-k labels by score.
  */
+import { unreadableTextError } from '../errors.js';
 import type { RowInput, TextTokenizer } from '../tokenizer.js';
 
 export type ClassifyInput = string | { text: string; text_pair?: string };
@@ -23,7 +24,17 @@ export function longestFirst(a: number, b: number, budget: number): [number, num
   return [x, y];
 }
 
-export async function buildClassificationRows(tok: TextTokenizer, inputs: readonly ClassifyInput[], maxLength: number): Promise<RowInput[]> {
+/**
+ * Rows for classification inputs, truncated longest-first to `maxLength` tokens with specials.
+ * An input (or text_pair) the tokenizer keeps nothing of is refused (InvalidInputError) unless
+ * `allowEmptyText`, when it runs as [CLS] [SEP].
+ */
+export async function buildClassificationRows(
+  tok: TextTokenizer,
+  inputs: readonly ClassifyInput[],
+  opts: { maxLength: number; allowEmptyText?: boolean },
+): Promise<RowInput[]> {
+  const { maxLength } = opts;
   const texts: string[] = [];
   const pairAt: Array<number | undefined> = [];
   for (const input of inputs) {
@@ -38,9 +49,11 @@ export async function buildClassificationRows(tok: TextTokenizer, inputs: readon
   }
   const ids = await tok.encodeIds(texts);
   let cursor = 0;
-  return pairAt.map((pi) => {
+  return pairAt.map((pi, i) => {
     const a = ids[cursor++]!;
     const b = pi === undefined ? undefined : ids[cursor++]!;
+    if (!opts.allowEmptyText && a.length === 0) throw unreadableTextError(`input ${i}`);
+    if (!opts.allowEmptyText && b?.length === 0) throw unreadableTextError(`the text_pair of input ${i}`);
     const specials = b ? 3 : 2;
     const [na, nb] = longestFirst(a.length, b?.length ?? 0, Math.max(0, maxLength - specials));
     return tok.assemble(a.slice(0, na), b?.slice(0, nb));

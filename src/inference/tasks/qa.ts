@@ -16,7 +16,7 @@
  * Offsets: context tokens carry [start, end) offsets into the ORIGINAL context in UTF-16 units,
  * so `context.slice(start, end) === answer` holds for accents, emoji and CJK.
  */
-import { InvalidInputError } from '../errors.js';
+import { InvalidInputError, unreadableTextError } from '../errors.js';
 import type { RowInput, TextTokenizer } from '../tokenizer.js';
 import { softmax } from './classification.js';
 
@@ -38,6 +38,8 @@ export interface QaWindowing {
   maxQueryLength: number;
   /** More windows than this for one input is refused (InvalidInputError). */
   maxWindows: number;
+  /** Run a question or context the tokenizer keeps nothing of, instead of refusing it (evaluation). */
+  allowEmptyText?: boolean;
 }
 
 export interface WindowSpan {
@@ -80,6 +82,8 @@ export async function prepareQa(tok: TextTokenizer, inputs: readonly QaInput[], 
   return inputs.map((input, n) => {
     const q = segments[2 * n]!.ids.slice(0, maxQuery);
     const ctx = segments[2 * n + 1]!;
+    if (!opts.allowEmptyText && q.length === 0) throw unreadableTextError(`question ${n}`);
+    if (!opts.allowEmptyText && ctx.ids.length === 0) throw unreadableTextError(`context ${n}`);
     const spans = planWindows(q.length, ctx.ids.length, opts);
     if (spans.length > opts.maxWindows) {
       throw new InvalidInputError(

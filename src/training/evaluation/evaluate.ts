@@ -58,7 +58,8 @@ async function scoreModel(opts: EvaluateOptions, onnxFile: string): Promise<Part
       for (let i = 0; i < examples.length; i += chunk) {
         const results = await model.classify(
           examples.slice(i, i + chunk).map((e) => e.input),
-          { topK: 1 },
+          // Every example is scored as it is, one the tokenizer keeps nothing of included.
+          { topK: 1, allowEmptyText: true },
         );
         for (const r of results) predicted.push(r[0]?.label ?? '');
       }
@@ -71,7 +72,7 @@ async function scoreModel(opts: EvaluateOptions, onnxFile: string): Promise<Part
     const predicted: string[] = [];
     for (let i = 0; i < examples.length; i += chunk) {
       const batch = examples.slice(i, i + chunk).map((e) => ({ question: e.question, context: e.context }));
-      const results = await model.answer(batch, { topK: 1, maxAnswerLength: 30 });
+      const results = await model.answer(batch, { topK: 1, maxAnswerLength: 30, allowEmptyText: true });
       for (const r of results) predicted.push(r[0]?.answer ?? '');
     }
     return squadScores(
