@@ -16,6 +16,7 @@ type HttpOnlyKind =
   | 'bad_request'
   | 'request_timeout'
   | 'route_not_found'
+  | 'method_not_allowed'
   | 'body_too_large'
   | 'uri_too_long'
   | 'headers_too_large'
@@ -119,6 +120,13 @@ export const KINDS: { readonly [K in ErrorKind]: KindEntry } = {
   },
   job_not_found: { status: 404, title: 'Job not found', expose: true, when: 'no such job', example: 'no job 3f1c0a52-5d1e-4c35-9a7b-0d0f3b1b2c44' },
   route_not_found: { status: 404, title: 'Not found', expose: true, when: 'no such route', example: 'no route GET /v1/clasify; see /docs for the API' },
+  method_not_allowed: {
+    status: 405,
+    title: 'Method not allowed',
+    expose: true,
+    when: 'the path exists under other methods; the Allow header lists them',
+    example: '/v1/classify takes POST, not GET; see /docs for the API',
+  },
   request_timeout: {
     status: 408,
     title: 'Request timeout',

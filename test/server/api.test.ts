@@ -227,6 +227,36 @@ describe('models', () => {
   });
 });
 
+describe('routes and methods', () => {
+  it('a path that exists under other methods is a 405 with Allow, not a 404', async () => {
+    const cases: Array<[string, string, string]> = [
+      ['GET', '/v1/classify', 'POST'],
+      ['PUT', '/v1/qa?top_k=2', 'POST'],
+      ['DELETE', '/v1/models/tiny-intent', 'GET, HEAD'],
+      ['GET', '/v1/models/tiny-intent/activate', 'POST'],
+    ];
+    for (const [method, url, allow] of cases) {
+      const res = await s.app.inject({ method: method as 'GET', url });
+      expect(res.statusCode, `${method} ${url}`).toBe(405);
+      expect(res.headers.allow).toBe(allow);
+      expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
+      const path = url.split('?')[0];
+      expect(res.json()).toMatchObject({
+        status: 405,
+        detail: `${path} takes ${allow.replace(', ', ' or ')}, not ${method}; see /docs for the API`,
+      });
+    }
+  });
+
+  it('a path no route has is still a 404', async () => {
+    for (const url of ['/v1/clasify', '/v1/models/tiny-intent/activate/now', '/']) {
+      const res = await s.app.inject({ method: 'POST', url, payload: {} });
+      expect(res.statusCode, url).toBe(404);
+      expect(res.headers.allow).toBeUndefined();
+    }
+  });
+});
+
 describe('operations', () => {
   it('GET /metrics exposes request durations labelled by route pattern', async () => {
     await s.app.inject({ url: '/v1/models/tiny-qa' });

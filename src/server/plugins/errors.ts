@@ -6,6 +6,7 @@
 import { maxHeaderSize, STATUS_CODES } from 'node:http';
 import type { Socket } from 'node:net';
 import fp from 'fastify-plugin';
+import FindMyWay from 'find-my-way';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { PROBLEM_CONTENT_TYPE, REQUEST_ID_HEADER } from '../schemas/common.js';
 import { RequestValidationError, type FieldError } from '../problems.js';
@@ -166,9 +167,48 @@ async function errorsPlugin(app: FastifyInstance, opts: ErrorsPluginOptions): Pr
     return sendProblem(reply, problemFor(kind, detail, request, errors), retryAfter);
   });
 
-  app.setNotFoundHandler(async (request, reply) =>
-    sendProblem(reply, problemFor('route_not_found', `no route ${request.method} ${request.url.split('?')[0]}; see /docs for the API`, request)),
-  );
+  const allowed = allowedMethodsOf(app);
+  app.setNotFoundHandler(async (request, reply) => {
+    const path = request.url.split('?')[0] ?? '/';
+    const allow = allowed(path);
+    if (allow && !allow.includes(request.method)) {
+      // The path exists under other methods: 405 with Allow (RFC 9110 section 15.5.6), not a 404
+      // that would send the client looking for a typo in the path.
+      reply.header('allow', allow.join(', '));
+      return sendProblem(reply, problemFor('method_not_allowed', `${path} takes ${allow.join(' or ')}, not ${request.method}; see /docs for the API`, request));
+    }
+    return sendProblem(reply, problemFor('route_not_found', `no route ${request.method} ${path}; see /docs for the API`, request));
+  });
+}
+
+/**
+ * The methods each route path of `app` takes, as Fastify registers them (onRoute), looked up by a
+ * concrete path: a router of our own over the same patterns, since Fastify's routes by method
+ * and only answers whether a method matches. Undefined for a path no route has.
+ */
+function allowedMethodsOf(app: FastifyInstance): (path: string) => string[] | undefined {
+  const methodsAt = new Map<string, Set<string>>();
+  let router: FindMyWay.Instance<FindMyWay.HTTPVersion.V1> | undefined;
+  app.addHook('onRoute', (route) => {
+    const set = methodsAt.get(route.url) ?? new Set<string>();
+    for (const m of Array.isArray(route.method) ? route.method : [route.method]) set.add(m);
+    methodsAt.set(route.url, set);
+    router = undefined; // built again at the next miss
+  });
+  return (path) => {
+    if (!router) {
+      router = FindMyWay();
+      for (const [url, methods] of methodsAt) {
+        try {
+          // Every pattern under one method: the lookup is by path alone, the store is the answer.
+          router.on('GET', url, () => undefined, [...methods].sort());
+        } catch {
+          // Two methods' patterns that only Fastify's per-method trees tell apart: left out.
+        }
+      }
+    }
+    return (router.find('GET', path)?.store as string[] | undefined) ?? undefined;
+  };
 }
 
 export default fp(errorsPlugin, { name: 'distillery-errors', fastify: '5.x' });
