@@ -23,6 +23,10 @@ import healthRoutes from './routes/health.js';
 import type { ServerJobs } from './routes/jobs.js';
 import type { DashboardQueue } from './plugins/queue-dashboard.js';
 import packageJson from '../../package.json' with { type: 'json' };
+import { UnsupportedContentEncodingError } from './problems.js';
+
+/** The query schema of a /v1 route that reads no query parameters. */
+const NO_QUERY = { type: 'object', properties: {}, additionalProperties: false };
 
 export interface BuildAppOptions {
   config: { server: ServerConfig };
@@ -78,6 +82,27 @@ export async function buildApp({ config, engine, metrics, logger, jobs }: BuildA
   app.addHook('onSend', async (request, reply) => {
     reply.header(REQUEST_ID_HEADER, request.id);
     if (closing) reply.header('connection', 'close');
+  });
+
+  // A compressed body would reach the JSON parser as bytes it cannot read, and the client would
+  // hear "not valid UTF-8" about a body it sent correctly compressed.
+  app.addHook('preParsing', async (request) => {
+    const encoding = request.headers['content-encoding']?.trim().toLowerCase();
+    if (encoding && encoding !== 'identity') {
+      throw new UnsupportedContentEncodingError(
+        `the body is sent with content-encoding ${encoding}, which this API does not decode; send it uncompressed (no Content-Encoding header)`,
+      );
+    }
+  });
+  // A query parameter no /v1 route reads would be dropped without a word (POST /v1/classify?top_k=5
+  // answered one label): under /v1, a route refuses query parameters its schema does not name, and
+  // one without a query schema takes none. Other paths (the docs, the queue dashboard) are left as
+  // they are.
+  app.addHook('onRoute', (route) => {
+    if (!route.url.startsWith('/v1/')) return;
+    const schema = route.schema ?? {};
+    const query = schema.querystring as Record<string, unknown> | undefined;
+    route.schema = { ...schema, querystring: query ? { ...query, additionalProperties: query.additionalProperties ?? false } : NO_QUERY };
   });
 
   app.addSchema(ProblemSchema);

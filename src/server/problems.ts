@@ -12,7 +12,14 @@ export interface FieldError {
 
 /** Base of server-layer errors: `code` is the key into the status table. */
 /** Every code a server-layer error can carry; the HTTP status table must name each one. */
-export type ServerErrorCode = 'unauthorized' | 'forbidden' | 'validation' | 'invalid_json_body' | 'forbidden_key' | 'unsupported_charset';
+export type ServerErrorCode =
+  | 'unauthorized'
+  | 'forbidden'
+  | 'validation'
+  | 'invalid_json_body'
+  | 'forbidden_key'
+  | 'unsupported_charset'
+  | 'unsupported_content_encoding';
 
 export abstract class ServerError extends Error {
   abstract readonly code: ServerErrorCode;
@@ -55,4 +62,10 @@ export class ForbiddenKeyError extends ServerError {
 export class UnsupportedCharsetError extends ServerError {
   override name = 'UnsupportedCharsetError';
   readonly code = 'unsupported_charset';
+}
+
+/** A body sent compressed (Content-Encoding other than identity): the API reads plain JSON only. */
+export class UnsupportedContentEncodingError extends ServerError {
+  override name = 'UnsupportedContentEncodingError';
+  readonly code = 'unsupported_content_encoding';
 }

@@ -184,6 +184,13 @@ export const KINDS: { readonly [K in ErrorKind]: KindEntry } = {
     when: 'the content-type names a charset other than UTF-8 (JSON is UTF-8, RFC 8259)',
     example: 'the body is declared as charset=iso-8859-1; JSON must be UTF-8 (RFC 8259): encode it as UTF-8 and send charset=utf-8 or no charset',
   },
+  unsupported_content_encoding: {
+    status: 415,
+    title: 'Unsupported content encoding',
+    expose: true,
+    when: 'the body is sent with a Content-Encoding (gzip, br, ...): the API reads it uncompressed only',
+    example: 'the body is sent with content-encoding gzip, which this API does not decode; send it uncompressed (no Content-Encoding header)',
+  },
   model_load_failed: {
     status: 422,
     title: 'Version cannot be loaded',

@@ -248,6 +248,39 @@ describe('routes and methods', () => {
     }
   });
 
+  it('a query parameter a /v1 route does not read is refused, naming it', async () => {
+    const cases: Array<[string, string, object | undefined, string]> = [
+      ['POST', '/v1/classify?top_k=5', { model: 'tiny-intent', inputs: ['hi'] }, 'querystring/top_k'],
+      ['GET', '/v1/models?limit=ten', undefined, 'querystring/limit'],
+      ['GET', '/v1/jobs?limt=5', undefined, 'querystring/limt'],
+    ];
+    for (const [method, url, payload, field] of cases) {
+      // Job routes need the admin key (ADMIN_API_KEYS is set in this file).
+      const res = await s.app.inject({ method: method as 'GET', url, headers: admin, ...(payload ? { payload } : {}) });
+      expect(res.statusCode, url).toBe(400);
+      expect(res.json().errors).toEqual([{ field, message: 'is not a known field; remove it' }]);
+    }
+    // The parameters a route names still work.
+    expect((await s.app.inject({ url: '/v1/jobs?limit=5', headers: admin })).statusCode).toBe(200);
+    expect((await s.app.inject({ url: '/healthz?probe=1' })).statusCode).toBe(200);
+  });
+
+  it('a compressed body is a 415 that says to send it uncompressed', async () => {
+    const { gzipSync } = await import('node:zlib');
+    const res = await s.app.inject({
+      method: 'POST',
+      url: '/v1/classify',
+      headers: { 'content-type': 'application/json', 'content-encoding': 'gzip' },
+      payload: gzipSync(JSON.stringify({ model: 'tiny-intent', inputs: ['hi'] })),
+    });
+    expect(res.statusCode).toBe(415);
+    expect(res.json().detail).toBe(
+      'the body is sent with content-encoding gzip, which this API does not decode; send it uncompressed (no Content-Encoding header)',
+    );
+    const identity = await post('/v1/classify', { model: 'tiny-intent', inputs: ['hi'] }, { 'content-encoding': 'identity' });
+    expect(identity.statusCode).toBe(200);
+  });
+
   it('a path no route has is still a 404', async () => {
     for (const url of ['/v1/clasify', '/v1/models/tiny-intent/activate/now', '/']) {
       const res = await s.app.inject({ method: 'POST', url, payload: {} });

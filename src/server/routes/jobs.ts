@@ -8,6 +8,7 @@ import type { FastifyInstance } from 'fastify';
 import type { JobService } from '../../queue/job-service.js';
 import type { JobView } from '../../queue/job-types.js';
 import { JobSpecSchema, parseJobSpec } from '../../training/job-spec.js';
+import { requestValidatorCompiler } from '../validators.js';
 import {
   JOB_PAGE_DEFAULTS,
   JobIdParamsSchema,
@@ -38,6 +39,7 @@ const FINAL = new Set(['completed', 'failed', 'cancelled']);
 
 export default async function jobRoutes(app: FastifyInstance, { jobs, eventPollMs = 1000, rolloutHistory }: JobRouteOptions): Promise<void> {
   const r = app.withTypeProvider<TypeBoxTypeProvider>();
+  const partsCompiler = app.validatorCompiler ?? requestValidatorCompiler();
   const security = [{ bearerAuth: [] }];
 
   r.post(
@@ -54,14 +56,18 @@ export default async function jobRoutes(app: FastifyInstance, { jobs, eventPollM
         response: { 202: SubmittedSchema, ...submitErrorResponses },
       },
       // The spec is checked by the training layer's own parser, the one every process uses: it
-      // lists every problem (not only the first) and says what would be right.
-      validatorCompiler: () => (data: unknown) => {
-        try {
-          return { value: parseJobSpec(data) };
-        } catch (error) {
-          return { error: error as Error };
-        }
-      },
+      // lists every problem (not only the first) and says what would be right. The other parts
+      // (the query string, which takes nothing here) keep the app's validation.
+      validatorCompiler: (route) =>
+        route.httpPart === 'body'
+          ? (data: unknown) => {
+              try {
+                return { value: parseJobSpec(data) };
+              } catch (error) {
+                return { error: error as Error };
+              }
+            }
+          : partsCompiler(route),
     },
     async (request, reply) => {
       const view = await jobs.submit(request.body);
