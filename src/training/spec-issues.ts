@@ -80,6 +80,8 @@ function message(e: ValueError, root: TSchema, retired: Readonly<Record<string, 
 
 /** ", not "two"" for a short received value; nothing for long ones. */
 function got(value: unknown): string {
+  // JSON.parse reads a number past float64's range (1e400) as Infinity, which JSON.stringify prints as null.
+  if (typeof value === 'number' && !Number.isFinite(value)) return ', not a number this large';
   const text = JSON.stringify(value);
   return text !== undefined && text.length <= 40 ? `, not ${text}` : '';
 }

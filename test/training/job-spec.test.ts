@@ -162,6 +162,11 @@ describe('job spec', () => {
     expect(by['/model']).toMatch(/lowercase letters, digits/);
   });
 
+  it('a number past float64 range (1e400 reads as Infinity) is named as too large, not as null', async () => {
+    const issues = await issuesOf(JSON.parse(`{${JSON.stringify(baseSpec()).slice(1, -1)}, "seed": 1e400}`));
+    expect(issues).toEqual([{ path: '/seed', message: 'must be an integer, not a number this large' }]);
+  });
+
   it('refuses paths that escape DATA_DIR, by .. or by symlink, and missing files', async () => {
     const issues = await issuesOf({ ...baseSpec(), data: { train: '../outside.jsonl', eval: 'link.jsonl', unlabeled: 'nope.txt' } });
     expect(issues.find((i) => i.path === '/data/train')?.message).toMatch(/outside DATA_DIR/);
