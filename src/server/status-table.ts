@@ -72,7 +72,7 @@ export const KINDS: { readonly [K in ErrorKind]: KindEntry } = {
     status: 400,
     title: 'Invalid job spec',
     expose: true,
-    when: 'the job spec is wrong; `errors` lists every problem and nothing is queued',
+    when: 'the job spec is wrong; `errors` lists the problems of its fields, or once they are right those of its files, shapes and target model; nothing is queued',
     example: 'invalid job spec: /task: must be one of "classification", "qa"; /data/train: train.jsonl does not exist in DATA_DIR',
   },
   bad_request: {
