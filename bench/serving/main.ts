@@ -186,6 +186,11 @@ function loadSpec(opts: { port: number; model: string; workloadFile: string; con
   };
 }
 
+/** One run of the load generator in its own process. */
+function runLoad(spec: LoadSpec): Promise<LoadResult> {
+  return runChild<LoadResult>({ script: 'load-generator.ts', spec, timeoutMs: spec.warmupMs + spec.durationMs + 60_000 });
+}
+
 function runIdeal(opts: { files: ModelFiles; workloadFile: string; env: Record<string, string>; durationMs: number }): Promise<IdealResult> {
   return runChild<IdealResult>({
     script: 'ideal.ts',
@@ -218,15 +223,14 @@ async function runPairs(opts: {
   try {
     const { port } = await server.message;
     const limit = () => runIdeal({ files: opts.files, workloadFile: opts.workloadFile, env: opts.limitEnv, durationMs: pairMs / 2 });
+    const windowSpec = loadSpec({ port, model: opts.files.model, workloadFile: opts.workloadFile, concurrency: headline, measureMs: pairMs });
     // One unmeasured window first: a fresh server is not yet at the pace of the table's run, which
     // follows its 1- and 8-client loads.
-    const warm = loadSpec({ port, model: opts.files.model, workloadFile: opts.workloadFile, concurrency: headline, measureMs: pairMs });
-    await runChild<LoadResult>({ script: 'load-generator.ts', spec: warm, timeoutMs: warmupMs + pairMs + 60_000 });
+    await runLoad(windowSpec);
     let before = await limit();
     const out: PairedRun[] = [];
     for (let i = 0; i < pairs; i++) {
-      const spec = loadSpec({ port, model: opts.files.model, workloadFile: opts.workloadFile, concurrency: headline, measureMs: pairMs });
-      const load = await runChild<LoadResult>({ script: 'load-generator.ts', spec, timeoutMs: warmupMs + pairMs + 60_000 });
+      const load = await runLoad(windowSpec);
       const after = await limit();
       const pair: PairedRun = {
         limitBefore: before.rowsPerSecond,
@@ -265,7 +269,7 @@ async function runContender(c: Contender, files: ModelFiles, workloadFile: strin
       const pid = server.process.pid;
       const cpuBefore = processCpuSeconds(pid);
       const loopBefore = processCpuSeconds(pid, pid);
-      const load = await runChild<LoadResult>({ script: 'load-generator.ts', spec, timeoutMs: warmupMs + measureMs + 60_000 });
+      const load = await runLoad(spec);
       const cpuAfter = processCpuSeconds(pid);
       const loopAfter = processCpuSeconds(pid, pid);
       const after = c.metrics ? await scrape(port) : undefined;

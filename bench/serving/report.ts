@@ -119,6 +119,15 @@ const ms = (v: number) => (Number.isFinite(v) ? v.toFixed(v < 10 ? 1 : 0) : '-')
 const pct = (v: number | undefined) => (v === undefined || !Number.isFinite(v) ? '-' : `${(100 * v).toFixed(1)}%`);
 const x = (v: number) => (Number.isFinite(v) ? `${v.toFixed(2)}x` : '-');
 
+/** "503:2 ECONNRESET:1", or "0" when there were none. */
+function formatErrors(errors: Record<string, number>): string {
+  return (
+    Object.entries(errors)
+      .map(([k, v]) => `${k}:${v}`)
+      .join(' ') || '0'
+  );
+}
+
 export function find(results: BenchResults, contender: string, clients = results.headline): RunRecord | undefined {
   return results.runs.find((r) => r.contender === contender && r.load.concurrency === clients);
 }
@@ -189,10 +198,7 @@ export function renderReport(results: BenchResults, goals: Goal[]): string {
   lines.push('|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|');
   for (const r of results.runs) {
     const l = r.load;
-    const errors =
-      Object.entries(l.errors)
-        .map(([k, v]) => `${k}:${v}`)
-        .join(' ') || '0';
+    const errors = formatErrors(l.errors);
     const batchRows = r.server ? (r.server.rows / Math.max(1, r.server.batches)).toFixed(1) : '1';
     const padding = r.server ? pct(r.server.paddingEfficiency) : '100% (no padding)';
     const serverCpuS = r.serverCpuS ?? r.server?.cpuS;
@@ -221,10 +227,7 @@ export function renderReport(results: BenchResults, goals: Goal[]): string {
     lines.push('| window | limit before (rows/s) | ours (req/s) | limit after (rows/s) | share of the limit | p99 ms | errors |');
     lines.push('|---:|---:|---:|---:|---:|---:|---|');
     results.paired.forEach((p, i) => {
-      const errors =
-        Object.entries(p.errors)
-          .map(([k, v]) => `${k}:${v}`)
-          .join(' ') || '0';
+      const errors = formatErrors(p.errors);
       lines.push(
         `| ${i + 1} | ${p.limitBefore.toFixed(0)} | ${p.throughput.toFixed(0)} | ${p.limitAfter.toFixed(0)} | ${pct(pairedRatio(p))} | ${ms(p.p99)} | ${errors} |`,
       );

@@ -317,13 +317,10 @@ export class ModelHost {
   private async refuseOtherTask(model: string, version: number): Promise<void> {
     const active = (await this.registry.readState(model).catch(() => undefined))?.active;
     if (active === undefined || active === version) return;
-    const [current, candidate] = await Promise.all([
-      this.registry.readServingConfig(model, active).catch(() => undefined),
-      this.registry.readServingConfig(model, version).catch(() => undefined),
-    ]);
-    if (current && candidate && current.task !== candidate.task) {
+    const [current, candidate] = await Promise.all([this.registry.taskOf(model, active), this.registry.taskOf(model, version)]);
+    if (current && candidate && current !== candidate) {
       throw new InvalidInputError(
-        `version ${version} of ${model} is a ${candidate.task} model and the active version ${active} a ${current.task} model; a model keeps its task, so publish this one under another model name`,
+        `version ${version} of ${model} is a ${candidate} model and the active version ${active} a ${current} model; a model keeps its task, so publish this one under another model name`,
       );
     }
   }

@@ -13,6 +13,7 @@ import errorsPlugin, { answerClientError, answerFrameworkError, MAX_PARAM_LENGTH
 import authPlugin from './plugins/auth.js';
 import httpMetricsPlugin from './plugins/http-metrics.js';
 import docsPlugin from './plugins/docs.js';
+import { UnsupportedContentEncodingError } from './problems.js';
 import { ProblemSchema, REQUEST_ID_HEADER } from './schemas/common.js';
 import { useJsonBodyParser } from './json-body.js';
 import { requestValidatorCompiler } from './validators.js';
@@ -23,7 +24,6 @@ import healthRoutes from './routes/health.js';
 import type { ServerJobs } from './routes/jobs.js';
 import type { DashboardQueue } from './plugins/queue-dashboard.js';
 import packageJson from '../../package.json' with { type: 'json' };
-import { UnsupportedContentEncodingError } from './problems.js';
 
 /** The query schema of a /v1 route that reads no query parameters. */
 const NO_QUERY = { type: 'object', properties: {}, additionalProperties: false };

@@ -146,8 +146,8 @@ async function activeTask(modelDir: string, model: string): Promise<{ task: stri
   const registry = new ModelRegistry(modelDir);
   const state = await registry.readState(model).catch(() => undefined);
   if (!state) return undefined;
-  const config = await registry.readServingConfig(model, state.active).catch(() => undefined);
-  return config ? { task: config.task, version: state.active } : undefined;
+  const task = await registry.taskOf(model, state.active);
+  return task ? { task, version: state.active } : undefined;
 }
 
 export async function resolveJobSpec(spec: JobSpec, { paths, jobId }: ResolveOptions): Promise<ResolvedSpec> {

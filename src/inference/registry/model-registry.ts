@@ -134,6 +134,15 @@ export class ModelRegistry {
   }
 
   /**
+   * The task of a version (its config.json), or undefined when it cannot be read: the checks that
+   * keep a model to one task (activation, roll-outs, job submission) let an unreadable version
+   * through to the step that reports it properly (loading, or the job's own checks).
+   */
+  async taskOf(model: string, version: number): Promise<ServingConfig['task'] | undefined> {
+    return (await this.readServingConfig(model, version).catch(() => undefined))?.task;
+  }
+
+  /**
    * Make `version` the active one: state.json replaced atomically (readers see old or new); a
    * canary or shadow of that version ends, with `activation` recorded in the history.
    */

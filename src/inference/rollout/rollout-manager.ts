@@ -355,13 +355,10 @@ export class RolloutManager {
           'rules.min_agreement needs a shadow (a canary answers alone, nothing is compared); use a shadow plan or drop min_agreement',
         );
       }
-      const [activeConfig, candidateConfig] = await Promise.all([
-        reg.readServingConfig(model, state.active).catch(() => undefined),
-        reg.readServingConfig(model, req.version).catch(() => undefined),
-      ]);
-      if (activeConfig && candidateConfig && activeConfig.task !== candidateConfig.task) {
+      const [activeTask, candidateTask] = await Promise.all([reg.taskOf(model, state.active), reg.taskOf(model, req.version)]);
+      if (activeTask && candidateTask && activeTask !== candidateTask) {
         throw new InvalidRolloutError(
-          `version ${req.version} is a ${candidateConfig.task} model and the active version ${state.active} a ${activeConfig.task} model; a ${role} must do the same task`,
+          `version ${req.version} is a ${candidateTask} model and the active version ${state.active} a ${activeTask} model; a ${role} must do the same task`,
         );
       }
       const previous = state[role] ?? null;
