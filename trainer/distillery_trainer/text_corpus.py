@@ -33,7 +33,7 @@ class TokenisedLines:
         ids = array("i")
         offsets = array("q", [0])
         for line in lines:
-            ids.extend(t.id for t in tokenizer.tokenize(line))
+            ids.extend(tokenizer.token_ids(line))
             offsets.append(len(ids))
         self.ids = torch.frombuffer(ids, dtype=torch.int32).clone() if len(ids) else torch.zeros(0, dtype=torch.int32)
         self.offsets = torch.tensor(offsets, dtype=torch.int64)

@@ -67,3 +67,39 @@ def test_tokenize_command(tmp_path):
     rows = [json.loads(line) for line in result.stdout.splitlines()]
     assert rows[0] == {"ids": [2, 5, 6, 3], "type_ids": [0, 0, 0, 0], "offsets": [[0, 0], [0, 5], [6, 11], [0, 0]]}
     assert rows[1]["type_ids"] == [0, 0, 0, 1, 1, 1]
+
+
+def _fast_path_vocab():
+    """A vocabulary built from varied English so that words split into several pieces and some
+    characters are unknown ([UNK] words), besides the specials."""
+    words = ("the order ships within two business days refunds returns password account express standard "
+             "shipping costs apply store pickup call support warranty claim under_score file.txt C++ x86_64").split()
+    pieces = set()
+    for w in words:
+        w = w.lower()
+        pieces.add(w[:3])
+        pieces.update("##" + w[i:i + 2] for i in range(3, len(w), 2))
+        pieces.update(ch for ch in w)
+        pieces.update("##" + ch for ch in w)
+    return ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", *sorted(pieces)]
+
+
+def test_token_ids_fast_path_matches_tokenize():
+    # token_ids takes a regex path for ASCII text (the pre-training corpora): its ids must be the
+    # per-character pipeline's on every ASCII character, controls, DEL, specials and long words included.
+    import random
+
+    rng = random.Random(7)
+    cases = [
+        "The order ships within TWO business days.", "tab\tand\nnewline\rcr", "vt\x0bff\x0cfs\x1cus\x1fdel\x7fnul\x00",
+        "under_score file.txt C++ x86_64 [MASK] [mask] [CLS]x [UNK]", "a" * 101, "a" * 100 + " b", "", "   ", "!!!???",
+        "café 日本 mixed ascii and not", "express\u00a0standard", "ünïcödé",
+    ]
+    alphabet = [chr(c) for c in range(128)] + ["the ", "order ", "ships ", "[MASK]", "[SEP]", "under_score", "x86_64 "]
+    cases += ["".join(rng.choice(alphabet) for _ in range(rng.randint(0, 60))) for _ in range(3000)]
+    for lowercase in (True, False):
+        tok = WordPieceTokenizer(_fast_path_vocab(), lowercase=lowercase)
+        for text in cases:
+            assert tok.token_ids(text) == [t.id for t in tok.tokenize(text)], repr(text)
+            # The word cache answers the second time alike.
+            assert tok.token_ids(text) == [t.id for t in tok.tokenize(text)], repr(text)
