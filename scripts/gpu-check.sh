@@ -9,7 +9,7 @@
 # trainer/tests/test_gpu_check_spec.py runs this heredoc's resolved_spec() through the trainer's
 # parse_spec, so the spec cannot drift from the protocol unnoticed; main() runs only as __main__.
 #
-#   bash scripts/gpu-check.sh                     # PYTHON=... to pick the interpreter
+#   bash scripts/gpu-check.sh                     # PYTHON=... to pick the interpreter (default: scripts/lib/torch-python.sh)
 #   GPU_CHECK_DIR=/some/dir bash scripts/gpu-check.sh   # keep data, specs, events and outputs there
 #
 # Settings (environment): GPU_CHECK_STEPS (GPU steps per stage, 200), GPU_CHECK_CPU_STEPS (CPU
@@ -17,9 +17,8 @@
 # finished with its ONNX files, 1 when one failed (its error is printed).
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-if [ -z "${PYTHON:-}" ]; then
-  if [ -x /usr/bin/python3 ]; then PYTHON=/usr/bin/python3; else PYTHON=python3; fi
-fi
+# shellcheck source=lib/torch-python.sh
+. "$ROOT/scripts/lib/torch-python.sh"
 export PYTHONPATH="$ROOT/trainer${PYTHONPATH:+:$PYTHONPATH}"
 export GPU_CHECK_ROOT="$ROOT"
 exec "$PYTHON" - "$@" <<'PY'
