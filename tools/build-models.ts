@@ -38,8 +38,9 @@ import { type BuildRecord, readBuildRecord, writeReadme } from './build/build-re
 import { scoreCheckSet, writeCheckSetResults } from './check-set/score.js';
 import { type CachedStage, cacheKey, sha256File, StageCache } from './build/cache.js';
 import { cpuInfo } from './build/cpu.js';
-import { type BasePlan, basePlan, type EncoderShape, type TaskPlan, taskPlans } from './build/plans.js';
-import { StageLog, type StageRecord } from './build/stage-log.js';
+import { type BaseRecord, GpuBaseError, importGpuBase, prepareGpuBaseInputs } from './build/gpu-base.js';
+import { type BasePlan, basePlan, type EncoderShape, gpuBasePlan, type TaskPlan, taskPlans } from './build/plans.js';
+import { StageLog } from './build/stage-log.js';
 import { generateDatasets } from './datagen/main.js';
 
 interface BuildContext {
@@ -57,13 +58,6 @@ interface BuildContext {
 interface CorpusRecord {
   sha256: string;
   seconds: number;
-}
-interface BaseRecord {
-  /** Where the base was trained: a GPU-trained base is an option the README must name as such. */
-  device: string;
-  seconds: Record<string, number>;
-  stages: Record<string, StageRecord>;
-  key_inputs: unknown;
 }
 
 const since = (t0: number): number => (Date.now() - t0) / 1000;
@@ -134,19 +128,20 @@ interface InitModelOptions {
   seed: number;
 }
 
+/** init-model's arguments besides --out and --vocab (the GPU base's device run makes the same teacher). */
+function initModelArgs(o: Omit<InitModelOptions, 'out' | 'vocab'>): string[] {
+  const s = o.shape;
+  return [
+    ...['--task', o.task],
+    ...(o.labels.length ? ['--labels', o.labels.join(',')] : []),
+    ...['--layers', String(s.layers), '--hidden', String(s.hidden), '--heads', String(s.heads)],
+    ...['--intermediate', String(s.intermediate), '--dropout', String(o.dropout), '--max-position', '512', '--seed', String(o.seed)],
+  ];
+}
+
 async function initModel(trainer: TrainerConfig, o: InitModelOptions): Promise<void> {
   await fs.rm(o.out, { recursive: true, force: true });
-  const s = o.shape;
-  await runTrainerProcess({
-    config: trainer,
-    args: [
-      'init-model',
-      ...['--out', o.out, '--vocab', o.vocab, '--task', o.task],
-      ...(o.labels.length ? ['--labels', o.labels.join(',')] : []),
-      ...['--layers', String(s.layers), '--hidden', String(s.hidden), '--heads', String(s.heads)],
-      ...['--intermediate', String(s.intermediate), '--dropout', String(o.dropout), '--max-position', '512', '--seed', String(o.seed)],
-    ],
-  });
+  await runTrainerProcess({ config: trainer, args: ['init-model', '--out', o.out, '--vocab', o.vocab, ...initModelArgs(o)] });
 }
 
 async function labelsOf(file: string): Promise<string[]> {
@@ -198,7 +193,7 @@ async function runTaskJob(ctx: BuildContext, o: JobOptions): Promise<{ manifest:
   const specDir = path.join(path.dirname(ctx.paths.modelDir), 'specs');
   await fs.mkdir(specDir, { recursive: true });
   await fs.writeFile(path.join(specDir, `${o.jobId}.json`), `${JSON.stringify(spec, null, 2)}\n`);
-  const log: StageLog = new StageLog(`${o.plan.name}:${o.variant}`, (stage) => o.onStageCompleted?.(stage, log));
+  const log: StageLog = new StageLog(`${o.plan.name}:${o.variant}`, { onStageCompleted: (stage) => o.onStageCompleted?.(stage, log) });
   const result = await runDistillJob({
     spec: parseJobSpec(spec),
     jobId: o.jobId,
@@ -327,18 +322,52 @@ async function main(): Promise<number> {
   ctx.record.corpus = JSON.parse(await fs.readFile(path.join(path.dirname(corpus), 'corpus.json'), 'utf8')) as unknown;
   const vocab = await buildVocab(ctx, corpus, base.vocabSize);
 
-  const baseInputs = { vocab: await sha256File(vocab), corpus: await sha256File(corpus), plan: base, seed, precision: ctx.precision };
+  const pretrainedOn = { vocab: await sha256File(vocab), corpus: await sha256File(corpus), seed };
+  const baseInputs = { ...pretrainedOn, plan: base, precision: ctx.precision };
   const baseCache = new StageCache<BaseRecord>(cacheRoot, 'base');
   const baseKey = cacheKey(baseInputs);
   let baseHit = ctx.fresh ? undefined : await baseCache.lookup(baseKey);
   // Under DATA_DIR: job specs may only name teachers there.
   const randomTeachers = path.join(dataDir, 'teachers', 'random');
-  const randomTeacher = async (plan: TaskPlan): Promise<string> => {
-    const out = path.join(randomTeachers, plan.name);
-    const labels = plan.task === 'classification' ? await labelsOf(path.join(dataDir, plan.train)) : [];
-    await initModel(ctx.trainer, { out, vocab, task: plan.task, labels, shape: base.teacher, dropout: plan.teacherDropout, seed });
+  const teacherInit = async (plan: TaskPlan) => ({
+    task: plan.task,
+    labels: plan.task === 'classification' ? await labelsOf(path.join(dataDir, plan.train)) : [],
+    shape: base.teacher,
+    dropout: plan.teacherDropout,
+    seed,
+  });
+  const randomTeacher = async (plan: TaskPlan, name = plan.name): Promise<string> => {
+    const out = path.join(randomTeachers, name);
+    await initModel(ctx.trainer, { out, vocab, ...(await teacherInit(plan)) });
     return out;
   };
+
+  if (values.prepareGpuBase) {
+    // The smallest task's data feeds the device job's one-step task stages.
+    const task = taskPlans(quick).find((p) => p.task === 'classification')!;
+    const bytes = await prepareGpuBaseInputs({
+      outDir: path.resolve(values.prepareGpuBase),
+      dataDir,
+      paths: ctx.paths,
+      plan: gpuBasePlan(quick),
+      task,
+      teacher: await randomTeacher(task, 'gpu-base'),
+      teacherInitArgs: initModelArgs(await teacherInit(task)),
+      corpus,
+      vocab,
+      inputs: pretrainedOn,
+      seed,
+      precision: ctx.precision,
+    });
+    process.stderr.write(
+      `GPU base inputs in ${values.prepareGpuBase} (${(bytes / 2 ** 20).toFixed(1)} MiB); on the device: bash scripts/gpu-pretrain-base.sh ${values.prepareGpuBase} "$OUT"\n`,
+    );
+    return 0;
+  }
+  if (values.baseFrom) {
+    baseHit = await importGpuBase({ dir: path.resolve(values.baseFrom), cache: baseCache, inputs: pretrainedOn });
+    process.stderr.write(`base: pre-trained on ${baseHit.record.device}, from ${values.baseFrom} (${baseHit.dir})\n`);
+  }
 
   const built: Manifest[] = [];
   for (const plan of plans) {
@@ -433,7 +462,9 @@ async function main(): Promise<number> {
 main().then(
   (code) => process.exit(code),
   (err: unknown) => {
-    process.stderr.write(`models:build failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
-    process.exit(1);
+    // A bad --base-from folder is the user's to fix: its message, not a stack.
+    const text = err instanceof GpuBaseError ? err.message : err instanceof Error ? (err.stack ?? err.message) : String(err);
+    process.stderr.write(`models:build failed: ${text}\n`);
+    process.exit(err instanceof GpuBaseError ? 2 : 1);
   },
 );

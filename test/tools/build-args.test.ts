@@ -18,9 +18,31 @@ const messageOf = (argv: string[]) => {
 describe('models:build arguments', () => {
   it('defaults and a valid command line', () => {
     expect(readBuildArgs([], MODELS)).toEqual({
-      args: { seed: 1234, only: null, quick: false, fresh: false, ablation: false, prepareOnly: false, readmeOnly: false },
+      args: {
+        seed: 1234,
+        only: null,
+        quick: false,
+        fresh: false,
+        ablation: false,
+        prepareOnly: false,
+        readmeOnly: false,
+        prepareGpuBase: null,
+        baseFrom: null,
+      },
     });
     expect(readBuildArgs(['--seed', '0', '--only', 'support-qa', '--quick'], MODELS)).toMatchObject({ args: { seed: 0, only: 'support-qa', quick: true } });
+  });
+
+  it('takes a GPU base folder to prepare or to start from, one mode at a time', () => {
+    expect(readBuildArgs(['--prepare-gpu-base', 'data/gpu-base'], MODELS)).toMatchObject({ args: { prepareGpuBase: 'data/gpu-base', baseFrom: null } });
+    expect(readBuildArgs(['--base-from', '/tmp/out', '--only', 'support-qa'], MODELS)).toMatchObject({ args: { baseFrom: '/tmp/out', only: 'support-qa' } });
+    expect(messageOf(['--base-from', 'x', '--prepare-gpu-base', 'y'])?.message).toMatch(/^--prepare-gpu-base and --base-from exclude each other; give one/);
+    expect(messageOf(['--readme-only', '--base-from', 'x'])?.message).toMatch(/^--readme-only and --base-from exclude each other/);
+    expect(messageOf(['--base-from=  '])?.message).toMatch(/^--base-from needs a folder, e\.g\. --base-from data\/gpu-base/);
+    expect(messageOf(['--prepare-gpu-base'])).toMatchObject({
+      code: 2,
+      message: expect.stringContaining("Option '--prepare-gpu-base <value>' argument missing"),
+    });
   });
 
   it.each(['abc', '-1', '1.5', '', '1e3', '0x10', '99999999999999999999'])('refuses --seed %j', (seed) => {

@@ -7,6 +7,7 @@
 import { parseArgs } from 'node:util';
 
 export const USAGE = `usage: npm run models:build -- [--seed N] [--only NAME] [--quick] [--fresh] [--ablation] [--prepare-only | --readme-only]
+                          [--prepare-gpu-base DIR | --base-from DIR]
 
   --seed N        the data generator's and trainer's seed, a non-negative integer (default 1234)
   --only NAME     rebuild one model: support-intent or support-qa
@@ -15,6 +16,11 @@ export const USAGE = `usage: npm run models:build -- [--seed N] [--only NAME] [-
   --ablation      also train the task stages from a random teacher and a random student
   --prepare-only  only the generated data, a vocabulary and random teachers for the README's example jobs
   --readme-only   only re-render models/README.md from models/build.json
+  --prepare-gpu-base DIR
+                  only the corpus, vocabulary and spec a GPU pre-trains the base from
+                  (bash scripts/gpu-pretrain-base.sh DIR "$OUT" on the device)
+  --base-from DIR the base that script brought back (base.json, base.tar.part*, events.jsonl):
+                  the tasks start from it instead of the CPU-trained base
   --help          this text
 
 Exit codes: 0 done, 1 failed, 2 bad arguments.
@@ -28,6 +34,8 @@ const OPTIONS = {
   ablation: { type: 'boolean', default: false },
   'prepare-only': { type: 'boolean', default: false },
   'readme-only': { type: 'boolean', default: false },
+  'prepare-gpu-base': { type: 'string' },
+  'base-from': { type: 'string' },
   help: { type: 'boolean', short: 'h', default: false },
 } as const;
 
@@ -39,6 +47,10 @@ export interface BuildArgs {
   ablation: boolean;
   prepareOnly: boolean;
   readmeOnly: boolean;
+  /** Where --prepare-gpu-base writes the device's inputs; null: not asked. */
+  prepareGpuBase: string | null;
+  /** The GPU base to start the tasks from; null: the CPU-trained (cached) base. */
+  baseFrom: string | null;
 }
 
 /**
@@ -61,7 +73,11 @@ export function readBuildArgs(argv: string[], models: readonly string[]): { args
   if (values.only !== undefined && !models.includes(values.only)) {
     problems.push(`--only ${JSON.stringify(values.only)} names no model; give one of ${models.join(', ')}`);
   }
-  if (values['prepare-only'] && values['readme-only']) problems.push('--prepare-only and --readme-only exclude each other; give one');
+  const modes = (['prepare-only', 'readme-only', 'prepare-gpu-base', 'base-from'] as const).filter((k) => values[k] !== undefined && values[k] !== false);
+  if (modes.length > 1) problems.push(`${modes.map((m) => `--${m}`).join(' and ')} exclude each other; give one`);
+  for (const k of ['prepare-gpu-base', 'base-from'] as const) {
+    if (values[k] !== undefined && values[k].trim() === '') problems.push(`--${k} needs a folder, e.g. --${k} data/gpu-base`);
+  }
   if (problems.length > 0) return { message: `${problems.join('\n')}\n${USAGE}`, code: 2 };
   return {
     args: {
@@ -72,6 +88,8 @@ export function readBuildArgs(argv: string[], models: readonly string[]): { args
       ablation: values.ablation,
       prepareOnly: values['prepare-only'],
       readmeOnly: values['readme-only'],
+      prepareGpuBase: values['prepare-gpu-base'] ?? null,
+      baseFrom: values['base-from'] ?? null,
     },
   };
 }

@@ -64,6 +64,38 @@ export function basePlan(quick: boolean): BasePlan {
   };
 }
 
+/**
+ * The base pre-trained on a lent GPU (`--prepare-gpu-base`, scripts/gpu-pretrain-base.sh,
+ * `--base-from`): the CPU plan's shapes and vocabulary, so the task stages after it cost on the CPU
+ * exactly what they cost after the CPU base, and far more pre-training. The device run fits
+ * max_steps to its time budget (the driver measures steps/s first), so epochs are only a ceiling.
+ */
+export interface GpuBasePlan {
+  base: BasePlan;
+  /** Share of the device run's training minutes for mlm_pretrain; general_distill gets the rest. */
+  mlmShare: number;
+  /** Training minutes the device run is fitted to unless told otherwise (GPU_BASE_MINUTES). */
+  minutes: number;
+}
+
+export function gpuBasePlan(quick: boolean): GpuBasePlan {
+  const cpu = basePlan(quick);
+  return {
+    base: {
+      ...cpu,
+      stages: {
+        // BERT's batch of 256 sequences; at 128 tokens the corpus is ~340 such steps a pass, so
+        // an H100/H200's few minutes are tens of passes where the CPU plan makes a third of one.
+        // The rate stays below the CPU plan's: a longer schedule with a larger batch.
+        mlm_pretrain: { enabled: true, epochs: 100, batch_size: 256, lr: 5e-4, warmup_ratio: 0.05, evaluations: 8, max_length: PRETRAIN_LENGTH },
+        general_distill: { enabled: true, epochs: 100, batch_size: 256, lr: 5e-4 },
+      },
+    },
+    mlmShare: 0.7,
+    minutes: quick ? 0.5 : 6,
+  };
+}
+
 export function taskPlans(quick: boolean): TaskPlan[] {
   const student = quick ? QUICK_STUDENT : STUDENT;
   const cap = quick ? 20 : null;

@@ -22,17 +22,20 @@ export class StageLog {
 
   /**
    * @param name prefix of the progress lines
-   * @param onStageCompleted called once a stage's "completed" event arrives, with its record in
+   * @param o.onStageCompleted called once a stage's "completed" event arrives, with its record in
    *   place (the build keeps the base as soon as general_distill completes, not when the job ends)
+   * @param o.quiet no progress lines (replaying a finished run's events)
    */
   constructor(
     private readonly name: string,
-    private readonly onStageCompleted?: (stage: string) => void,
+    private readonly o: { onStageCompleted?: (stage: string) => void; quiet?: boolean } = {},
   ) {}
 
   /** The onEvent callback for runDistillJob / runTraining. */
   readonly onEvent = (e: TrainerEvent): void => {
-    const out = (line: string) => process.stderr.write(`[${this.name}] ${line}\n`);
+    const out = (line: string) => {
+      if (!this.o.quiet) process.stderr.write(`[${this.name}] ${line}\n`);
+    };
     if (e.type === 'start') {
       this.device = `${e.device} (${e.precision})`;
       out(`trainer on ${this.device}`);
@@ -44,7 +47,7 @@ export class StageLog {
       } else if (e.status === 'completed') {
         const t0 = this.startedAt.get(e.stage);
         if (t0 !== undefined) this.record(e.stage).seconds = (Date.now() - t0) / 1000;
-        this.onStageCompleted?.(e.stage);
+        this.o.onStageCompleted?.(e.stage);
       }
     } else if (e.type === 'eval') {
       this.record(e.stage).evals.push({ step: e.step, role: e.role, metrics: e.metrics });
