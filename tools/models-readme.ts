@@ -187,6 +187,7 @@ export function renderModelsReadme({ manifests, baselines, record, checkSet }: R
     'npm run models:build                       # the whole chain; finished stages are cached under DATA_DIR/build-cache',
     'npm run models:build -- --only support-intent   # one task, from the cached corpus, vocabulary and base',
     'npm run models:build -- --ablation         # also the random-start variants for the "what each stage added" tables',
+    'npm run models:build -- --base-from DIR    # the tasks from a base pre-trained on a GPU (README: "A base pre-trained on a GPU")',
     'npm run models:check                       # the hand-written check set (below)',
     '```',
     '',
