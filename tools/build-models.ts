@@ -170,6 +170,12 @@ interface JobOptions {
   notes?: Record<string, unknown>;
   /** See StageLog: called as each stage of the job completes. */
   onStageCompleted?: (stage: string, log: StageLog) => void;
+  /**
+   * The registry the job publishes into; default the build's scratch registry, whose models are
+   * copied into models/ at the end. Ablations publish elsewhere: their gate activates what it
+   * passes, and an ablation's version must never become the shipped one.
+   */
+  modelDir?: string;
 }
 
 async function runTaskJob(ctx: BuildContext, o: JobOptions): Promise<{ manifest: Manifest; log: StageLog }> {
@@ -197,7 +203,7 @@ async function runTaskJob(ctx: BuildContext, o: JobOptions): Promise<{ manifest:
   const result = await runDistillJob({
     spec: parseJobSpec(spec),
     jobId: o.jobId,
-    paths: ctx.paths,
+    paths: o.modelDir ? { ...ctx.paths, modelDir: o.modelDir } : ctx.paths,
     trainer: ctx.trainer,
     includeCheckpoint: false,
     onEvent: log.onEvent,
@@ -426,7 +432,11 @@ async function main(): Promise<number> {
     if (values.ablation) {
       // What each stage added: the shipped chain against a random teacher (no pre-training, so no
       // general student either) and against a random student distilled from the shipped teacher.
-      const finetuned = path.join(jobWorkDir(ctx.paths, jobId), 'checkpoints', 'teacher_finetune');
+      // A job's teacher must lie under DATA_DIR (resolve-spec refuses other paths), and the shipped
+      // job's fine-tuned teacher is in WORK_DIR: the random-student variant reads a copy.
+      const finetuned = path.join(dataDir, 'teachers', 'finetuned', plan.name);
+      await fs.rm(finetuned, { recursive: true, force: true });
+      await fs.cp(path.join(jobWorkDir(ctx.paths, jobId), 'checkpoints', 'teacher_finetune'), finetuned, { recursive: true });
       const variants: { variant: string; start: Start; stages?: Record<string, unknown> }[] = [
         { variant: 'random-teacher', start: { teacher: await randomTeacher(plan), studentInit: 'random', baseStages: null } },
         {
@@ -437,7 +447,15 @@ async function main(): Promise<number> {
       ];
       for (const v of variants) {
         const a0 = Date.now();
-        const r = await runTaskJob(ctx, { plan, jobId: `${jobId}-${v.variant}`, start: v.start, corpus, variant: v.variant, stages: v.stages });
+        const r = await runTaskJob(ctx, {
+          plan,
+          jobId: `${jobId}-${v.variant}`,
+          start: v.start,
+          corpus,
+          variant: v.variant,
+          stages: v.stages,
+          modelDir: path.join(buildDir, 'ablation-registry'),
+        });
         task.ablation[v.variant] = { seconds: since(a0), metrics: r.manifest.metrics, stages: r.log.stages };
       }
     }
