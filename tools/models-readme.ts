@@ -126,32 +126,33 @@ function timeTable(record: BuildRecord): string[] {
   return lines;
 }
 
+/** corpus.json as trainer/distillery_trainer/datasets/corpus.py writes it (the fields shown here). */
 interface CorpusSourceView {
   name?: string;
-  package?: string;
-  version?: string;
   license?: string;
+  packages?: { name?: string; version?: string }[];
   passages?: number;
   words?: number;
-  bytes?: number;
+}
+interface CorpusView {
+  sources?: CorpusSourceView[];
+  total?: { passages?: number; words?: number; bytes?: number };
 }
 
 function corpusSection(corpus: unknown): string[] {
-  const c = corpus as { sources?: CorpusSourceView[] | Record<string, CorpusSourceView>; passages?: number; words?: number; bytes?: number } | undefined;
-  if (!c?.sources) return [];
-  const sources = Array.isArray(c.sources) ? c.sources : Object.entries(c.sources).map(([name, s]) => ({ name, ...s }));
+  const c = corpus as CorpusView | undefined;
+  if (!Array.isArray(c?.sources)) return [];
+  const packages = (s: CorpusSourceView) => (s.packages ?? []).map((p) => `${p.name ?? '?'}${p.version ? ` (${p.version})` : ''}`).join(', ') || '-';
   return [
     '## Pre-training corpus',
     '',
     'Built offline by `trainer/distillery_trainer/datasets/corpus.py` from text Debian packages ship, plus the generated support text; its CORPUS.md lists every rule applied.',
     '',
-    '| source | package (version) | license | passages | words |',
+    '| source | packages (versions) | license | passages | words |',
     '|---|---|---|---|---|',
-    ...sources.map(
-      (s) => `| ${s.name ?? '-'} | ${s.package ?? '-'} ${s.version ? `(${s.version})` : ''} | ${s.license ?? '-'} | ${s.passages ?? '-'} | ${s.words ?? '-'} |`,
-    ),
+    ...c.sources.map((s) => `| ${s.name ?? '-'} | ${packages(s)} | ${s.license ?? '-'} | ${s.passages ?? '-'} | ${s.words ?? '-'} |`),
     '',
-    `Total: ${c.passages ?? '?'} passages, ${c.words ?? '?'} words, ${mb(c.bytes)} MB.`,
+    `Total: ${c.total?.passages ?? '?'} passages, ${c.total?.words ?? '?'} words, ${mb(c.total?.bytes)} MB.`,
     '',
   ];
 }

@@ -36,6 +36,20 @@ const record: BuildRecord = {
   precision: 'bf16',
   stages: { datagen: { seconds: 1, cached: false }, corpus: { seconds: 45, cached: true }, base: { seconds: 0, cached: false } },
   base: { seconds: { mlm_pretrain: 1200, general_distill: 540 }, stages: { mlm_pretrain: stage(1200), general_distill: stage(540) } },
+  // As corpus.py writes corpus.json (trimmed): per-source packages, and the totals under "total".
+  corpus: {
+    generator: 'distillery_trainer.datasets.corpus',
+    sources: [
+      {
+        name: 'wordnet',
+        license: 'WordNet-3.0 (BSD-like)',
+        packages: [{ name: 'wordnet-base', version: '1:3.0-37', licenses: ['WordNet3.0'] }],
+        passages: 23847,
+        words: 1647889,
+      },
+    ],
+    total: { passages: 122227, words: 6536827, bytes: 40596805, sha256: 'x' },
+  },
   tasks: {
     'support-qa': {
       seconds: 1800,
@@ -68,6 +82,11 @@ describe('renderModelsReadme', () => {
     expect(text).toContain('| pre-trained (mlm_pretrain) | random | not run | not run |');
     expect(text).toContain('| pre-trained (mlm_pretrain) | general-distilled (served) | 80.0 | 77.5 |');
     expect(text).toContain('task_distill: 100: 50.0, 200: 77.0');
+  });
+
+  it('lists the corpus sources with their packages and the totals', () => {
+    expect(text).toContain('| wordnet | wordnet-base (1:3.0-37) | WordNet-3.0 (BSD-like) | 23847 | 1647889 |');
+    expect(text).toContain('Total: 122227 passages, 6536827 words, 40.6 MB.');
   });
 
   it('times every stage, marks the cached ones, and names the CPU and precision', () => {
