@@ -38,7 +38,7 @@ import { type BuildRecord, readBuildRecord, writeReadme } from './build/build-re
 import { scoreCheckSet, writeCheckSetResults } from './check-set/score.js';
 import { type CachedStage, cacheKey, sha256File, StageCache } from './build/cache.js';
 import { cpuInfo } from './build/cpu.js';
-import { type BaseRecord, GpuBaseError, importGpuBase, prepareGpuBaseInputs } from './build/gpu-base.js';
+import { type BaseRecord, checkGpuBaseSeed, GpuBaseError, importGpuBase, prepareGpuBaseInputs } from './build/gpu-base.js';
 import { type BasePlan, basePlan, type EncoderShape, gpuBasePlan, type TaskPlan, taskPlans } from './build/plans.js';
 import { StageLog } from './build/stage-log.js';
 import { generateDatasets } from './datagen/main.js';
@@ -270,6 +270,7 @@ async function main(): Promise<number> {
     return 0;
   }
   const { seed, quick } = values;
+  if (values.baseFrom) await checkGpuBaseSeed(path.resolve(values.baseFrom), seed);
   // Debian's torch 1.13 computes on one thread unless told (at::get_num_threads() is 1 on a 2-core
   // machine), so the 2026-12-01 build trained on one core: two bf16 linears of the teacher's FFN shape
   // (4096 x 384 x 1536), forward and backward, took 132 ms on one thread and 70 ms on two, side by
@@ -402,7 +403,7 @@ async function main(): Promise<number> {
         start,
         corpus,
         variant: 'shipped',
-        notes: { datagen: ctx.record.datagen, base_key: baseKey, vocab_size: base.vocabSize },
+        notes: { datagen: ctx.record.datagen, base_key: baseHit ? path.basename(baseHit.dir) : baseKey, vocab_size: base.vocabSize },
         ...(baseHit ? {} : { onStageCompleted: keepBase }),
       });
     } finally {

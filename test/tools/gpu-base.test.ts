@@ -11,7 +11,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { StageCache } from '../../tools/build/cache.js';
-import { type BaseRecord, GpuBaseError, importGpuBase } from '../../tools/build/gpu-base.js';
+import { type BaseRecord, checkGpuBaseSeed, GpuBaseError, importGpuBase } from '../../tools/build/gpu-base.js';
 
 const INPUTS = { vocab: 'v'.repeat(64), corpus: 'c'.repeat(64), seed: 1234 };
 
@@ -78,12 +78,15 @@ describe('models:build --base-from', () => {
     await expect(fs.access(path.join(base.dir, 'base.tar'))).rejects.toThrow();
     // A second import of the same pack is the cache entry, not a second copy.
     expect((await importGpuBase({ dir, cache: cacheAt(), inputs: INPUTS })).dir).toBe(base.dir);
+    // ... and a damaged copy of the folder is refused even though the cache holds its base.
+    await fs.rm(path.join(dir, 'base.tar.part01'));
+    await expect(importGpuBase({ dir, cache: cacheAt(), inputs: INPUTS })).rejects.toThrow(/base\.tar\.part01 is missing/);
   });
 
   it('refuses a base pre-trained on another corpus, vocabulary or seed', async () => {
     const dir = await makePack({ partBytes: 1 << 20, inputs: { ...INPUTS, seed: 7 } });
     await expect(importGpuBase({ dir, cache: cacheAt(), inputs: INPUTS })).rejects.toThrow(
-      /pre-trained on another seed than this build's \(seed 7 there, 1234 here\); run the build with the seed it was prepared with/,
+      /pre-trained on another seed than this build's \(its seed 7, this build's 1234\); build with the --seed and --quick it was prepared with/,
     );
     const other = await makePack({ partBytes: 1 << 20, inputs: { ...INPUTS, vocab: 'x'.repeat(64), corpus: 'y'.repeat(64) } });
     await expect(importGpuBase({ dir: other, cache: cacheAt(), inputs: INPUTS })).rejects.toThrow(/another corpus and vocab than this build's/);
@@ -107,12 +110,37 @@ describe('models:build --base-from', () => {
     for (const e of entries) await expect(fs.access(path.join(root, 'cache', 'base', e, 'record.json'))).rejects.toThrow();
   });
 
+  it('refuses parts that are not a tar, leaving no unfinished cache entry', async () => {
+    const dir = await makePack({ partBytes: 1 << 20 });
+    const junk = Buffer.from('not a tar archive at all'.repeat(100));
+    await fs.writeFile(path.join(dir, 'base.tar.part00'), junk);
+    const base = JSON.parse(await fs.readFile(path.join(dir, 'base.json'), 'utf8'));
+    base.pack.sha256 = createHash('sha256').update(junk).digest('hex');
+    await fs.writeFile(path.join(dir, 'base.json'), JSON.stringify(base));
+    await expect(importGpuBase({ dir, cache: cacheAt(), inputs: INPUTS })).rejects.toThrow(
+      /the joined parts are not a readable tar .*pre-train and bring the pack back again/,
+    );
+    expect(await fs.readdir(path.join(root, 'cache', 'base'))).toEqual([]);
+  });
+
+  it('checks the seed from base.json alone, before the build makes its corpus', async () => {
+    const dir = await makePack({ partBytes: 1 << 20, inputs: { ...INPUTS, seed: 7 } });
+    await expect(checkGpuBaseSeed(dir, 1234)).rejects.toThrow(/prepared with --seed 7, this build has --seed 1234; build with --seed 7/);
+    await expect(checkGpuBaseSeed(dir, 7)).resolves.toBeUndefined();
+  });
+
   it('names what is wrong with a folder that is not a pack', async () => {
     const empty = path.join(root, 'empty');
     await fs.mkdir(empty);
     const error = await importGpuBase({ dir: empty, cache: cacheAt(), inputs: INPUTS }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(GpuBaseError);
     expect((error as Error).message).toMatch(/no readable base\.json .*give the folder scripts\/gpu-pretrain-base\.sh wrote/);
+    await fs.writeFile(path.join(empty, 'base.json'), 'null');
+    await expect(importGpuBase({ dir: empty, cache: cacheAt(), inputs: INPUTS })).rejects.toThrow(/base\.json is not an object/);
+    await fs.writeFile(path.join(empty, 'base.json'), JSON.stringify({ format: 1, pack: { parts: ['../x', 'base.tar.part00'] } }));
+    await expect(importGpuBase({ dir: empty, cache: cacheAt(), inputs: INPUTS })).rejects.toThrow(
+      /parts must be base\.tar\.partNN files beside it, not "\.\.\/x"/,
+    );
     const future = await makePack({ partBytes: 1 << 20, format: 2 });
     await expect(importGpuBase({ dir: future, cache: cacheAt(), inputs: INPUTS })).rejects.toThrow(/base\.json has format 2; this build reads format 1/);
   });

@@ -139,18 +139,25 @@ async function readPackedBase(dir: string): Promise<PackedBase> {
       `--base-from ${dir}: no readable base.json (${(err as Error).message}); give the folder scripts/gpu-pretrain-base.sh wrote, with base.json and its base.tar.part files`,
     );
   }
+  if (typeof base !== 'object' || base === null || Array.isArray(base)) {
+    throw new GpuBaseError(`--base-from ${dir}: base.json is not an object; give the folder scripts/gpu-pretrain-base.sh wrote`);
+  }
   if (base.format !== GPU_BASE_FORMAT) {
     throw new GpuBaseError(`--base-from ${dir}: base.json has format ${JSON.stringify(base.format)}; this build reads format ${GPU_BASE_FORMAT}`);
   }
   const parts = base.pack?.parts;
-  if (!Array.isArray(parts) || parts.length === 0 || !parts.every((p) => typeof p === 'string' && /^base\.tar\.part\d+$/.test(p))) {
-    throw new GpuBaseError(`--base-from ${dir}: base.json lists no base.tar.part files`);
+  if (!Array.isArray(parts) || parts.length === 0) throw new GpuBaseError(`--base-from ${dir}: base.json lists no base.tar.part files`);
+  const odd = parts.filter((p) => typeof p !== 'string' || !/^base\.tar\.part\d+$/.test(p));
+  if (odd.length > 0) {
+    throw new GpuBaseError(
+      `--base-from ${dir}: base.json's parts must be base.tar.partNN files beside it, not ${odd.map((p) => JSON.stringify(p)).join(', ')}; the pack was edited or is not one gpu-pretrain-base.sh wrote`,
+    );
   }
   return base;
 }
 
-/** The parts joined into `tarFile` (tens of MB, so in memory); throws when one is missing or the sha256 differs. */
-async function joinParts(dir: string, base: PackedBase, tarFile: string): Promise<void> {
+/** The parts joined (tens of MB, so in memory); throws when one is missing or the sha256 differs. */
+async function joinParts(dir: string, base: PackedBase): Promise<Buffer> {
   const chunks: Buffer[] = [];
   for (const part of base.pack.parts) {
     chunks.push(
@@ -166,7 +173,7 @@ async function joinParts(dir: string, base: PackedBase, tarFile: string): Promis
       `--base-from ${dir}: the joined parts' sha256 is ${digest}, base.json says ${base.pack.sha256}: a part is damaged or from another run`,
     );
   }
-  await fs.writeFile(tarFile, tar);
+  return tar;
 }
 
 function untar(tarFile: string, into: string): Promise<void> {
@@ -177,7 +184,7 @@ function untar(tarFile: string, into: string): Promise<void> {
       stderr += d.toString();
     });
     child.on('error', reject);
-    child.on('exit', (code) => (code === 0 ? resolve() : reject(new GpuBaseError(`tar -xf ${tarFile} exited with ${code}: ${stderr.trim()}`))));
+    child.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`tar -xf exited with ${code}: ${stderr.trim().split('\n').join('; ')}`))));
   });
 }
 
@@ -196,6 +203,30 @@ async function stageRecords(dir: string, base: PackedBase): Promise<Record<strin
   return stages;
 }
 
+function checkPretrainedOn(dir: string, base: PackedBase, inputs: BaseInputs): void {
+  const theirs = base.inputs?.base_inputs;
+  const differs = (['corpus', 'vocab', 'seed'] as const).filter((k) => theirs?.[k] !== inputs[k]);
+  if (differs.length === 0) return;
+  throw new GpuBaseError(
+    `--base-from ${dir}: that base was pre-trained on another ${differs.join(' and ')} than this build's (its seed ${JSON.stringify(theirs?.seed)}, this build's ${inputs.seed}); ` +
+      'build with the --seed and --quick it was prepared with (--prepare-gpu-base), or prepare and pre-train again',
+  );
+}
+
+/**
+ * The seed check of `--base-from DIR`, before the build spends minutes on corpus and vocabulary:
+ * throws GpuBaseError when the pack is unreadable or was prepared with another seed.
+ */
+export async function checkGpuBaseSeed(dir: string, seed: number): Promise<void> {
+  const base = await readPackedBase(dir);
+  const theirs = base.inputs?.base_inputs?.seed;
+  if (theirs !== seed) {
+    throw new GpuBaseError(
+      `--base-from ${dir}: that base was prepared with --seed ${JSON.stringify(theirs)}, this build has --seed ${seed}; build with --seed ${theirs}`,
+    );
+  }
+}
+
 /**
  * Imports the base in `dir` (base.json, its parts, events.jsonl) into `cache` and returns it.
  * Throws GpuBaseError when it is incomplete or damaged, or was pre-trained on another corpus,
@@ -203,26 +234,32 @@ async function stageRecords(dir: string, base: PackedBase): Promise<Record<strin
  */
 export async function importGpuBase(o: { dir: string; cache: StageCache<BaseRecord>; inputs: BaseInputs }): Promise<CachedStage<BaseRecord>> {
   const base = await readPackedBase(o.dir);
-  const theirs = base.inputs?.base_inputs;
-  const differs = (['corpus', 'vocab', 'seed'] as const).filter((k) => theirs?.[k] !== o.inputs[k]);
-  if (differs.length > 0) {
-    throw new GpuBaseError(
-      `--base-from ${o.dir}: that base was pre-trained on another ${differs.join(' and ')} than this build's (seed ${theirs?.seed} there, ${o.inputs.seed} here); ` +
-        'run the build with the seed it was prepared with, or prepare (--prepare-gpu-base) and pre-train again',
-    );
-  }
+  checkPretrainedOn(o.dir, base, o.inputs);
+  // Checked on every import, also when the cache already holds this pack: the folder is what the
+  // user points at, and a damaged one is refused as the README says.
+  const tar = await joinParts(o.dir, base);
   const key = cacheKey({ gpu_base: base.pack.sha256, inputs: o.inputs });
   const hit = await o.cache.lookup(key);
   if (hit) return hit;
   const dir = await o.cache.prepare(key);
-  const tarFile = path.join(dir, 'base.tar');
-  await joinParts(o.dir, base, tarFile);
-  await untar(tarFile, dir);
-  await fs.rm(tarFile);
-  for (const name of ['teacher', 'general-student']) {
-    await fs.access(path.join(dir, name, 'model.safetensors')).catch(() => {
-      throw new GpuBaseError(`--base-from ${o.dir}: the tar holds no ${name}/model.safetensors`);
+  try {
+    const tarFile = path.join(dir, 'base.tar');
+    await fs.writeFile(tarFile, tar);
+    await untar(tarFile, dir).catch((err: unknown) => {
+      throw new GpuBaseError(
+        `--base-from ${o.dir}: the joined parts are not a readable tar (${(err as Error).message}); pre-train and bring the pack back again`,
+      );
     });
+    await fs.rm(tarFile);
+    for (const name of ['teacher', 'general-student']) {
+      await fs.access(path.join(dir, name, 'model.safetensors')).catch(() => {
+        throw new GpuBaseError(`--base-from ${o.dir}: the tar holds no ${name}/model.safetensors`);
+      });
+    }
+  } catch (err) {
+    // An unfinished entry is never used (no record.json), but it would hold tens of MB.
+    await fs.rm(dir, { recursive: true, force: true });
+    throw err;
   }
   const stages = await stageRecords(o.dir, base);
   return o.cache.commit(key, {

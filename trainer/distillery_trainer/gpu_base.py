@@ -129,8 +129,16 @@ def read_inputs(folder: str) -> Dict[str, Any]:
             spec = json.load(f)
     except (OSError, ValueError) as exc:
         raise InputsError(f"{folder} is not a folder `npm run models:build -- --prepare-gpu-base` wrote: {exc}") from exc
+    if not isinstance(inputs, dict) or not isinstance(spec, dict):
+        raise InputsError(f"{folder}: inputs.json and spec.json must each hold a JSON object; prepare the folder again with --prepare-gpu-base")
     if inputs.get("format") != FORMAT:
         raise InputsError(f"{folder}/inputs.json has format {inputs.get('format')!r}; this driver reads format {FORMAT}: prepare it again")
+    plan = inputs.get("plan")
+    if (not isinstance(plan, dict) or not isinstance(plan.get("minutes"), (int, float)) or not isinstance(plan.get("mlm_share"), (int, float))
+            or not isinstance(inputs.get("teacher_init_args"), list) or not isinstance(spec.get("data"), dict)
+            or not isinstance(spec.get("stages"), dict)):
+        raise InputsError(f"{folder}: inputs.json lacks plan.minutes, plan.mlm_share or teacher_init_args, or spec.json lacks data or stages; "
+                          "prepare the folder again with --prepare-gpu-base")
     for name in ("vocab.txt", "corpus.txt.gz", "train.jsonl", "eval.jsonl"):
         if not os.path.exists(os.path.join(folder, name)):
             raise InputsError(f"{folder}/{name} is missing: prepare the folder again with --prepare-gpu-base")
@@ -249,10 +257,17 @@ def main(argv: Optional[List[str]] = None) -> int:
         spec["device"] = "cuda"
         spec["precision"] = "bf16" if where["bf16"] else "fp16"
     minutes = args.minutes if args.minutes is not None else float(inputs["plan"]["minutes"])
-    if not minutes > 0:
-        log(f"error: --minutes must be positive, not {minutes}")
+    if not (math.isfinite(minutes) and minutes > 0):
+        log(f"error: the training minutes (--minutes, GPU_BASE_MINUTES) must be a positive number, not {minutes}")
+        return 2
+    if os.path.exists(args.out) and not os.path.isdir(args.out):
+        log(f"error: --out {args.out} is a file; give a folder for the pack")
         return 2
     os.makedirs(args.out, exist_ok=True)
+    # A pack of an earlier run in the same folder would otherwise sit beside this run's events.
+    for name in os.listdir(args.out):
+        if name == "base.json" or name == "events.jsonl" or name.startswith("base.tar.part"):
+            os.remove(os.path.join(args.out, name))
     work = args.work or tempfile.mkdtemp(prefix="gpu-base-")
     started = time.monotonic()
     try:

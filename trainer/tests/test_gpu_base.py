@@ -104,6 +104,20 @@ def test_refuses_bad_inputs_and_a_missing_gpu(tmp_path, corpus_dir, vocab_file, 
     assert "vocab.txt is missing: prepare the folder again with --prepare-gpu-base" in capsys.readouterr().out
     assert gpu_base.main(["--inputs", str(tmp_path / "nowhere"), "--out", str(tmp_path / "out")]) == 2
     assert "is not a folder `npm run models:build -- --prepare-gpu-base` wrote" in capsys.readouterr().out
+    broken = str(tmp_path / "broken")
+    write_inputs(broken, corpus_dir, vocab_file)
+    with open(os.path.join(broken, "inputs.json"), "w", encoding="utf-8") as f:
+        json.dump({"format": gpu_base.FORMAT}, f)
+    assert gpu_base.main(["--inputs", broken, "--out", str(tmp_path / "out"), "--allow-cpu"]) == 2
+    assert "inputs.json lacks plan.minutes" in capsys.readouterr().out
+    good = str(tmp_path / "good")
+    write_inputs(good, corpus_dir, vocab_file)
+    for minutes in ("inf", "nan", "0"):
+        assert gpu_base.main(["--inputs", good, "--out", str(tmp_path / "out"), "--allow-cpu", "--minutes", minutes]) == 2
+        assert "(--minutes, GPU_BASE_MINUTES) must be a positive number" in capsys.readouterr().out
+    (tmp_path / "a-file").write_text("x")
+    assert gpu_base.main(["--inputs", good, "--out", str(tmp_path / "a-file"), "--allow-cpu"]) == 2
+    assert "is a file; give a folder" in capsys.readouterr().out
     if not torch.cuda.is_available():
         write_inputs(str(tmp_path / "ok"), corpus_dir, vocab_file)
         assert gpu_base.main(["--inputs", str(tmp_path / "ok"), "--out", str(tmp_path / "out")]) == 2
