@@ -110,6 +110,17 @@ describe('models:build --base-from', () => {
     for (const e of entries) await expect(fs.access(path.join(root, 'cache', 'base', e, 'record.json'))).rejects.toThrow();
   });
 
+  it('imports a pack whose base.json lacks the optional records, saying what is unknown', async () => {
+    const dir = await makePack({ partBytes: 1 << 20 });
+    const base = JSON.parse(await fs.readFile(path.join(dir, 'base.json'), 'utf8'));
+    delete base.seconds;
+    delete base.device;
+    await fs.writeFile(path.join(dir, 'base.json'), JSON.stringify(base));
+    const imported = await importGpuBase({ dir, cache: cacheAt(), inputs: INPUTS });
+    expect(imported.record.device).toBe('unknown (base.json names no device)');
+    expect(imported.record.seconds).toEqual({ mlm_pretrain: 0, general_distill: 0 });
+  });
+
   it('refuses parts that are not a tar, leaving no unfinished cache entry', async () => {
     const dir = await makePack({ partBytes: 1 << 20 });
     const junk = Buffer.from('not a tar archive at all'.repeat(100));

@@ -198,7 +198,7 @@ async function stageRecords(dir: string, base: PackedBase): Promise<Record<strin
   }
   const stages: Record<string, StageRecord> = {};
   for (const stage of ['mlm_pretrain', 'general_distill']) {
-    stages[stage] = { ...(log.stages[stage] ?? { evals: [] }), seconds: base.seconds[stage] ?? 0 };
+    stages[stage] = { ...(log.stages[stage] ?? { evals: [] }), seconds: base.seconds?.[stage] ?? 0 };
   }
   return stages;
 }
@@ -263,9 +263,9 @@ export async function importGpuBase(o: { dir: string; cache: StageCache<BaseReco
   }
   const stages = await stageRecords(o.dir, base);
   return o.cache.commit(key, {
-    device: base.device,
+    device: typeof base.device === 'string' ? base.device : 'unknown (base.json names no device)',
     seconds: Object.fromEntries(Object.entries(stages).map(([k, v]) => [k, v.seconds])),
     stages,
-    key_inputs: { gpu_base: base.pack.sha256, inputs: o.inputs, plan: base.inputs.plan, steps: base.steps, weights: base.pack.weights },
+    key_inputs: { gpu_base: base.pack.sha256, inputs: o.inputs, plan: base.inputs?.plan, steps: base.steps, weights: base.pack.weights },
   });
 }
