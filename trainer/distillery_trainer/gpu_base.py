@@ -49,7 +49,7 @@ from . import safetensors_io
 
 FORMAT = 1
 PROBE_LINES = 20000
-PROBE_STEPS = 30
+PROBE_STEPS = 40
 # Under the device tool's 16 MiB per file, with room for the tar's headers.
 PART_BYTES = 15 * 1024 * 1024
 BASE_STAGES = ("mlm_pretrain", "general_distill")
@@ -70,15 +70,25 @@ def log(message: str) -> None:
 class RunResult:
     code: int
     events: List[Dict[str, Any]] = field(default_factory=list)
+    # When each event arrived (time.monotonic(), the trainer's stdout unbuffered).
+    arrivals: List[float] = field(default_factory=list)
     stderr_tail: str = ""
     seconds: float = 0.0
     # Wall seconds per stage, from its "started" to its "completed" event.
     stage_seconds: Dict[str, float] = field(default_factory=dict)
 
     def rate(self, stage: str) -> Optional[float]:
-        """steps/s of the stage's last progress event (the loop's running rate over the stage)."""
-        found = [e for e in self.events if e.get("type") == "progress" and e.get("stage") == stage]
-        return float(found[-1]["steps_per_sec"]) if found else None
+        """steps/s of the stage once warm: from the progress event a third of the way in to the
+        last, by arrival time. The loop's own running rate counts the first steps too (CUDA and
+        cuBLAS start-up), which over a 30-step probe can be most of it and would fit a run far
+        shorter than its budget. None without progress events."""
+        found = [(e, t) for e, t in zip(self.events, self.arrivals) if e.get("type") == "progress" and e.get("stage") == stage]
+        if not found:
+            return None
+        (first, t0), (last, t1) = found[len(found) // 3], found[-1]
+        if last["step"] > first["step"] and t1 > t0:
+            return (last["step"] - first["step"]) / (t1 - t0)
+        return float(last["steps_per_sec"])
 
     def error(self) -> Optional[str]:
         found = next((e for e in self.events if e.get("type") == "error"), None)
@@ -106,6 +116,7 @@ def run_trainer(spec: Dict[str, Any], work: str, timeout: float) -> RunResult:
             except ValueError:
                 continue
             result.events.append(event)
+            result.arrivals.append(time.monotonic())
             if event.get("type") == "stage" and event.get("status") == "started":
                 opened[event["stage"]] = time.monotonic()
             elif event.get("type") == "stage" and event.get("status") == "completed" and event["stage"] in opened:

@@ -13,6 +13,7 @@ import os
 import shutil
 import tarfile
 
+import pytest
 import torch
 
 from conftest import BASE_SPEC, LABELS
@@ -57,6 +58,19 @@ def test_with_steps_cuts_the_base_stages_and_keeps_a_valid_spec(corpus_dir, teac
     assert parsed.stages["qat"].enabled is False and parsed.stages["augment"].enabled is False
     assert parsed.stages["teacher_finetune"].epochs == 0.01 and parsed.unlabeled.endswith("unlabeled.txt")
     assert spec["stages"]["qat"]["enabled"] is True, "the caller's spec is left as it was"
+
+
+def test_probe_rate_leaves_the_start_up_out():
+    # 40 steps: the first takes 2 s (start-up), the rest 0.05 s each; the running rate says ~10/s.
+    events, arrivals, t = [], [], 0.0
+    for step in range(1, 41):
+        t += 2.0 if step == 1 else 0.05
+        events.append({"type": "progress", "stage": "mlm_pretrain", "step": step, "steps_per_sec": step / t})
+        arrivals.append(t)
+    run = gpu_base.RunResult(code=0, events=events, arrivals=arrivals)
+    assert run.rate("mlm_pretrain") == pytest.approx(20.0)
+    assert events[-1]["steps_per_sec"] < 11
+    assert run.rate("general_distill") is None
 
 
 def test_fit_steps_shares_the_budget():
