@@ -270,7 +270,8 @@ class WordPieceTokenizer:
     def token_ids(self, text: str) -> List[int]:
         """The ids of tokenize(text), without offsets: what pre-training corpora need. ASCII text
         without special tokens takes a fast path (a regex for the normalizer and pre-tokenizer, and
-        a per-word cache), about 20x faster on English; the rest goes through tokenize()."""
+        a per-word cache); the rest goes through tokenize(). On the pre-training corpus' first
+        5 000 lines (95% ASCII) 7.6x faster than tokenize() (0.52 s against 3.97 s, 2026-12-01)."""
         if not text.isascii() or ("[" in text and any(s in text for s in self._specials)):
             return [t.id for t in self.tokenize(text)]
         cleaned = text.translate(_ASCII_DROP)
