@@ -58,6 +58,11 @@ PACKED = {"mlm_pretrain": "teacher", "general_distill": "general-student"}
 TRAINER_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
+def trainer_env() -> Dict[str, str]:
+    """The environment of a `python -m distillery_trainer` child: this package on PYTHONPATH."""
+    return {**os.environ, "PYTHONPATH": TRAINER_ROOT, "PYTHONUNBUFFERED": "1"}
+
+
 class InputsError(Exception):
     """The inputs folder is not one --prepare-gpu-base wrote (exit 2)."""
 
@@ -101,14 +106,13 @@ def run_trainer(spec: Dict[str, Any], work: str, timeout: float) -> RunResult:
     spec_path = os.path.join(work, "spec.json")
     with open(spec_path, "w", encoding="utf-8") as f:
         json.dump(spec, f, indent=1)
-    env = {**os.environ, "PYTHONPATH": TRAINER_ROOT, "PYTHONUNBUFFERED": "1"}
     stderr_path = os.path.join(work, "trainer.stderr")
     started = time.monotonic()
     result = RunResult(code=0)
     opened: Dict[str, float] = {}
     with open(stderr_path, "w", encoding="utf-8") as stderr:
         child = subprocess.Popen([sys.executable, "-m", "distillery_trainer", "train", "--spec", spec_path, "--work-dir", os.path.join(work, "run")],
-                                 env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=stderr, text=True)
+                                 env=trainer_env(), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=stderr, text=True)
         assert child.stdout is not None
         for line in child.stdout:
             try:
@@ -159,21 +163,22 @@ def read_inputs(folder: str) -> Dict[str, Any]:
 
 def init_teacher(folder: str, init_args: List[str], out: str) -> None:
     """`trainer init-model` with inputs.json's arguments and the folder's vocabulary."""
-    env = {**os.environ, "PYTHONPATH": TRAINER_ROOT}
     result = subprocess.run([sys.executable, "-m", "distillery_trainer", "init-model", *init_args, "--vocab", os.path.join(folder, "vocab.txt"), "--out", out],
-                            env=env, stdin=subprocess.DEVNULL, capture_output=True, text=True)
+                            env=trainer_env(), stdin=subprocess.DEVNULL, capture_output=True, text=True)
     if result.returncode != 0:
         raise InputsError(f"init-model failed (exit {result.returncode}): {result.stderr[-2000:]}")
 
 
-def unpack_corpus(gz: str, out: str, max_lines: Optional[int] = None) -> int:
-    """Writes the corpus (all of it, or its first max_lines lines) to `out`; returns the lines written."""
+def unpack_corpus(gz: str, out: str, probe_out: str, probe_lines: int) -> int:
+    """One pass over the gzipped corpus: all of it to `out`, its first `probe_lines` lines also to
+    `probe_out`; returns the lines written to `out`."""
     written = 0
-    with gzip.open(gz, "rt", encoding="utf-8") as src, open(out, "w", encoding="utf-8") as dst:
+    with gzip.open(gz, "rt", encoding="utf-8") as src, open(out, "w", encoding="utf-8") as dst, \
+            open(probe_out, "w", encoding="utf-8") as probe:
         for line in src:
-            if max_lines is not None and written >= max_lines:
-                break
             dst.write(line)
+            if written < probe_lines:
+                probe.write(line)
             written += 1
     return written
 
@@ -289,9 +294,8 @@ def main(argv: Optional[List[str]] = None) -> int:
             log(f"error: {exc}")
             return 2
         corpus = os.path.join(work, "corpus.txt")
-        lines = unpack_corpus(os.path.join(args.inputs, "corpus.txt.gz"), corpus)
         probe_corpus = os.path.join(work, "probe-corpus.txt")
-        unpack_corpus(os.path.join(args.inputs, "corpus.txt.gz"), probe_corpus, PROBE_LINES)
+        lines = unpack_corpus(os.path.join(args.inputs, "corpus.txt.gz"), corpus, probe_corpus, PROBE_LINES)
         log(f"corpus: {lines} lines; probing {PROBE_STEPS} steps of each base stage")
         probe = run_trainer(with_steps(spec, probe_corpus, {s: PROBE_STEPS for s in BASE_STAGES}, evaluations=1),
                             os.path.join(work, "probe"), timeout=600)
