@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs';
 import ort from 'onnxruntime-node';
 
 import { announceResult, childSpec } from '../serving/child.js';
+import { type ResidentParts, residentParts } from './resident.js';
 import { benchSessionOptions } from './session-options.js';
 
 export interface MeasureSpec {
@@ -34,6 +35,8 @@ export interface MeasureResult {
   rssLoaded: number;
   rssAfterBatch1: number;
   peakAfterBatch32: number;
+  /** rssAfterBatch1 by mapping. */
+  partsAfterBatch1: ResidentParts;
   batch1: Record<string, Timing>;
   batch: Timing & { rowsPerS: number };
 }
@@ -77,12 +80,14 @@ const rssLoaded = mib('VmRSS');
 const batch1: Record<string, Timing> = {};
 for (const length of spec.lengths) batch1[length] = await time(session, feeds(1, length), spec);
 const rssAfterBatch1 = mib('VmRSS');
+const partsAfterBatch1 = residentParts();
 const batch = await time(session, feeds(spec.batchRows, spec.batchLength), { ...spec, minRuns: Math.min(spec.minRuns, 3) });
 const result: MeasureResult = {
   rssBefore,
   rssLoaded,
   rssAfterBatch1,
   peakAfterBatch32: mib('VmHWM'),
+  partsAfterBatch1,
   batch1,
   batch: { ...batch, rowsPerS: (spec.batchRows * 1000) / batch.medianMs },
 };
