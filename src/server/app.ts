@@ -61,7 +61,9 @@ export async function buildApp({ config, engine, metrics, logger, jobs }: BuildA
       requestTimeout: settings.requestTimeoutMs,
       connectionsCheckingInterval: Math.min(30_000, Math.max(250, Math.floor(settings.requestTimeoutMs / 4))),
     },
-    routerOptions: { maxParamLength: MAX_PARAM_LENGTH },
+    // `/v1/models/` is `/v1/models`: otherwise its empty name parameter fails validation with a
+    // message about the name, not the slash the caller typed.
+    routerOptions: { maxParamLength: MAX_PARAM_LENGTH, ignoreTrailingSlash: true },
     // What the router or Node's HTTP parser refuses before any route runs is a problem too.
     frameworkErrors: answerFrameworkError,
     clientErrorHandler: answerClientError,

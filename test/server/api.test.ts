@@ -175,6 +175,15 @@ describe('models', () => {
     expect(intent.versions[0]).toMatchObject({ active: true, serving: true, readable: true, metrics: expect.any(Object) });
   });
 
+  it('a trailing slash names the same route: /v1/models/ lists, /v1/models/tiny-qa/ describes', async () => {
+    const list = await s.app.inject({ url: '/v1/models/' });
+    expect(list.statusCode).toBe(200);
+    expect(list.json().models.map((m: { name: string }) => m.name)).toContain('tiny-qa');
+    const one = await s.app.inject({ url: '/v1/models/tiny-qa/' });
+    expect(one.statusCode).toBe(200);
+    expect(one.json()).toMatchObject({ name: 'tiny-qa' });
+  });
+
   it('GET /v1/models/{name} describes one model, 404 for an unknown one, 400 for a bad name', async () => {
     const qa = await s.app.inject({ url: '/v1/models/tiny-qa' });
     expect(qa.json()).toMatchObject({ name: 'tiny-qa', task: 'qa', active_version: 1 });
