@@ -114,7 +114,7 @@ describe('the compiled build (dist/)', () => {
     // exec: npm runs a script under `sh -c`, and Debian's dash forks the command instead of
     // replacing itself, so npm's forwarded SIGTERM would stop the shell and orphan node.
     expect(pkg.scripts.start).toBe(`MALLOC_ARENA_MAX=\${MALLOC_ARENA_MAX:-2} exec node --max-semi-space-size=4 --heap-growing-percent=25 ${MAIN_JS}`);
-    expect(pkg.scripts.prestart).toBe('node scripts/build-dist.mjs');
+    expect(pkg.scripts.prestart).toBe('exec node scripts/build-dist.mjs');
     expect(pkg.scripts.worker).toBe('exec node dist/src/queue/worker-main.js');
     expect(pkg.scripts.distill).toBe('exec node dist/src/training/cli.js');
   });
