@@ -17,6 +17,7 @@ from typing import Optional, Sequence
 
 from .errors import EXIT_DONE, EXIT_INTERNAL, EXIT_INVALID_INPUT, EXIT_STOPPED, InvalidInputError, StopRequested
 from .events import EventWriter
+from .parent_guard import parent_gone, silence_output, stop_with_parent
 
 log = logging.getLogger("distillery_trainer")
 
@@ -75,6 +76,8 @@ def cmd_train(args: argparse.Namespace, events: EventWriter) -> int:
     stop = StopFlag()
 
     def on_stop_signal(signum, frame) -> None:  # noqa: ARG001 - signal handler signature
+        if parent_gone():
+            silence_output()  # our pipes died with the parent
         log.warning("%s: finishing the current step, then saving a checkpoint", signal.Signals(signum).name)
         stop.requested = True
 
@@ -82,7 +85,9 @@ def cmd_train(args: argparse.Namespace, events: EventWriter) -> int:
     # KeyboardInterrupt would lose the progress since the last periodic checkpoint.
     signal.signal(signal.SIGTERM, on_stop_signal)
     signal.signal(signal.SIGINT, on_stop_signal)
-    _stop_with_parent()
+    # A worker killed with SIGKILL: we checkpoint and exit instead of training on as an orphan
+    # while another worker resumes the same job from the same work dir.
+    stop_with_parent()
     run_pipeline(spec, args.work_dir, events, stop)
     return EXIT_DONE
 
@@ -108,25 +113,6 @@ def _lock_work_dir(work_dir: str) -> None:
                 raise RuntimeError(f"another trainer still holds {work_dir} after {WORK_DIR_LOCK_WAIT_S} s")
             time.sleep(0.5)
     globals()["_work_dir_lock"] = handle
-
-
-def _stop_with_parent() -> None:
-    """Ask Linux for SIGTERM when the process that started us dies (a worker killed with
-    SIGKILL): we checkpoint and exit instead of training on as an orphan while another worker
-    resumes the same job from the same work dir."""
-    if not sys.platform.startswith("linux"):
-        return
-    try:
-        import ctypes
-
-        libc = ctypes.CDLL("libc.so.6", use_errno=True)
-        PR_SET_PDEATHSIG = 1
-        libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
-        # The parent may have died before prctl took effect: then we are already adopted.
-        if os.getppid() == 1:
-            os.kill(os.getpid(), signal.SIGTERM)
-    except OSError as err:  # no libc by that name: keep training, just without the guard
-        log.warning("cannot watch the parent process: %s", err)
 
 
 def cmd_init_model(args: argparse.Namespace, events: EventWriter) -> int:
@@ -202,7 +188,9 @@ def cmd_tokenize(args: argparse.Namespace, events: EventWriter) -> int:
 COMMANDS = {"train": cmd_train, "init-model": cmd_init_model, "build-vocab": cmd_build_vocab, "tokenize": cmd_tokenize}
 
 
-def main(argv: Optional[Sequence[str]] = None) -> int:
+def main(argv: Optional[Sequence[str]] = None, *, guard_parent: bool = False) -> int:
+    """`guard_parent`: run as a program (python -m distillery_trainer), so stop with the process
+    that started it; not when a test calls main() in its own process."""
     logging.basicConfig(
         level=os.environ.get("DISTILLERY_LOG_LEVEL", "INFO"),
         stream=sys.stderr,
@@ -210,6 +198,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     )
     args = _parser().parse_args(argv)
     events = EventWriter(sys.stdout)
+    if guard_parent and args.command != "train":  # train asks once its stop handler is in place
+        stop_with_parent()
     try:
         return COMMANDS[args.command](args, events)
     except InvalidInputError as exc:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import sys
 import threading
 from typing import Any, Dict, IO, List, Optional
@@ -27,12 +28,20 @@ class EventWriter:
         self._stream = stream if stream is not None else sys.stdout
         self._lock = threading.Lock()
         self.history: List[Dict[str, Any]] = []
+        self.reader_gone = False
 
     def emit(self, type_: str, **fields: Any) -> Dict[str, Any]:
         event = {"type": type_, **_json_safe(fields)}
         line = json.dumps(event, ensure_ascii=False, allow_nan=False)
         with self._lock:
-            self._stream.write(line + "\n")
-            self._stream.flush()
             self.history.append(event)
+            try:
+                self._stream.write(line + "\n")
+                self._stream.flush()
+            except BrokenPipeError:
+                # The reader is gone (a parent that died: its SIGTERM is on the way, or a reader
+                # that stopped reading). Nobody can read the rest, and failing here would lose
+                # the training the stop is about to checkpoint: write nowhere from now on.
+                self._stream = open(os.devnull, "w")
+                self.reader_gone = True
         return event

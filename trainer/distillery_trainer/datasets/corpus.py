@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from typing import Callable, Dict, Iterable, Iterator, List, Optional, Sequence, Tuple
 
 from ..errors import InvalidInputError
+from ..parent_guard import stop_with_parent
 from . import writable_out_dir, write_atomically, write_manifest
 from . import corpus_sources as readers
 from .corpus_clean import MIN_WORDS, Deduplicator, clean_segments, normalise, pack
@@ -367,4 +368,5 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
 
 
 if __name__ == "__main__":
+    stop_with_parent()  # started by models:build or npm run data:*
     sys.exit(main())

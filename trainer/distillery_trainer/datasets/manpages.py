@@ -37,6 +37,7 @@ from typing import Dict, Iterable, List, Optional, Sequence, Tuple
 
 from ..data import ClassificationExample, write_classification
 from ..errors import InvalidInputError
+from ..parent_guard import stop_with_parent
 from . import writable_out_dir, write_manifest
 from .debian import InstalledPackage, installed_package
 from .roff import body_paragraphs, name_line, so_target
@@ -469,4 +470,5 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
 
 
 if __name__ == "__main__":
+    stop_with_parent()  # started by models:build or npm run data:*
     sys.exit(main())
