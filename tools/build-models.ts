@@ -28,6 +28,7 @@ import { promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { loadConfig, type PathsConfig, type TrainerConfig } from '../src/config.js';
+import { ModelRegistry } from '../src/inference/registry/model-registry.js';
 import type { Manifest } from '../src/inference/registry/types.js';
 import { runDistillJob } from '../src/training/distill-job.js';
 import { parseJobSpec } from '../src/training/job-spec.js';
@@ -271,6 +272,23 @@ async function main(): Promise<number> {
   }
   const { seed, quick } = values;
   if (values.baseFrom) await checkGpuBaseSeed(path.resolve(values.baseFrom), seed);
+  if (values.only && !values.prepareOnly && !values.prepareGpuBase) {
+    // The build ends by scoring the hand-written check set on every bundled model: found out
+    // before the hours of training, not after.
+    const registry = new ModelRegistry(modelDir);
+    const others = taskPlans(false)
+      .map((p) => p.name)
+      .filter((name) => name !== values.only);
+    const missing: string[] = [];
+    for (const name of others) if (!(await registry.readState(name))) missing.push(name);
+    if (missing.length > 0) {
+      process.stderr.write(
+        `--only ${values.only} replaces one model in MODEL_DIR (${modelDir}) and keeps the others, but it holds no active ` +
+          `version of ${missing.join(', ')}: point MODEL_DIR at a registry that has them (the bundled models/), or build every model without --only\n`,
+      );
+      return 2;
+    }
+  }
   // Debian's torch 1.13 computes on one thread unless told (at::get_num_threads() is 1 on a 2-core
   // machine), so the 2026-12-01 build trained on one core: two bf16 linears of the teacher's FFN shape
   // (4096 x 384 x 1536), forward and backward, took 132 ms on one thread and 70 ms on two, side by

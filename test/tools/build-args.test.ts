@@ -82,4 +82,19 @@ describe('models:build arguments', () => {
       await fs.rm(root, { recursive: true, force: true });
     }
   });
+
+  it('refuses --only into a registry that lacks the other models, before any training (the check set scores them all)', async () => {
+    const root = await fs.mkdtemp(path.join(os.tmpdir(), 'build-only-'));
+    try {
+      const env = { ...process.env, DATA_DIR: path.join(root, 'data'), MODEL_DIR: path.join(root, 'models'), WORK_DIR: path.join(root, 'work') };
+      const run = spawnSync(process.execPath, ['--import', 'tsx', 'tools/build-models.ts', '--quick', '--only', 'support-intent'], { encoding: 'utf8', env });
+      expect(run.status).toBe(2);
+      expect(run.stderr).toMatch(/holds no active version of support-qa: point MODEL_DIR at a registry that has them/);
+      expect(run.stderr).not.toMatch(/\n\s+at /);
+      await expect(fs.stat(path.join(root, 'data'))).rejects.toThrow(/ENOENT/);
+      await expect(fs.stat(path.join(root, 'work'))).rejects.toThrow(/ENOENT/);
+    } finally {
+      await fs.rm(root, { recursive: true, force: true });
+    }
+  });
 });
