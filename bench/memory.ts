@@ -32,6 +32,7 @@ import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
 import { buildDatasets } from '../tools/datagen/generate.js';
 import { Rng } from '../tools/datagen/index.js';
+import { stopWithBench } from './serving/child.js';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
 
@@ -201,6 +202,7 @@ async function startServer(variant: Variant, modelDir: string): Promise<Server> 
     },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
+  stopWithBench(child);
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   const base = await new Promise<string>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`${variant.name}: the server did not listen within 180 s`)), 180_000);

@@ -4,6 +4,7 @@
  * stdout line `BENCH_READY {...}` (servers, once listening) or `BENCH_RESULT {...}` (the others).
  */
 import { type ChildProcess, spawn } from 'node:child_process';
+import os from 'node:os';
 import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
 
@@ -76,6 +77,28 @@ export async function plainJavaScript(script: string): Promise<string> {
   return outfile;
 }
 
+const liveChildren = new Set<ChildProcess>();
+let stopHandlersInstalled = false;
+
+/**
+ * Stops `child` with us: a bench stopped by SIGTERM, SIGINT or SIGHUP (npm forwards SIGTERM to
+ * it) would otherwise leave the servers it started running, holding their ports and models.
+ * Each child leaves the set when it exits.
+ */
+export function stopWithBench(child: ChildProcess): void {
+  if (!stopHandlersInstalled) {
+    stopHandlersInstalled = true;
+    for (const signal of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) {
+      process.once(signal, () => {
+        for (const c of liveChildren) c.kill('SIGTERM');
+        process.exit(128 + os.constants.signals[signal]);
+      });
+    }
+  }
+  liveChildren.add(child);
+  child.once('exit', () => liveChildren.delete(child));
+}
+
 /**
  * Start `node --import tsx <script> <spec>` (or `node <script> <spec>` for an absolute .mjs from
  * plainJavaScript); its stderr goes to ours so failures are visible.
@@ -92,6 +115,7 @@ export function startChild<T>(opts: StartChildOptions): Child<T> {
     env: { ...process.env, ...opts.env },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
+  stopWithBench(child);
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   const message = new Promise<T>((resolve, reject) => {
     let buffer = '';
