@@ -66,7 +66,11 @@ const since = (t0: number): number => (Date.now() - t0) / 1000;
 function runPythonModule(trainer: TrainerConfig, module: string, args: string[]): Promise<void> {
   return new Promise((resolve, reject) => {
     const child = spawn(trainer.python, ['-m', module, ...args], {
-      env: { ...process.env, PYTHONPATH: [TRAINER_PYTHONPATH, process.env.PYTHONPATH].filter(Boolean).join(path.delimiter) },
+      env: {
+        ...process.env,
+        PYTHONPATH: [TRAINER_PYTHONPATH, process.env.PYTHONPATH].filter(Boolean).join(path.delimiter),
+        DISTILLERY_PARENT_PID: String(process.pid), // see parent_guard.py
+      },
       stdio: ['ignore', 'inherit', 'inherit'],
     });
     child.on('error', reject);

@@ -53,6 +53,8 @@ export function runTrainerProcess(opts: TrainerProcessOptions & { requireDone?: 
         ...opts.env,
         PYTHONPATH: [TRAINER_PYTHONPATH, process.env.PYTHONPATH].filter(Boolean).join(path.delimiter),
         PYTHONUNBUFFERED: '1',
+        // The trainer stops with us (parent_guard.py); by our pid it tells whether we died before it asked.
+        DISTILLERY_PARENT_PID: String(process.pid),
       },
       stdio: ['ignore', 'pipe', 'pipe'],
       // Its own process group: Ctrl-C in a terminal signals the whole foreground group, and the

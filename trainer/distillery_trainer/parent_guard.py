@@ -16,6 +16,10 @@ log = logging.getLogger(__name__)
 
 PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
 
+# The Node side names itself here when it starts us (src/training/trainer-runner.ts,
+# tools/build-models.ts), so that a parent that died before prctl took effect can be told.
+PARENT_PID_ENV = "DISTILLERY_PARENT_PID"
+
 # The parent we were started by, once stop_with_parent() has run; None before.
 _parent_at_start: "int | None" = None
 
@@ -27,6 +31,8 @@ def stop_with_parent(sig: int = signal.SIGTERM) -> bool:
     global _parent_at_start
     if not sys.platform.startswith("linux"):
         return False
+    # Popped, so that a process we start does not take our parent for its own.
+    named = os.environ.pop(PARENT_PID_ENV, "")
     _parent_at_start = os.getppid()
     try:
         import ctypes
@@ -37,11 +43,21 @@ def stop_with_parent(sig: int = signal.SIGTERM) -> bool:
     except OSError as err:
         log.warning("cannot watch the parent process: %s", err)
         return False
-    # The parent may have died before prctl took effect: then we are already adopted (by init,
-    # or by a subreaper), and no signal will come.
-    if os.getppid() == 1:
+    # The parent that started us may have died before prctl took effect: then no signal will
+    # come. Asked by its pid, not by "our parent is pid 1" (a worker run as a container's first
+    # process is pid 1), nor by "our parent changed" (TRAINER_PYTHON may be a wrapper script).
+    if named.isdigit() and not _running(int(named)):
+        _parent_at_start = int(named)
         os.kill(os.getpid(), sig)
     return True
+
+
+def _running(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            return "\nState:\tZ" not in f.read()  # a zombie has exited
+    except FileNotFoundError:
+        return False
 
 
 def parent_gone() -> bool:

@@ -176,3 +176,37 @@ def test_events_to_a_pipe_without_a_reader_are_dropped_not_raised():
         stream.close()
     except BrokenPipeError:  # what was left in its buffer has nowhere to go
         pass
+
+
+NAMED = """
+import os
+from distillery_trainer.parent_guard import stop_with_parent
+stop_with_parent()
+print(os.environ.get("DISTILLERY_PARENT_PID", "popped"), flush=True)
+"""
+
+
+def _run_named(parent_pid: str) -> subprocess.CompletedProcess:
+    env = {**os.environ, "PYTHONPATH": PACKAGE_ROOT, "DISTILLERY_PARENT_PID": parent_pid}
+    return subprocess.run([sys.executable, "-c", NAMED], env=env, capture_output=True, text=True, timeout=60)
+
+
+def test_a_child_whose_named_parent_died_before_it_asked_stops_at_once():
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()
+    result = _run_named(str(gone.pid))
+    assert result.returncode == -signal.SIGTERM and result.stdout == ""
+
+
+def test_a_named_parent_that_runs_is_enough_and_the_name_is_not_passed_on():
+    # The child's parent is this test; the named process another one that runs, as when a wrapper
+    # script sits between the Node side and python: no stop. And its own children do not inherit it.
+    named = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        result = _run_named(str(named.pid))
+        assert result.returncode == 0 and result.stdout.strip() == "popped"
+    finally:
+        named.kill()
+        named.wait()
+    assert _run_named(str(os.getpid())).returncode == 0
+    assert _run_named("not-a-pid").returncode == 0
