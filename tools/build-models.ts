@@ -284,7 +284,14 @@ async function main(): Promise<number> {
       .map((p) => p.name)
       .filter((name) => name !== values.only);
     const missing: string[] = [];
-    for (const name of others) if (!(await registry.readState(name))) missing.push(name);
+    for (const name of others) {
+      // A state.json that cannot be read is no active version either: named with its fault.
+      const state = await registry.readState(name).catch((err: Error) => {
+        missing.push(`${name} (${path.join(modelDir, name, 'state.json')}: ${err.message})`);
+        return null;
+      });
+      if (state === undefined) missing.push(name);
+    }
     if (missing.length > 0) {
       process.stderr.write(
         `--only ${values.only} replaces one model in MODEL_DIR (${modelDir}) and keeps the others, but it holds no active ` +

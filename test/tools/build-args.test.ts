@@ -93,6 +93,16 @@ describe('models:build arguments', () => {
       expect(run.stderr).not.toMatch(/\n\s+at /);
       await expect(fs.stat(path.join(root, 'data'))).rejects.toThrow(/ENOENT/);
       await expect(fs.stat(path.join(root, 'work'))).rejects.toThrow(/ENOENT/);
+      // A state.json that is not JSON: the same answer, naming the file, not a stack trace.
+      await fs.mkdir(path.join(root, 'models', 'support-qa'), { recursive: true });
+      await fs.writeFile(path.join(root, 'models', 'support-qa', 'state.json'), '{oops');
+      const damaged = spawnSync(process.execPath, ['--import', 'tsx', 'tools/build-models.ts', '--quick', '--only', 'support-intent'], {
+        encoding: 'utf8',
+        env,
+      });
+      expect(damaged.status).toBe(2);
+      expect(damaged.stderr).toMatch(/no active version of support-qa \(\S+support-qa\/state\.json: [^)]*JSON/);
+      expect(damaged.stderr).not.toMatch(/\n\s+at /);
     } finally {
       await fs.rm(root, { recursive: true, force: true });
     }
