@@ -243,6 +243,10 @@ describe('routes and methods', () => {
       ['PUT', '/v1/qa?top_k=2', 'POST'],
       ['DELETE', '/v1/models/tiny-intent', 'GET, HEAD'],
       ['GET', '/v1/models/tiny-intent/activate', 'POST'],
+      // With a trailing slash, as the router routes them.
+      ['GET', '/v1/classify/', 'POST'],
+      ['GET', '/v1/qa/?top_k=2', 'POST'],
+      ['DELETE', '/v1/models/tiny-intent/', 'GET, HEAD'],
     ];
     for (const [method, url, allow] of cases) {
       const res = await s.app.inject({ method: method as 'GET', url });

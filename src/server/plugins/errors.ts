@@ -197,7 +197,10 @@ function allowedMethodsOf(app: FastifyInstance): (path: string) => string[] | un
   });
   return (path) => {
     if (!router) {
-      router = FindMyWay();
+      // Matched as the app's router matches (a trailing slash, the parameter length), so that a
+      // path the app would route under another method gets its 405, with or without a slash.
+      const { ignoreTrailingSlash, ignoreDuplicateSlashes, maxParamLength } = app.initialConfig.routerOptions ?? {};
+      router = FindMyWay({ ignoreTrailingSlash, ignoreDuplicateSlashes, maxParamLength });
       for (const [url, methods] of methodsAt) {
         try {
           // Every pattern under one method: the lookup is by path alone, the store is the answer.
