@@ -63,6 +63,11 @@ interface CorpusRecord {
 
 const since = (t0: number): number => (Date.now() - t0) / 1000;
 
+/** A model's INT8 student failed its quality gate: the build stops with models/ unchanged (exit 1). */
+class QualityGateError extends Error {
+  override name = 'QualityGateError';
+}
+
 function runPythonModule(trainer: TrainerConfig, module: string, args: string[]): Promise<void> {
   return new Promise((resolve, reject) => {
     const child = spawn(trainer.python, ['-m', module, ...args], {
@@ -276,7 +281,7 @@ async function main(): Promise<number> {
   }
   const { seed, quick } = values;
   if (values.baseFrom) await checkGpuBaseSeed(path.resolve(values.baseFrom), seed);
-  if (values.only && !values.prepareOnly && !values.prepareGpuBase) {
+  if (values.only && !quick && !values.prepareOnly && !values.prepareGpuBase) {
     // The build ends by scoring the hand-written check set on every bundled model: found out
     // before the hours of training, not after.
     const registry = new ModelRegistry(modelDir);
@@ -284,13 +289,26 @@ async function main(): Promise<number> {
       .map((p) => p.name)
       .filter((name) => name !== values.only);
     const missing: string[] = [];
+    const reason = (err: unknown) => (err instanceof Error ? err.message : String(err));
     for (const name of others) {
-      // A state.json that cannot be read is no active version either: named with its fault.
-      const state = await registry.readState(name).catch((err: Error) => {
-        missing.push(`${name} (${path.join(modelDir, name, 'state.json')}: ${err.message})`);
-        return null;
-      });
-      if (state === undefined) missing.push(name);
+      // What the check set opens: the state, and the manifest of the version it names. One that
+      // cannot be read is no active version either, named with its fault.
+      let state: Awaited<ReturnType<ModelRegistry['readState']>> | null;
+      try {
+        state = await registry.readState(name);
+      } catch (err) {
+        missing.push(`${name} (${path.join(modelDir, name, 'state.json')}: ${reason(err)})`);
+        continue;
+      }
+      if (!state) {
+        missing.push(name); // no state.json, or one holding null
+        continue;
+      }
+      try {
+        await registry.readManifest(name, state.active);
+      } catch (err) {
+        missing.push(`${name} (active version ${state.active}: ${reason(err)})`);
+      }
     }
     if (missing.length > 0) {
       process.stderr.write(
@@ -447,17 +465,20 @@ async function main(): Promise<number> {
     ctx.record.base = baseHit.record;
     const task: BuildRecord['tasks'][string] = { seconds: since(t0), stages: log.stages, ablation: {} };
     ctx.record.tasks[plan.name] = task;
-    if (!manifest.gate?.activated) {
+    if (!manifest.gate?.activated && quick) {
+      // Tiny shapes and a few steps: the gate's verdict is noise, and nothing is shipped anyway.
+      process.stderr.write(`${plan.name}: the smoke model did not pass the quality gate (${manifest.gate?.reason ?? 'no gate result'}); --quick goes on\n`);
+    } else if (!manifest.gate?.activated) {
       // The base is cached by now, so the other models need not wait for this one's fix.
       // The base's cache key holds the seed and the shapes: the command repeats what chose them.
       const flags = ` --seed ${seed}${quick ? ' --quick' : ''}`;
       const others = plans.filter((p) => p.name !== plan.name).map((p) => `\`npm run models:build --${flags} --only ${p.name}\``);
-      throw new Error(
+      throw new QualityGateError(
         `${plan.name}: the INT8 student did not pass the quality gate (${manifest.gate?.reason ?? 'no gate result'}); models/ left unchanged.` +
           (others.length > 0 ? ` The pre-trained base is cached: ${others.join(' or ')} builds and ships another model from it.` : ''),
       );
     }
-    built.push(manifest);
+    if (manifest.gate?.activated) built.push(manifest);
 
     if (values.ablation) {
       // What each stage added: the shipped chain against a random teacher (no pre-training, so no
@@ -491,6 +512,13 @@ async function main(): Promise<number> {
     }
   }
 
+  if (quick) {
+    // A smoke run's models answer nothing: they must never replace the bundled ones.
+    process.stderr.write(
+      `smoke build done in ${(since(started) / 60).toFixed(1)} min; its models are in ${ctx.paths.modelDir} (--quick never replaces MODEL_DIR's)\n`,
+    );
+    return 0;
+  }
   // Only now, with every model built and gated, replace the bundled ones.
   for (const manifest of built) {
     const target = path.join(modelDir, manifest.model);
@@ -510,8 +538,8 @@ async function main(): Promise<number> {
 main().then(
   (code) => process.exit(code),
   (err: unknown) => {
-    // A bad --base-from folder is the user's to fix: its message, not a stack.
-    const text = err instanceof GpuBaseError ? err.message : err instanceof Error ? (err.stack ?? err.message) : String(err);
+    // A bad --base-from folder is the user's to fix, a failed gate an outcome: their messages, not a stack.
+    const text = err instanceof GpuBaseError || err instanceof QualityGateError ? err.message : err instanceof Error ? (err.stack ?? err.message) : String(err);
     process.stderr.write(`models:build failed: ${text}\n`);
     process.exit(err instanceof GpuBaseError ? 2 : 1);
   },

@@ -87,7 +87,7 @@ describe('models:build arguments', () => {
     const root = await fs.mkdtemp(path.join(os.tmpdir(), 'build-only-'));
     try {
       const env = { ...process.env, DATA_DIR: path.join(root, 'data'), MODEL_DIR: path.join(root, 'models'), WORK_DIR: path.join(root, 'work') };
-      const run = spawnSync(process.execPath, ['--import', 'tsx', 'tools/build-models.ts', '--quick', '--only', 'support-intent'], { encoding: 'utf8', env });
+      const run = spawnSync(process.execPath, ['--import', 'tsx', 'tools/build-models.ts', '--only', 'support-intent'], { encoding: 'utf8', env });
       expect(run.status).toBe(2);
       expect(run.stderr).toMatch(/holds no active version of support-qa: point MODEL_DIR at a registry that has them/);
       expect(run.stderr).not.toMatch(/\n\s+at /);
@@ -96,13 +96,24 @@ describe('models:build arguments', () => {
       // A state.json that is not JSON: the same answer, naming the file, not a stack trace.
       await fs.mkdir(path.join(root, 'models', 'support-qa'), { recursive: true });
       await fs.writeFile(path.join(root, 'models', 'support-qa', 'state.json'), '{oops');
-      const damaged = spawnSync(process.execPath, ['--import', 'tsx', 'tools/build-models.ts', '--quick', '--only', 'support-intent'], {
+      const damaged = spawnSync(process.execPath, ['--import', 'tsx', 'tools/build-models.ts', '--only', 'support-intent'], {
         encoding: 'utf8',
         env,
       });
       expect(damaged.status).toBe(2);
       expect(damaged.stderr).toMatch(/no active version of support-qa \(\S+support-qa\/state\.json: [^)]*JSON/);
       expect(damaged.stderr).not.toMatch(/\n\s+at /);
+      // null, and a version that is not there: what the check set would fail on at the end.
+      for (const [state, said] of [
+        ['null', /no active version of support-qa: point/],
+        ['{"active":7}', /no active version of support-qa \(active version 7: model "support-qa" has no version 7\)/],
+      ] as const) {
+        await fs.writeFile(path.join(root, 'models', 'support-qa', 'state.json'), state);
+        const run = spawnSync(process.execPath, ['--import', 'tsx', 'tools/build-models.ts', '--only', 'support-intent'], { encoding: 'utf8', env });
+        expect(run.status, state).toBe(2);
+        expect(run.stderr, state).toMatch(said);
+      }
+      await expect(fs.stat(path.join(root, 'work'))).rejects.toThrow(/ENOENT/);
     } finally {
       await fs.rm(root, { recursive: true, force: true });
     }

@@ -11,7 +11,7 @@ export const USAGE = `usage: npm run models:build -- [--seed N] [--only NAME] [-
 
   --seed N        the data generator's and trainer's seed, a non-negative integer (default 1234)
   --only NAME     rebuild one model: support-intent or support-qa
-  --quick         tiny shapes and smoke runs
+  --quick         tiny shapes and smoke runs; the models stay in WORK_DIR/build-models/registry, never replacing MODEL_DIR's
   --fresh         ignore the cache of corpus, vocabulary and pre-trained base
   --ablation      also train the task stages from a random teacher and a random student
   --prepare-only  only the generated data, a vocabulary and random teachers for the README's example jobs
