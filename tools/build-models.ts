@@ -263,6 +263,36 @@ async function prepareExampleInputs(ctx: BuildContext, plans: TaskPlan[], base: 
   }
 }
 
+/**
+ * Which of `names` have no active version the check set could open in `modelDir`: a readable
+ * state.json naming a version whose manifest is there. Each entry is the name, with the fault
+ * where a file could not be read ("support-qa (active version 7: ...)").
+ */
+async function modelsNotServable(modelDir: string, names: string[]): Promise<string[]> {
+  const registry = new ModelRegistry(modelDir);
+  const reason = (err: unknown) => (err instanceof Error ? err.message : String(err));
+  const missing: string[] = [];
+  for (const name of names) {
+    let state: Awaited<ReturnType<ModelRegistry['readState']>> | null;
+    try {
+      state = await registry.readState(name);
+    } catch (err) {
+      missing.push(`${name} (${path.join(modelDir, name, 'state.json')}: ${reason(err)})`);
+      continue;
+    }
+    if (!state) {
+      missing.push(name); // no state.json, or one holding null
+      continue;
+    }
+    try {
+      await registry.readManifest(name, state.active);
+    } catch (err) {
+      missing.push(`${name} (active version ${state.active}: ${reason(err)})`);
+    }
+  }
+  return missing;
+}
+
 async function main(): Promise<number> {
   const parsed = readBuildArgs(
     process.argv.slice(2),
@@ -284,32 +314,12 @@ async function main(): Promise<number> {
   if (values.only && !quick && !values.prepareOnly && !values.prepareGpuBase) {
     // The build ends by scoring the hand-written check set on every bundled model: found out
     // before the hours of training, not after.
-    const registry = new ModelRegistry(modelDir);
-    const others = taskPlans(false)
-      .map((p) => p.name)
-      .filter((name) => name !== values.only);
-    const missing: string[] = [];
-    const reason = (err: unknown) => (err instanceof Error ? err.message : String(err));
-    for (const name of others) {
-      // What the check set opens: the state, and the manifest of the version it names. One that
-      // cannot be read is no active version either, named with its fault.
-      let state: Awaited<ReturnType<ModelRegistry['readState']>> | null;
-      try {
-        state = await registry.readState(name);
-      } catch (err) {
-        missing.push(`${name} (${path.join(modelDir, name, 'state.json')}: ${reason(err)})`);
-        continue;
-      }
-      if (!state) {
-        missing.push(name); // no state.json, or one holding null
-        continue;
-      }
-      try {
-        await registry.readManifest(name, state.active);
-      } catch (err) {
-        missing.push(`${name} (active version ${state.active}: ${reason(err)})`);
-      }
-    }
+    const missing = await modelsNotServable(
+      modelDir,
+      taskPlans(false)
+        .map((p) => p.name)
+        .filter((name) => name !== values.only),
+    );
     if (missing.length > 0) {
       process.stderr.write(
         `--only ${values.only} replaces one model in MODEL_DIR (${modelDir}) and keeps the others, but it holds no active ` +
@@ -471,8 +481,7 @@ async function main(): Promise<number> {
     } else if (!manifest.gate?.activated) {
       // The base is cached by now, so the other models need not wait for this one's fix.
       // The base's cache key holds the seed and the shapes: the command repeats what chose them.
-      const flags = ` --seed ${seed}${quick ? ' --quick' : ''}`;
-      const others = plans.filter((p) => p.name !== plan.name).map((p) => `\`npm run models:build --${flags} --only ${p.name}\``);
+      const others = plans.filter((p) => p.name !== plan.name).map((p) => `\`npm run models:build -- --seed ${seed} --only ${p.name}\``);
       throw new QualityGateError(
         `${plan.name}: the INT8 student did not pass the quality gate (${manifest.gate?.reason ?? 'no gate result'}); models/ left unchanged.` +
           (others.length > 0 ? ` The pre-trained base is cached: ${others.join(' or ')} builds and ships another model from it.` : ''),
