@@ -29,7 +29,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { loadConfig, type PathsConfig, type TrainerConfig } from '../src/config.js';
 import { ModelRegistry } from '../src/inference/registry/model-registry.js';
-import type { Manifest } from '../src/inference/registry/types.js';
+import type { Manifest, ModelState } from '../src/inference/registry/types.js';
 import { runDistillJob } from '../src/training/distill-job.js';
 import { parseJobSpec } from '../src/training/job-spec.js';
 import { runTrainerProcess, TRAINER_PYTHONPATH } from '../src/training/trainer-runner.js';
@@ -273,7 +273,7 @@ async function modelsNotServable(modelDir: string, names: string[]): Promise<str
   const reason = (err: unknown) => (err instanceof Error ? err.message : String(err));
   const missing: string[] = [];
   for (const name of names) {
-    let state: Awaited<ReturnType<ModelRegistry['readState']>> | null;
+    let state: ModelState | null | undefined;
     try {
       state = await registry.readState(name);
     } catch (err) {

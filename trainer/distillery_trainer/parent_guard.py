@@ -46,16 +46,17 @@ def stop_with_parent(sig: int = signal.SIGTERM) -> bool:
     # The parent that started us may have died before prctl took effect: then no signal will
     # come. Asked by its pid, not by "our parent is pid 1" (a worker run as a container's first
     # process is pid 1), nor by "our parent changed" (TRAINER_PYTHON may be a wrapper script).
-    if named.isdigit() and not _running(int(named)):
+    if named.isdigit() and not process_running(int(named)):
         _parent_at_start = int(named)
         os.kill(os.getpid(), sig)
     return True
 
 
-def _running(pid: int) -> bool:
+def process_running(pid: int) -> bool:
+    """Whether `pid` is a process that has not exited (a zombie, not yet reaped, has)."""
     try:
         with open(f"/proc/{pid}/status") as f:
-            return "\nState:\tZ" not in f.read()  # a zombie has exited
+            return "\nState:\tZ" not in f.read()
     except FileNotFoundError:
         return False
 

@@ -11,6 +11,7 @@ from conftest import BASE_SPEC, PACKAGE_ROOT
 
 from distillery_trainer import cli
 from distillery_trainer.events import EventWriter
+from distillery_trainer.parent_guard import process_running
 
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="PR_SET_PDEATHSIG is Linux's")
 
@@ -30,14 +31,6 @@ child = subprocess.Popen([sys.executable, "-c", sys.argv[1], sys.argv[2]], stdou
 print(child.pid, flush=True)
 time.sleep(60)
 """
-
-
-def _alive(pid: int) -> bool:
-    try:
-        with open(f"/proc/{pid}/status") as f:
-            return "\nState:\tZ" not in f.read()  # a zombie has exited; whoever adopted it has yet to reap
-    except FileNotFoundError:
-        return False
 
 
 def _events(text: str):
@@ -63,11 +56,11 @@ def _orphan_after_parent_killed(tmp_path, mode: str) -> bool:
         parent.kill()
         parent.wait()
         deadline = time.monotonic() + 5
-        while _alive(child_pid) and time.monotonic() < deadline:
+        while process_running(child_pid) and time.monotonic() < deadline:
             time.sleep(0.05)
-        return _alive(child_pid)
+        return process_running(child_pid)
     finally:
-        if _alive(child_pid):
+        if process_running(child_pid):
             os.kill(child_pid, signal.SIGKILL)
 
 
@@ -157,7 +150,7 @@ def test_a_trainer_whose_parent_is_killed_checkpoints_its_stage_and_exits_stoppe
         # Stopped mid-stage, with the steps it had made (a run resumed from here goes on from them).
         assert current["stage"] == "teacher_finetune" and current["step"] >= 3, current
     finally:
-        if trainer_pid and _alive(trainer_pid):
+        if trainer_pid and process_running(trainer_pid):
             os.kill(trainer_pid, signal.SIGKILL)
             os.waitpid(trainer_pid, 0)
         _subreaper(False)
